@@ -1,0 +1,56 @@
+"""nbsecrets: AI provider API keys from AWS Secrets Manager into notebooks, never shown.
+
+``%load_ext nbsecrets`` then ``%aikey openai anthropic``; or from Python::
+
+    import nbsecrets
+    nbsecrets.load("openai", "anthropic")
+
+Importing this package does not import boto3; the first fetch does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbsecrets._version import __version__
+from nbsecrets.api import get, list_keys, load, unload
+from nbsecrets.errors import (
+    AccessDeniedError,
+    ConfigError,
+    KeyNotFoundError,
+    NbSecretsError,
+    NoCredentialsError,
+    NoRegionError,
+    SecretFormatError,
+    StoreUnavailableError,
+)
+
+__all__ = [
+    "AccessDeniedError",
+    "ConfigError",
+    "KeyNotFoundError",
+    "NbSecretsError",
+    "NoCredentialsError",
+    "NoRegionError",
+    "SecretFormatError",
+    "StoreUnavailableError",
+    "__version__",
+    "get",
+    "list_keys",
+    "load",
+    "load_ipython_extension",
+    "unload",
+    "unload_ipython_extension",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """Register ``%aikey`` (called by ``%load_ext nbsecrets``)."""
+    from nbsecrets.magics import AikeyMagics
+
+    ipython.register_magics(AikeyMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """Remove ``%aikey``. Values already loaded stay redacted until the kernel ends."""
+    ipython.magics_manager.magics["line"].pop("aikey", None)

@@ -1,0 +1,221 @@
+"""The public API behind ``import nbsecrets``: get, load, unload and list keys.
+
+The magic, the widget and the CLI are thin layers over these functions.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from nbsecrets import redact
+from nbsecrets.config import Config, config_path, env_fingerprint
+from nbsecrets.errors import ConfigError, NbSecretsError
+from nbsecrets.providers import check_env_var
+from nbsecrets.refs import KeyRef, parse_ref
+from nbsecrets.store import LoadedKey, SecretInfo, SecretVersion, Store
+
+__all__ = ["KeyStatus", "get", "list_keys", "load", "load_keys", "store", "store_key", "unload"]
+
+
+@dataclass(frozen=True)
+class KeyStatus:
+    """A secret under the prefix, the variables it would set, and whether it is loaded."""
+
+    info: SecretInfo
+    env_vars: tuple[str, ...]
+    loaded: bool
+
+
+class _State:
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.store: Store | None = None
+        self.fingerprint: tuple[object, ...] = ()
+        # provider label -> (variables set, secret version) of what this kernel loaded
+        self.loaded: dict[str, tuple[tuple[str, ...], SecretVersion]] = {}
+        self.notices: list[str] = []
+
+
+_state = _State()
+
+
+def _fingerprint() -> tuple[object, ...]:
+    try:
+        mtime: float | None = os.stat(config_path()).st_mtime
+    except OSError:
+        mtime = None
+    return (*env_fingerprint(), mtime)
+
+
+def store() -> Store:
+    """The shared store, rebuilt when the configuration or AWS settings change."""
+    fp = _fingerprint()
+    current = _state.store
+    if current is not None and fp == _state.fingerprint:
+        return current
+    with _state.lock:
+        if _state.store is None or fp != _state.fingerprint:
+            _state.store = Store(Config.load(), on_notice=_state.notices.append)
+            _state.fingerprint = fp
+        return _state.store
+
+
+def _refs(names: Sequence[str], st: Store) -> list[KeyRef]:
+    if not names:
+        raise ConfigError("Name at least one provider, e.g. %aikey openai.")
+    refs = [parse_ref(n, st.config.providers, st.config.prefix) for n in names]
+    unique: dict[str, KeyRef] = {}
+    for ref in refs:
+        prior = unique.get(ref.label)
+        if prior is not None and prior != ref:
+            raise ConfigError(
+                f"{ref.label} is named twice with different secrets; name each provider once.")
+        unique[ref.label] = ref
+    return list(unique.values())
+
+
+def get(name: str, *, stage: str | None = None, version_id: str | None = None,
+        refresh: bool = False) -> str:
+    """Return the key for ``name`` without touching the environment.
+
+    Parameters
+    ----------
+    name : str
+        A provider (``openai``) or a reference (``openai=SECRET_ID#FIELD``).
+    stage, version_id : str, optional
+        Read another version (e.g. ``stage="AWSPREVIOUS"``) instead of AWSCURRENT.
+    refresh : bool
+        Bypass the cache.
+
+    Raises
+    ------
+    NbSecretsError
+        KeyNotFoundError, AccessDeniedError, NoCredentialsError, NoRegionError,
+        SecretFormatError or StoreUnavailableError, with a message that says what to do.
+    """
+    st = store()
+    [key] = st.fetch(_refs([name], st), stage=stage, version_id=version_id, refresh=refresh)
+    redact.register(key.ref.label, key.value)
+    return key.value
+
+
+def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str | None = None,
+              refresh: bool = False, env: str | None = None
+              ) -> list[tuple[LoadedKey, tuple[str, ...]]]:
+    """Load keys into the environment, all or nothing; return each key and its variables.
+
+    Raises
+    ------
+    NbSecretsError
+        If any key fails; then no variable has been changed.
+    """
+    st = store()
+    refs = _refs(names, st)
+    if env is not None:
+        if len(refs) != 1:
+            raise ConfigError("--env names one variable, so give exactly one provider with it.")
+        targets = [(refs[0], (check_env_var(env),))]
+    else:
+        targets = [(ref, ref.provider.env_vars) for ref in refs]
+    owners: dict[str, str] = {}
+    for ref, env_vars in targets:
+        for var in env_vars:
+            if owners.setdefault(var, ref.label) != ref.label:
+                raise ConfigError(
+                    f"{owners[var]} and {ref.label} would both set {var}; load them separately "
+                    "or use --env.")
+    keys = st.fetch([ref for ref, _ in targets], stage=stage, version_id=version_id,
+                    refresh=refresh)
+    result = []
+    for key, (_, env_vars) in zip(keys, targets, strict=True):
+        redact.register(key.ref.label, key.value)  # before the value is anywhere visible
+        result.append((key, env_vars))
+    with _state.lock:
+        for key, env_vars in result:
+            for var in env_vars:
+                os.environ[var] = key.value
+            _state.loaded[key.ref.label] = (env_vars, key.secret)
+    return result
+
+
+def load(*names: str, refresh: bool = False, stage: str | None = None,
+         version_id: str | None = None) -> dict[str, tuple[str, ...]]:
+    """Load keys into their environment variables, all or nothing.
+
+    Returns
+    -------
+    dict[str, tuple[str, ...]]
+        Each provider and the variables that were set.
+
+    Raises
+    ------
+    NbSecretsError
+        If any key fails; then no variable has been changed.
+    """
+    loaded = load_keys(names, stage=stage, version_id=version_id, refresh=refresh)
+    return {key.ref.label: env_vars for key, env_vars in loaded}
+
+
+def unload(name: str) -> tuple[str, ...]:
+    """Remove the variables ``name`` set and drop its secret from the cache.
+
+    Its value stays redacted until the kernel ends.
+    """
+    st = store()
+    ref = _refs([name], st)[0]
+    with _state.lock:
+        env_vars, _secret = _state.loaded.pop(ref.label, (ref.provider.env_vars, None))
+        for var in env_vars:
+            os.environ.pop(var, None)
+    st.forget(ref.secret_id)
+    if _secret is not None:
+        st.forget(_secret.name)
+    return env_vars
+
+
+def loaded() -> dict[str, tuple[tuple[str, ...], SecretVersion]]:
+    """What this kernel loaded and still has in its environment."""
+    with _state.lock:
+        return {label: rec for label, rec in _state.loaded.items()
+                if all(var in os.environ for var in rec[0])}
+
+
+def list_keys() -> list[KeyStatus]:
+    """The secrets under the prefix the role can list, and whether each is loaded."""
+    st = store()
+    now_loaded = loaded()
+    out = []
+    for info in st.list_keys():
+        try:
+            provider = st.config.providers.get(info.provider)
+        except NbSecretsError:
+            continue
+        rec = now_loaded.get(provider.name)
+        out.append(KeyStatus(info, rec[0] if rec else provider.env_vars,
+                             rec is not None and rec[1].name == info.name))
+    return out
+
+
+def store_key(name: str, value: str) -> SecretVersion:
+    """Store ``value`` as the new current version of the provider's secret, then forget the cache.
+
+    Raises
+    ------
+    SecretFormatError
+        If the value is empty or has surrounding whitespace.
+    """
+    st = store()
+    provider = st.config.providers.get(name)
+    version = st.put(provider.name, value)
+    redact.register(provider.name, value)
+    return version
+
+
+def take_notices() -> list[str]:
+    """One-line notices (e.g. a failover) since the last call."""
+    with _state.lock:
+        out, _state.notices[:] = list(_state.notices), []
+        return out

@@ -1,0 +1,133 @@
+"""Turning botocore's exceptions into nbsecrets' one-sentence errors.
+
+botocore is imported lazily inside these functions, so importing this module stays cheap.
+Messages are built from what we asked for (secret id, region, action), never from response
+bodies, which could in principle echo a payload.
+"""
+
+from __future__ import annotations
+
+from nbsecrets.errors import (
+    AccessDeniedError,
+    KeyNotFoundError,
+    NbSecretsError,
+    NoCredentialsError,
+    StoreUnavailableError,
+)
+
+DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "403"})  # moto says "403"
+BAD_CREDENTIAL_CODES = frozenset({
+    "UnrecognizedClientException",
+    "InvalidClientTokenId",
+    "ExpiredToken",
+    "ExpiredTokenException",
+    "InvalidSignatureException",
+    "SignatureDoesNotMatch",
+    "IncompleteSignature",
+    "MissingAuthenticationToken",
+})
+THROTTLE_CODES = frozenset({
+    "ThrottlingException",
+    "Throttling",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+})
+NOT_FOUND_CODES = frozenset({"ResourceNotFoundException"})
+
+
+def error_code(exc: BaseException) -> str | None:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        if code is None:
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return str(status) if status else None
+        return str(code)
+    return None
+
+
+def is_unreachable(exc: BaseException) -> bool:
+    """True for faults that another region might not have: no connection, timeouts, 5xx."""
+    from botocore import exceptions as bce
+
+    if isinstance(
+        exc,
+        bce.EndpointConnectionError
+        | bce.ConnectTimeoutError
+        | bce.ReadTimeoutError
+        | bce.ConnectionClosedError,
+    ):
+        return True
+    if isinstance(exc, bce.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return status >= 500 or error_code(exc) in THROTTLE_CODES
+    return False
+
+
+def no_credentials() -> NoCredentialsError:
+    return NoCredentialsError(
+        "No AWS credentials were found; on SageMaker give the notebook an execution role, "
+        "locally run `aws configure` or `aws sso login`, or set AWS_PROFILE or NBSECRETS_ROLE_ARN."
+    )
+
+
+def translate(exc: BaseException, *, action: str, target: str, region: str,
+              endpoint: str | None = None) -> NbSecretsError:
+    """Map a botocore exception raised by ``action`` on ``target`` to an nbsecrets error.
+
+    Connectivity and credential problems concern every key; callers raise them at once.
+    Per-secret problems (not found, denied) are returned for the caller to attach to a key.
+    """
+    from botocore import exceptions as bce
+
+    where = f"{region}" + (f" at {endpoint}" if endpoint else "")
+    if isinstance(exc, NbSecretsError):
+        return exc
+    if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
+        return no_credentials()
+    if isinstance(exc, bce.NoRegionError):
+        from nbsecrets.config import no_region_error
+
+        return no_region_error()
+    if isinstance(exc, bce.ConnectTimeoutError | bce.ReadTimeoutError):
+        return StoreUnavailableError(
+            f"Secrets Manager in {where} did not answer in time; check the network or "
+            "AWS_ENDPOINT_URL, or set NBSECRETS_FALLBACK_REGIONS to a replica region."
+        )
+    if isinstance(exc, bce.EndpointConnectionError | bce.ConnectionClosedError):
+        return StoreUnavailableError(
+            f"Cannot reach Secrets Manager in {where}; check the network or AWS_ENDPOINT_URL, "
+            "or set NBSECRETS_FALLBACK_REGIONS to a replica region."
+        )
+    if isinstance(exc, bce.ClientError):
+        code = error_code(exc)
+        if code in BAD_CREDENTIAL_CODES:
+            return NoCredentialsError(
+                "The AWS credentials in use are invalid or expired; refresh them "
+                "(`aws sso login`, new keys, or restart the kernel on SageMaker) and run again."
+            )
+        if code in THROTTLE_CODES:
+            return StoreUnavailableError(
+                f"Secrets Manager in {region} kept throttling requests; wait a few seconds and "
+                "run again."
+            )
+        if code in DENIED_CODES:
+            return AccessDeniedError(
+                f"the credentials in use are not allowed {action} on {target}; "
+                "grant it with `nbsecrets provision` (see `nbsecrets policy`)."
+            )
+        if code in NOT_FOUND_CODES:
+            return KeyNotFoundError(f"secret {target} was not found in {region}.")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        if status >= 500:
+            return StoreUnavailableError(
+                f"Secrets Manager in {where} answered with a server error ({code}); try again "
+                "shortly, or set NBSECRETS_FALLBACK_REGIONS to a replica region."
+            )
+        return NbSecretsError(f"{action} on {target} failed with {code}; check the request.")
+    if isinstance(exc, bce.BotoCoreError):
+        return StoreUnavailableError(
+            f"Secrets Manager in {where} could not be used ({type(exc).__name__}); check the "
+            "network and AWS settings."
+        )
+    raise exc

@@ -1,0 +1,173 @@
+"""Configuration: environment variables first, then an optional TOML file.
+
+The file is ``$NBSECRETS_CONFIG`` or ``~/.config/nbsecrets/config.toml``. Its keys are the
+variables' names in lower case, with or without the ``nbsecrets_`` part (``prefix`` and
+``nbsecrets_prefix`` are the same key), plus a ``[providers]`` table. Unknown keys are errors:
+a typo should not silently fall back to a default.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nbsecrets.errors import ConfigError, NoRegionError
+from nbsecrets.providers import Registry
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+__all__ = ["SAGEMAKER_METADATA", "Config", "config_path", "env_fingerprint", "sagemaker_region"]
+
+DEFAULT_PREFIX = "nbsecrets/"
+DEFAULT_TTL_S = 300.0
+SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
+
+_KEYS = ("prefix", "region", "fallback_regions", "role_arn", "cache_ttl", "redact")
+# What decides which store a call talks to; a change in any of them builds a fresh store.
+_WATCHED = (
+    *(f"NBSECRETS_{k.upper()}" for k in _KEYS),
+    "NBSECRETS_CONFIG",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_CONFIG_FILE",
+    "AWS_SHARED_CREDENTIALS_FILE",
+)
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if environ is None else environ
+    explicit = env.get("NBSECRETS_CONFIG")
+    if explicit:
+        return Path(explicit).expanduser()
+    return Path.home() / ".config" / "nbsecrets" / "config.toml"
+
+
+def env_fingerprint() -> tuple[str | None, ...]:
+    """The values that select a store; cheap enough to check on every call."""
+    get = os.environ.get
+    return tuple(get(k) for k in _WATCHED)
+
+
+def _parse_bool(key: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key} must be 1 or 0, not {value!r}.")
+
+
+def _parse_ttl(key: str, value: object) -> float:
+    try:
+        ttl = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        ttl = -1.0
+    if not ttl >= 0:
+        raise ConfigError(f"{key} must be a number of seconds, 0 or more, not {value!r}.")
+    return ttl
+
+
+def _parse_regions(value: object) -> tuple[str, ...]:
+    items = value.split(",") if isinstance(value, str) else list(value)  # type: ignore[call-overload]
+    return tuple(str(r).strip() for r in items if str(r).strip())
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved settings. Build with :meth:`Config.load`."""
+
+    prefix: str = DEFAULT_PREFIX
+    region: str | None = None
+    fallback_regions: tuple[str, ...] = ()
+    role_arn: str | None = None
+    cache_ttl_s: float = DEFAULT_TTL_S
+    redact: bool = True
+    providers: Registry = field(default_factory=Registry, compare=False)
+    source: str = "defaults"
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> Config:
+        """Read the environment and the config file.
+
+        Raises
+        ------
+        ConfigError
+            If the file is not valid TOML, has an unknown key, or a value is malformed.
+        """
+        env = os.environ if environ is None else environ
+        path = config_path(env)
+        values: dict[str, object] = {}
+        provider_table: dict[str, object] = {}
+        source = "defaults"
+        if path.is_file():
+            source = str(path)
+            try:
+                data = tomllib.loads(path.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                raise ConfigError(f"{path} is not valid TOML ({exc}); fix or remove it.") from None
+            for key, value in data.items():
+                short = key.lower().removeprefix("nbsecrets_")
+                if short == "providers" and isinstance(value, dict):
+                    provider_table = value
+                elif short in _KEYS:
+                    values[short] = value
+                else:
+                    allowed = ", ".join((*_KEYS, "[providers]"))
+                    raise ConfigError(f"{path}: unknown key {key!r}; the keys are {allowed}.")
+        for key in _KEYS:
+            env_value = env.get(f"NBSECRETS_{key.upper()}")
+            if env_value is not None and env_value != "":
+                values[key] = env_value
+
+        prefix = str(values.get("prefix", DEFAULT_PREFIX))
+        region = values.get("region")
+        role_arn = values.get("role_arn")
+        return cls(
+            prefix=prefix,
+            region=str(region) if region else None,
+            fallback_regions=_parse_regions(values.get("fallback_regions", ())),
+            role_arn=str(role_arn) if role_arn else None,
+            cache_ttl_s=_parse_ttl("NBSECRETS_CACHE_TTL", values.get("cache_ttl", DEFAULT_TTL_S)),
+            redact=_parse_bool("NBSECRETS_REDACT", values.get("redact", True)),
+            providers=Registry(provider_table),
+            source=source,
+        )
+
+
+def sagemaker_region(path: Path = SAGEMAKER_METADATA) -> str | None:
+    """The region of the SageMaker notebook instance or Studio space, from its metadata file.
+
+    The file holds the resource's ARN (``arn:aws:sagemaker:REGION:ACCOUNT:...``).
+    """
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    arn = meta.get("ResourceArn") if isinstance(meta, dict) else None
+    if isinstance(arn, str):
+        parts = arn.split(":")
+        if len(parts) > 3 and parts[3]:
+            return parts[3]
+    return None
+
+
+def no_region_error() -> NoRegionError:
+    return NoRegionError(
+        "No AWS region is set; set NBSECRETS_REGION or AWS_REGION (e.g. %env AWS_REGION=us-east-1) "
+        "or add region = ... to the config file."
+    )

@@ -1,0 +1,94 @@
+"""The ``%aikey`` line magic: argument parsing and printing, over :mod:`nbsecrets.api`."""
+
+from __future__ import annotations
+
+import getpass
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from nbsecrets import api
+from nbsecrets.errors import ConfigError, NbSecretsError
+from nbsecrets.report import day, loaded_line, table
+
+__all__ = ["AikeyMagics", "list_table"]
+
+
+def list_table() -> str:
+    """The ``--list`` table: what the role can see under the prefix, without values."""
+    keys = api.list_keys()
+    if not keys:
+        prefix = api.store().config.prefix
+        return (f"No keys under {prefix} that these credentials can list; store one with "
+                "%aikey --set PROVIDER.")
+    rows = [(k.info.provider, ", ".join(k.env_vars), k.info.name, day(k.info.last_changed),
+             "loaded" if k.loaded else "-") for k in keys]
+    return table(("provider", "variables", "secret", "last changed", "loaded"), rows)
+
+
+@magics_class
+class AikeyMagics(Magics):
+    """``%aikey``: AI provider keys from AWS Secrets Manager into environment variables."""
+
+    @magic_arguments()
+    @argument("names", nargs="*", metavar="NAME",
+              help="provider (openai, anthropic, ...) or provider=SECRET_ID[#FIELD]")
+    @argument("--env", metavar="VAR", help="set VAR instead of the provider's variables "
+              "(one NAME only)")
+    @argument("--stage", metavar="LABEL", help="read the version with this staging label, "
+              "e.g. AWSPREVIOUS (default AWSCURRENT)")
+    @argument("--version-id", metavar="ID", help="read this version id")
+    @argument("--refresh", action="store_true", help="bypass the cache")
+    @argument("--list", action="store_true", help="list the keys the role can see")
+    @argument("--unload", metavar="NAME", help="remove NAME's variables and drop it from "
+              "the cache (its value stays redacted)")
+    @argument("--set", metavar="NAME", help="store a new value for NAME from a hidden prompt, "
+              "then load it")
+    @line_magic
+    def aikey(self, line: str = "") -> None:
+        """Load AI provider API keys from AWS Secrets Manager into environment variables.
+
+        ``%aikey openai anthropic`` sets OPENAI_API_KEY and ANTHROPIC_API_KEY in one request
+        and prints where each came from, never the value. All or nothing: if one key fails,
+        no variable changes. ``%aikey`` alone shows the key picker (or the list).
+        """
+        args = parse_argstring(self.aikey, line)
+        try:
+            self._run(args)
+        except NbSecretsError as exc:
+            raise UsageError(str(exc)) from None
+        finally:
+            for notice in api.take_notices():
+                print(notice)
+
+    def _run(self, args) -> None:
+        actions = sum(bool(x) for x in (args.names, args.list, args.unload, args.set))
+        if actions > 1:
+            raise ConfigError("Use one of NAME..., --list, --unload or --set at a time.")
+        if args.unload:
+            env_vars = api.unload(args.unload)
+            print(f"{args.unload}: removed {', '.join(env_vars)} (its value stays redacted).")
+        elif args.set:
+            self._set(args.set)
+        elif args.names:
+            self._load(args.names, args)
+        else:
+            print(list_table())
+
+    @staticmethod
+    def _load(names, args) -> None:
+        results = api.load_keys(names, stage=args.stage, version_id=args.version_id,
+                                refresh=args.refresh, env=args.env)
+        region = api.store().region
+        for key, env_vars in results:
+            print(loaded_line(key, env_vars, region))
+
+    @staticmethod
+    def _set(name: str) -> None:
+        provider = api.store().config.providers.get(name).name
+        value = getpass.getpass(f"{provider} API key (input hidden): ")
+        version = api.store_key(provider, value)
+        print(f"{provider}: stored as {version.name} (version {version.version_id[:8]}).")
+        for key, env_vars in api.load_keys([provider], refresh=True):
+            print(loaded_line(key, env_vars, api.store().region))

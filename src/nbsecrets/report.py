@@ -1,0 +1,52 @@
+"""Plain-text lines and tables shared by the magic and the CLI. Values never reach here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from nbsecrets.store import LoadedKey, SecretVersion
+
+__all__ = ["age_days", "day", "loaded_line", "table"]
+
+
+def day(when: datetime | None) -> str:
+    return when.date().isoformat() if when else "-"
+
+
+def age_days(when: datetime | None, now: datetime | None = None) -> int | None:
+    if when is None:
+        return None
+    now = now or datetime.now(timezone.utc)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return (now - when).days
+
+
+def version_bits(secret: SecretVersion) -> str:
+    bits = [f"version {secret.version_id[:8]}"] if secret.version_id else []
+    bits.append(f"changed {day(secret.created)}")
+    return ", ".join(bits)
+
+
+def loaded_line(key: LoadedKey, env_vars: Sequence[str], primary_region: str) -> str:
+    """``openai: OPENAI_API_KEY <- nbsecrets/openai (version 1a2b3c4d, changed 2026-11-20)``."""
+    bits = [version_bits(key.secret)]
+    if key.ref.field:
+        bits.append(f"field {key.ref.field}")
+    if key.secret.stages and "AWSCURRENT" not in key.secret.stages:
+        bits.append("stage " + "/".join(key.secret.stages))
+    if key.secret.region != primary_region:
+        bits.append(f"replica in {key.secret.region}")
+    if key.cached:
+        bits.append("cached")
+    return f"{key.ref.label}: {', '.join(env_vars)} <- {key.secret.name} ({', '.join(bits)})"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """A left-aligned plain-text table."""
+    widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
+             for r in (headers, *rows)]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)

@@ -1,0 +1,523 @@
+"""Secrets Manager access: batched reads, versions, a TTL cache and region failover.
+
+boto3 is imported the first time a client is needed, never at import time.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from nbsecrets import awserrors
+from nbsecrets._version import __version__
+from nbsecrets.config import Config, no_region_error, sagemaker_region
+from nbsecrets.errors import (
+    AccessDeniedError,
+    KeyNotFoundError,
+    NbSecretsError,
+    SecretFormatError,
+    combine,
+)
+from nbsecrets.refs import KeyRef, extract_value
+
+__all__ = ["BATCH_LIMIT", "LoadedKey", "SecretInfo", "SecretVersion", "Store"]
+
+BATCH_LIMIT = 20  # BatchGetSecretValue takes at most 20 ids
+CONNECT_TIMEOUT_S = 3.0
+READ_TIMEOUT_S = 10.0
+MAX_ATTEMPTS = 3
+CURRENT = "AWSCURRENT"
+
+
+@dataclass(frozen=True)
+class SecretVersion:
+    """One fetched version of a secret. The payload never shows in ``repr``."""
+
+    name: str
+    arn: str
+    version_id: str
+    stages: tuple[str, ...]
+    created: datetime | None
+    region: str
+    payload: str = field(repr=False, compare=False)
+
+
+@dataclass(frozen=True)
+class LoadedKey:
+    """A key taken out of a secret. The value never shows in ``repr``."""
+
+    ref: KeyRef
+    secret: SecretVersion
+    value: str = field(repr=False, compare=False)
+    cached: bool = False
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """A secret under the prefix, as ListSecrets describes it (no value)."""
+
+    provider: str
+    name: str
+    arn: str
+    last_changed: datetime | None
+    tags: dict[str, str]
+
+
+class _VersionNotFound(KeyNotFoundError):
+    """The secret exists but not the version or stage asked for."""
+
+
+def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+class Store:
+    """Reads and writes provider keys in Secrets Manager.
+
+    Parameters
+    ----------
+    config : Config, optional
+        Settings; read from the environment and config file when omitted.
+    session : boto3.Session, optional
+        Session to use; by default one is built from the standard credential chain (on
+        SageMaker, the execution role), after assuming ``config.role_arn`` if set.
+    on_notice : callable, optional
+        Receives one-line notices, such as a failover to a replica region.
+    """
+
+    def __init__(self, config: Config | None = None, *, session: Any = None,
+                 on_notice: Callable[[str], None] | None = None):
+        self.config = config or Config.load()
+        self._session = session
+        self._session_expires: float | None = None
+        self._clients: dict[str, Any] = {}
+        self._cache: dict[tuple[str, str | None, str | None], tuple[float, SecretVersion]] = {}
+        self._batch_denied = False
+        self._lock = threading.RLock()
+        self._region: str | None = None
+        self.on_notice = on_notice or (lambda message: None)
+
+    # -- sessions, clients, regions -------------------------------------------------------
+
+    @property
+    def session(self) -> Any:
+        """The boto3 session, assuming ``NBSECRETS_ROLE_ARN`` first when it is set."""
+        now = time.time()
+        if self._session is None or (
+            self._session_expires is not None and now > self._session_expires - 300
+        ):
+            import boto3
+
+            base = boto3.Session()
+            if self.config.role_arn:
+                base, self._session_expires = self._assume(base, self.config.role_arn)
+            self._session = base
+            self._clients.clear()
+        return self._session
+
+    def _assume(self, base: Any, role_arn: str) -> tuple[Any, float]:
+        import boto3
+
+        sts = base.client("sts", region_name=self._resolve_region(base), config=self._boto_config())
+        try:
+            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="nbsecrets")["Credentials"]
+        except Exception as exc:
+            err = awserrors.translate(exc, action="sts:AssumeRole", target=role_arn,
+                                      region=self._resolve_region(base))
+            if isinstance(err, AccessDeniedError):
+                err = AccessDeniedError(
+                    f"Cannot assume NBSECRETS_ROLE_ARN {role_arn}: the credentials in use are not "
+                    "allowed sts:AssumeRole on it; fix the role's trust policy or unset "
+                    "NBSECRETS_ROLE_ARN."
+                )
+            raise err from None
+        session = boto3.Session(
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds["SessionToken"],
+            region_name=base.region_name,
+        )
+        return session, creds["Expiration"].timestamp()
+
+    def _resolve_region(self, session: Any) -> str:
+        # botocore reads AWS_DEFAULT_REGION and the profile; the newer AWS_REGION, which the
+        # other AWS SDKs put first, it does not read everywhere.
+        region = (self.config.region or os.environ.get("AWS_REGION") or session.region_name
+                  or sagemaker_region())
+        if not region:
+            raise no_region_error()
+        return region
+
+    @property
+    def region(self) -> str:
+        """The primary region: NBSECRETS_REGION, boto3's own resolution, or SageMaker's."""
+        if self._region is None:
+            self._region = self._resolve_region(self.session)
+        return self._region
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        extra = tuple(r for r in self.config.fallback_regions if r != self.region)
+        return (self.region, *extra)
+
+    @staticmethod
+    def _boto_config() -> Any:
+        from botocore.config import Config as BotoConfig
+
+        return BotoConfig(
+            user_agent_extra=f"nbsecrets/{__version__}",
+            retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+            connect_timeout=CONNECT_TIMEOUT_S,
+            read_timeout=READ_TIMEOUT_S,
+        )
+
+    def client(self, region: str | None = None, service: str = "secretsmanager") -> Any:
+        """A cached boto3 client for ``service`` in ``region`` (default: the primary)."""
+        region = region or self.region
+        key = f"{service}:{region}"
+        with self._lock:
+            session = self.session
+            found = self._clients.get(key)
+            if found is None:
+                found = session.client(service, region_name=region, config=self._boto_config())
+                self._clients[key] = found
+        return found
+
+    def _call(self, op: str, *, target: str, action: str, **kwargs: Any) -> tuple[Any, str]:
+        """Call ``op`` in the primary region, failing over to replicas when it is unreachable.
+
+        Returns the response and the region that answered.
+        """
+        first: tuple[BaseException, str, str | None] | None = None
+        for region in self.regions:
+            client = self.client(region)
+            try:
+                response = getattr(client, op)(**kwargs)
+            except Exception as exc:
+                if not awserrors.is_unreachable(exc):
+                    raise awserrors.translate(exc, action=action, target=target, region=region,
+                                              endpoint=client.meta.endpoint_url) from None
+                if first is None:
+                    first = (exc, region, client.meta.endpoint_url)
+                continue
+            if first is not None:
+                self.on_notice(
+                    f"Secrets Manager in {first[1]} is unreachable; read from replica region "
+                    f"{region}.")
+            return response, region
+        assert first is not None
+        exc, region, endpoint = first
+        raise awserrors.translate(exc, action=action, target=target, region=region,
+                                  endpoint=endpoint) from None
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def fetch(self, refs: Sequence[KeyRef], *, stage: str | None = None,
+              version_id: str | None = None, refresh: bool = False) -> list[LoadedKey]:
+        """Fetch the keys for ``refs`` in as few requests as the API allows.
+
+        Current versions of up to 20 secrets come in one BatchGetSecretValue request; several
+        fields of one secret cost one fetch. A stage or version id reads each secret with
+        GetSecretValue, since the batch call only returns AWSCURRENT.
+
+        Raises
+        ------
+        NbSecretsError
+            All or nothing: if any key fails, the error names each failing key and why.
+        """
+        if stage is not None and version_id is not None:
+            from nbsecrets.errors import ConfigError
+
+            raise ConfigError("Give either --stage or --version-id, not both.")
+        ids = list(dict.fromkeys(ref.secret_id for ref in refs))
+        versions, failures = self._versions(ids, stage, version_id, refresh)
+        by_key: dict[str, NbSecretsError] = {}
+        loaded: list[LoadedKey] = []
+        for ref in refs:
+            got = versions.get(ref.secret_id)
+            if isinstance(got, tuple):
+                secret, cached = got
+                try:
+                    value = extract_value(secret.payload, ref, secret.name)
+                except SecretFormatError as exc:
+                    by_key[ref.name] = exc
+                    continue
+                loaded.append(LoadedKey(ref, secret, value, cached))
+            else:
+                by_key[ref.name] = self._explain(ref, failures[ref.secret_id])
+        if by_key:
+            raise combine(by_key)
+        return loaded
+
+    def get_version(self, secret_id: str, *, stage: str | None = None,
+                    version_id: str | None = None, refresh: bool = False) -> SecretVersion:
+        """One version of one secret (cached)."""
+        versions, failures = self._versions([secret_id], stage, version_id, refresh)
+        if secret_id in failures:
+            raise failures[secret_id]
+        return versions[secret_id][0]
+
+    def _versions(self, ids: list[str], stage: str | None, version_id: str | None,
+                  refresh: bool) -> tuple[dict[str, tuple[SecretVersion, bool]],
+                                          dict[str, NbSecretsError]]:
+        found: dict[str, tuple[SecretVersion, bool]] = {}
+        failures: dict[str, NbSecretsError] = {}
+        now = time.monotonic()
+        missing: list[str] = []
+        for sid in ids:
+            hit = None if refresh else self._cache.get((sid, stage, version_id))
+            if hit is not None and hit[0] > now:
+                found[sid] = (hit[1], True)
+            else:
+                missing.append(sid)
+        if not missing:
+            return found, failures
+        if stage in (None, CURRENT) and version_id is None and not self._batch_denied:
+            missing = self._batch(missing, found, failures)
+        for sid in missing:
+            try:
+                kwargs: dict[str, str] = {"SecretId": sid}
+                if version_id:
+                    kwargs["VersionId"] = version_id
+                elif stage:
+                    kwargs["VersionStage"] = stage
+                resp, region = self._call("get_secret_value", target=sid,
+                                          action="secretsmanager:GetSecretValue", **kwargs)
+                found[sid] = (self._remember(sid, stage, version_id, resp, region), False)
+            except (KeyNotFoundError, AccessDeniedError, SecretFormatError) as exc:
+                if isinstance(exc, KeyNotFoundError) and (stage or version_id):
+                    exc = self._version_missing(sid, stage, version_id) or exc
+                failures[sid] = exc
+                continue
+            except NbSecretsError as exc:
+                if type(exc) is NbSecretsError and (stage or version_id):
+                    # InvalidRequest for a version that exists but cannot be read.
+                    failures[sid] = _VersionNotFound(
+                        f"secret {sid} has no readable version {version_id or stage}; see "
+                        f"`nbsecrets versions {sid}`.")
+                    continue
+                raise
+        return found, failures
+
+    def _version_missing(self, sid: str, stage: str | None, version_id: str | None
+                         ) -> NbSecretsError | None:
+        """When a versioned read finds nothing, tell a missing version from a missing secret."""
+        try:
+            self._call("describe_secret", target=sid, action="secretsmanager:DescribeSecret",
+                       SecretId=sid)
+        except NbSecretsError:
+            return None
+        what = f"version id {version_id}" if version_id else f"staging label {stage}"
+        return _VersionNotFound(f"secret {sid} has no {what}; list them with "
+                                f"`nbsecrets versions {sid}`.")
+
+    def _batch(self, ids: list[str], found: dict[str, tuple[SecretVersion, bool]],
+               failures: dict[str, NbSecretsError]) -> list[str]:
+        """Read current versions with BatchGetSecretValue; return the ids still to read."""
+        left: list[str] = []
+        for chunk in _chunks(ids, BATCH_LIMIT):
+            if self._batch_denied:
+                left.extend(chunk)
+                continue
+            try:
+                values, errors, region = self._batch_request(list(chunk))
+            except AccessDeniedError:
+                # Some roles are granted GetSecretValue only: fall back, and remember.
+                self._batch_denied = True
+                left.extend(chunk)
+                continue
+            for sid in chunk:
+                match = next((v for v in values
+                              if sid in (v.get("Name"), v.get("ARN"))
+                              or (sid.startswith("arn:") and v.get("ARN", "").startswith(sid))),
+                             None)
+                if match is not None:
+                    try:
+                        found[sid] = (self._remember(sid, None, None, match, region), False)
+                    except SecretFormatError as exc:
+                        failures[sid] = exc
+                elif sid in errors:
+                    failures[sid] = self._batch_error(sid, errors[sid], region)
+                else:
+                    left.append(sid)
+        return left
+
+    def _batch_request(self, chunk: list[str]) -> tuple[list[dict], dict[str, dict], str]:
+        values: list[dict] = []
+        errors: dict[str, dict] = {}
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"SecretIdList": chunk}
+            if token:
+                kwargs["NextToken"] = token
+            resp, region = self._call("batch_get_secret_value", target=", ".join(chunk),
+                                      action="secretsmanager:BatchGetSecretValue", **kwargs)
+            values.extend(resp.get("SecretValues", []))
+            errors.update({e.get("SecretId", ""): e for e in resp.get("Errors", [])})
+            token = resp.get("NextToken")
+            if not token:
+                return values, errors, region
+
+    @staticmethod
+    def _batch_error(sid: str, error: dict, region: str) -> NbSecretsError:
+        code = error.get("ErrorCode", "")
+        if code in awserrors.NOT_FOUND_CODES:
+            return KeyNotFoundError(f"secret {sid} was not found in {region}.")
+        if code in awserrors.DENIED_CODES:
+            return AccessDeniedError(
+                f"the credentials in use are not allowed secretsmanager:GetSecretValue on {sid}.")
+        if code == "DecryptionFailure":
+            return AccessDeniedError(
+                f"secret {sid} cannot be decrypted: the role needs kms:Decrypt on its KMS key "
+                "(see `nbsecrets policy --kms-key-arn`).")
+        return NbSecretsError(f"secret {sid} could not be read ({code}).")
+
+    def _remember(self, sid: str, stage: str | None, version_id: str | None,
+                  resp: dict, region: str) -> SecretVersion:
+        payload = resp.get("SecretString")
+        name = resp.get("Name", sid)
+        if payload is None:
+            raise SecretFormatError(
+                f"secret {name} holds binary data (SecretBinary); store the key as a string.")
+        version = SecretVersion(
+            name=name,
+            arn=resp.get("ARN", ""),
+            version_id=resp.get("VersionId", ""),
+            stages=tuple(resp.get("VersionStages", ())),
+            created=resp.get("CreatedDate"),
+            region=region,
+            payload=payload,
+        )
+        ttl = self.config.cache_ttl_s
+        if ttl > 0:
+            self._cache[(sid, stage, version_id)] = (time.monotonic() + ttl, version)
+        return version
+
+    def _explain(self, ref: KeyRef, err: NbSecretsError) -> NbSecretsError:
+        """Add what to do next to a per-key failure."""
+        kind = type(err)
+        if isinstance(err, _VersionNotFound):
+            return KeyNotFoundError(f"{ref.label}: {err}")
+        if isinstance(err, KeyNotFoundError):
+            return kind(f"{ref.label}: {err} {self._suggest(ref)}Store it with "
+                        f"`%aikey --set {ref.label}` (or `nbsecrets set {ref.label}`).")
+        if isinstance(err, AccessDeniedError):
+            return kind(f"{ref.label}: {err} {self._statement_hint(ref)}")
+        return kind(f"{ref.label}: {err}")
+
+    def _statement_hint(self, ref: KeyRef) -> str:
+        if ref.secret_id.startswith("arn:"):
+            resource = ref.secret_id if ref.secret_id.count("-") else f"{ref.secret_id}-??????"
+        else:
+            account = self._account() or "ACCOUNT_ID"
+            resource = (f"arn:aws:secretsmanager:{self.region}:{account}:secret:"
+                        f"{ref.secret_id}-??????")
+        return (
+            'The role needs {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", '
+            f'"secretsmanager:DescribeSecret"], "Resource": "{resource}"}}; an admin can add it '
+            f"with `nbsecrets provision --role ROLE --provider {ref.label}`."
+        )
+
+    def _account(self) -> str | None:
+        try:
+            return self.client(service="sts").get_caller_identity()["Account"]
+        except Exception:
+            return None
+
+    def _suggest(self, ref: KeyRef) -> str:
+        """Close names: secrets under the prefix and known providers. Best effort."""
+        prefix = self.config.prefix
+        try:
+            names = [s.name for s in self.list_keys()]
+        except NbSecretsError:
+            names = []
+        candidates = list(names)
+        if not self.config.providers.is_known(ref.name):
+            candidates += [f"{prefix}{p}" for p in self.config.providers.known()]
+        close = difflib.get_close_matches(ref.secret_id, list(dict.fromkeys(candidates)), n=3,
+                                          cutoff=0.75)
+        shown = [c.removeprefix(prefix) if ref.secret_id.startswith(prefix) else c
+                 for c in close if c != ref.secret_id]
+        if not shown:
+            return ""
+        return "Did you mean " + " or ".join(dict.fromkeys(shown)) + "? "
+
+    def list_keys(self) -> list[SecretInfo]:
+        """Secrets under the prefix that the role can list (no values)."""
+        prefix = self.config.prefix
+        out: list[SecretInfo] = []
+        token: str | None = None
+        while True:
+            kwargs: dict[str, Any] = {"Filters": [{"Key": "name", "Values": [prefix]}],
+                                      "MaxResults": 100}
+            if token:
+                kwargs["NextToken"] = token
+            resp, _ = self._call("list_secrets", target=f"{prefix}*",
+                                 action="secretsmanager:ListSecrets", **kwargs)
+            for item in resp.get("SecretList", []):
+                name = item.get("Name", "")
+                if not name.startswith(prefix) or len(name) == len(prefix):
+                    continue
+                tags = {t["Key"]: t.get("Value", "") for t in item.get("Tags", [])}
+                out.append(SecretInfo(
+                    provider=tags.get("nbsecrets:provider") or name[len(prefix):],
+                    name=name,
+                    arn=item.get("ARN", ""),
+                    last_changed=item.get("LastChangedDate") or item.get("CreatedDate"),
+                    tags=tags,
+                ))
+            token = resp.get("NextToken")
+            if not token:
+                return sorted(out, key=lambda s: s.name)
+
+    # -- writes --------------------------------------------------------------------------
+
+    def put(self, provider: str, value: str) -> SecretVersion:
+        """Store ``value`` as the new current version of ``{prefix}{provider}``.
+
+        Creates the secret, tagged ``nbsecrets:provider`` and ``nbsecrets:managed``, when it
+        does not exist yet.
+
+        Raises
+        ------
+        SecretFormatError
+            If the value is empty or has surrounding whitespace.
+        """
+        if not value:
+            raise SecretFormatError(f"{provider}: the value is empty; nothing was stored.")
+        if value != value.strip():
+            raise SecretFormatError(
+                f"{provider}: the value has spaces or newlines around it; nothing was stored. "
+                "Paste the key alone.")
+        sid = f"{self.config.prefix}{provider}"
+        try:
+            resp, region = self._call("put_secret_value", target=sid,
+                                      action="secretsmanager:PutSecretValue",
+                                      SecretId=sid, SecretString=value)
+        except KeyNotFoundError:
+            resp, region = self._call(
+                "create_secret", target=sid, action="secretsmanager:CreateSecret", Name=sid,
+                SecretString=value,
+                Description=f"{provider} API key, managed by nbsecrets",
+                Tags=[{"Key": "nbsecrets:provider", "Value": provider},
+                      {"Key": "nbsecrets:managed", "Value": "true"}])
+        self.forget(sid)
+        return SecretVersion(name=resp.get("Name", sid), arn=resp.get("ARN", ""),
+                             version_id=resp.get("VersionId", ""), stages=(CURRENT,),
+                             created=None, region=region, payload="")
+
+    def forget(self, secret_id: str | None = None) -> None:
+        """Drop ``secret_id`` (every stage and version) from the cache, or everything."""
+        with self._lock:
+            if secret_id is None:
+                self._cache.clear()
+            else:
+                for key in [k for k in self._cache if k[0] == secret_id]:
+                    del self._cache[key]
