@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -67,8 +67,10 @@ class Proxy:
                 target = self.headers.get("X-Amz-Target", "")
                 service, _, action = target.partition(".")
                 label = f"{service.lower()}.{action}" if target else self.path
-                if service.lower() == "secretsmanager":
-                    label = f"secretsmanager.{action}"
+                if not target:  # query protocol (STS, IAM): Action=... in the form body
+                    form = parse_qs(body.decode("utf-8", "replace"))
+                    action = form.get("Action", [""])[0]
+                    label = f"query.{action}" if action else self.path
                 proxy.requests.append(label)
                 proxy.user_agents.append(self.headers.get("User-Agent", ""))
                 if proxy.delay_s:
@@ -76,10 +78,17 @@ class Proxy:
                 for fault in proxy.faults:
                     if fault.remaining > 0 and (fault.only in (None, action)):
                         fault.remaining -= 1
-                        payload = json.dumps(
-                            {"__type": fault.code, "message": "injected by test proxy"}).encode()
+                        if target:  # JSON protocol (Secrets Manager)
+                            ctype = "application/x-amz-json-1.1"
+                            payload = json.dumps({"__type": fault.code,
+                                                  "message": "injected by test proxy"}).encode()
+                        else:  # query protocol (STS, IAM): XML
+                            ctype = "text/xml"
+                            payload = (f"<ErrorResponse><Error><Type>Sender</Type><Code>"
+                                       f"{fault.code}</Code><Message>injected by test proxy"
+                                       "</Message></Error></ErrorResponse>").encode()
                         self.send_response(fault.status)
-                        self.send_header("Content-Type", "application/x-amz-json-1.1")
+                        self.send_header("Content-Type", ctype)
                         self.send_header("Content-Length", str(len(payload)))
                         self.end_headers()
                         self.wfile.write(payload)

@@ -22,6 +22,7 @@ from nbsecrets.errors import (
     KeyNotFoundError,
     NbSecretsError,
     SecretFormatError,
+    StoreUnavailableError,
     combine,
 )
 from nbsecrets.refs import KeyRef, extract_value
@@ -71,6 +72,12 @@ class SecretInfo:
 
 class _VersionNotFound(KeyNotFoundError):
     """The secret exists but not the version or stage asked for."""
+
+
+def _not_secrets_manager(region: str) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"The endpoint for {region} did not answer like AWS Secrets Manager; check "
+        "AWS_ENDPOINT_URL and any HTTP proxy settings.")
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -359,6 +366,8 @@ class Store:
                 kwargs["NextToken"] = token
             resp, region = self._call("batch_get_secret_value", target=", ".join(chunk),
                                       action="secretsmanager:BatchGetSecretValue", **kwargs)
+            if "SecretValues" not in resp and "Errors" not in resp:
+                raise _not_secrets_manager(region)
             values.extend(resp.get("SecretValues", []))
             errors.update({e.get("SecretId", ""): e for e in resp.get("Errors", [])})
             token = resp.get("NextToken")
@@ -383,6 +392,8 @@ class Store:
                   resp: dict, region: str) -> SecretVersion:
         payload = resp.get("SecretString")
         name = resp.get("Name", sid)
+        if payload is None and "SecretBinary" not in resp:
+            raise _not_secrets_manager(region)
         if payload is None:
             raise SecretFormatError(
                 f"secret {name} holds binary data (SecretBinary); store the key as a string.")
