@@ -114,7 +114,11 @@ def execute(nb: Any, workdir: Path, timeout_s: int = 120) -> Any:
                        connection_file=str(workdir / "kernel.json"))
     client = NotebookClient(nb, km=km, timeout=timeout_s,
                             resources={"metadata": {"path": str(workdir)}})
-    return client.execute()
+    try:
+        return client.execute()
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel()  # nbclient leaves a kernel it did not start running
 
 
 def run(*, lab: bool = False, keep: Path | None = None) -> int:
