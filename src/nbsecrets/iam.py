@@ -36,7 +36,9 @@ __all__ = [
 
 POLICY_NAME = "nbsecrets"
 READ_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
-WRITE_ACTIONS = ("secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage")
+# TagResource: CreateSecret with tags (as `%aikey --set` does) also needs it, on the new secret.
+WRITE_ACTIONS = ("secretsmanager:PutSecretValue", "secretsmanager:TagResource",
+                 "secretsmanager:UpdateSecretVersionStage")
 # Secrets Manager appends "-" and six random characters to every secret's ARN. "-??????"
 # matches exactly that suffix; "-*" would also match "{prefix}openai-extra-AbCdEf".
 ARN_SUFFIX = "-??????"
@@ -114,9 +116,9 @@ def policy_document(opts: PolicyOptions) -> dict[str, Any]:
     Reads: GetSecretValue and DescribeSecret on the secret ARNs, BatchGetSecretValue on ``*``
     (it has no resource type; each secret is still checked against GetSecretValue),
     ListSecrets on ``*`` unless ``list_secrets`` is off, kms:Decrypt on the named key through
-    Secrets Manager only. With ``allow_write``: PutSecretValue and UpdateSecretVersionStage on
-    the same ARNs, and CreateSecret (plus TagResource, which CreateSecret with tags needs)
-    only for names under the prefix.
+    Secrets Manager only. With ``allow_write``: PutSecretValue, UpdateSecretVersionStage and
+    TagResource (which CreateSecret with tags needs) on the same ARNs, and CreateSecret only
+    for those names (condition ``secretsmanager:Name``).
 
     Raises
     ------
@@ -147,8 +149,7 @@ def policy_document(opts: PolicyOptions) -> dict[str, Any]:
                            "Action": list(WRITE_ACTIONS), "Resource": arns})
         statements.append({
             "Sid": "CreateKeys", "Effect": "Allow",
-            "Action": ["secretsmanager:CreateSecret", "secretsmanager:TagResource"],
-            "Resource": arns,
+            "Action": "secretsmanager:CreateSecret", "Resource": arns,
             "Condition": {"StringLike": {"secretsmanager:Name": names}},
         })
     return {"Version": "2012-10-17", "Statement": statements}

@@ -17,8 +17,14 @@ from typing import Any
 from nbsecrets import awserrors
 from nbsecrets.errors import AccessDeniedError, ConfigError, NbSecretsError
 
-__all__ = ["MAX_SCRIPT_BYTES", "Deployed", "deploy", "scripts_dir", "script_text",
-           "template_text"]
+__all__ = [
+    "MAX_SCRIPT_BYTES",
+    "Deployed",
+    "deploy",
+    "script_text",
+    "scripts_dir",
+    "template_text",
+]
 
 MAX_SCRIPT_BYTES = 12_000  # SageMaker takes 16,384 characters of base64 per script
 MAX_BASE64_CHARS = 16_384
