@@ -319,7 +319,7 @@ def provision(iam: Any, role: str, document: dict[str, Any]) -> ProvisionResult:
     diff = "\n".join(difflib.unified_diff(
         before, after, fromfile=f"{name}/{POLICY_NAME} (before)" if old is not None else
         "/dev/null", tofile=f"{name}/{POLICY_NAME}", lineterm=""))
-    if before == after:
+    if old == document:
         return ProvisionResult(name, False, "")
     try:
         iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME,
