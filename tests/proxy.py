@@ -69,6 +69,9 @@ class Proxy:
                 label = f"{service.lower()}.{action}" if target else self.path
                 if service.lower() == "secretsmanager":
                     label = f"secretsmanager.{action}"
+                elif not target and body.startswith(b"Action="):  # query protocol (IAM, STS)
+                    action = body.split(b"&", 1)[0].split(b"=", 1)[1].decode()
+                    label = f"query.{action}"
                 proxy.requests.append(label)
                 proxy.user_agents.append(self.headers.get("User-Agent", ""))
                 if proxy.delay_s:

@@ -38,8 +38,8 @@ def test_provision_puts_policy_then_is_idempotent(iam, role, capsys):
                                              providers=("openai",)))
     assert inline(iam) == expected
     assert out.startswith("--- /dev/null\n+++ notebook/nbsecrets\n")
-    assert '+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/openai-??????"' \
-        in out.splitlines()
+    arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/openai-??????"
+    assert f'+        "{arn}"' in out.splitlines()
     assert out.rstrip().endswith("Put the inline policy nbsecrets on role notebook.")
 
     assert cli.main(["provision", "--role", role["Arn"], "--provider", "openai"]) == 0

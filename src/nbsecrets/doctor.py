@@ -106,8 +106,11 @@ def execution_role(sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_MET
                 if role:
                     return role, f"space {meta['SpaceName']} of domain {domain}"
             if domain and meta.get("UserProfileName"):
-                desc = sagemaker.describe_user_profile(DomainId=domain,
-                                                       UserProfileName=meta["UserProfileName"])
+                try:
+                    desc = sagemaker.describe_user_profile(
+                        DomainId=domain, UserProfileName=meta["UserProfileName"])
+                except Exception:
+                    desc = {}  # the domain's default below still answers
                 role = desc.get("UserSettings", {}).get("ExecutionRole")
                 if role:
                     return role, f"user profile {meta['UserProfileName']}"
@@ -200,7 +203,7 @@ def _iam_client(store: Store) -> Any:
 
 def run(*, config: Config | None = None, providers: Sequence[str] = (),
         role: str | None = None, metadata_path: Path = SAGEMAKER_METADATA,
-        session: Any = None) -> Report:
+        session: Any = None, iam: Any = None) -> Report:
     """Check identity, region, role, keys and grants; never raises for AWS problems.
 
     Parameters
@@ -211,6 +214,9 @@ def run(*, config: Config | None = None, providers: Sequence[str] = (),
         Check this role's policies instead of the execution role (for admins).
     metadata_path : Path
         The SageMaker resource metadata file.
+    session, iam : optional
+        A boto3 session, and an IAM client for the role's policies and the simulation
+        (default: one from the session that makes a single attempt per request).
     """
     report = Report()
     try:
@@ -241,7 +247,8 @@ def run(*, config: Config | None = None, providers: Sequence[str] = (),
     keys = _keys(store, providers, report)
     arns = _check_reads(store, keys, account, region, report)
     if role_arn:
-        _check_grants(store, role_arn, arns, account, region, report)
+        _check_grants(store, iam or _iam_client(store), role_arn, arns, account, region,
+                      report)
     return report
 
 
@@ -297,10 +304,9 @@ def _guess_arn(store: Store, name: str, account: str, region: str) -> str:
             f"{store.config.prefix}{provider}-AbCdEf")
 
 
-def _check_grants(store: Store, role_arn: str, arns: dict[str, str], account: str,
+def _check_grants(store: Store, iam: Any, role_arn: str, arns: dict[str, str], account: str,
                   region: str, report: Report) -> None:
     name = role_arn.rsplit("/", 1)[-1]
-    iam = _iam_client(store)
     try:
         policies = role_policies(iam, name)
     except Exception as exc:
