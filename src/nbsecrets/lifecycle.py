@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import re
-import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,8 +53,8 @@ def script_text(relative: str, pip_spec: str | None = None) -> str:
     if pip_spec is not None and pip_spec != DEFAULT_PIP_SPEC:
         if not pip_spec.strip() or "\n" in pip_spec:
             raise ConfigError("--pip-spec takes one pip requirement, e.g. a wheel URL.")
-        # ${VAR:-default} inside double quotes: quote the default for the shell's word rules.
-        quoted = shlex.quote(pip_spec)
+        # The default of "${VAR:-default}" is read inside double quotes: escape \ " $ ` and }.
+        quoted = re.sub(r'([\\"$`}])', r"\\\1", pip_spec)
         line = f'NBSECRETS_PIP_SPEC="${{NBSECRETS_PIP_SPEC:-{quoted}}}"'
         text = _SPEC_LINE.sub(lambda _: line, text, count=1)
     size = len(text.encode("utf-8"))
