@@ -274,3 +274,15 @@ def test_doctor_uses_simulation_when_iam_answers(seed, iam, tmp_path):
     assert "Policy answers below come from IAM SimulatePrincipalPolicy." in text
     assert "Cannot read the policies of role notebook (AccessDenied)" in text
     assert "Policy allows GetSecretValue on openai." in text
+
+
+def test_demo_role_is_least_privilege(seed, iam):
+    from nbsecrets import demo
+
+    seed("nbsecrets/openai", KEY)
+    arn = demo.seed_role(iam)
+    assert arn == f"arn:aws:iam::{ACCOUNT}:role/{demo.DEMO_ROLE}"
+    report = doctor.run(role=demo.DEMO_ROLE)
+    assert report.ok, report.text()
+    assert "No grant wider than needed in the 1 policies of role nbsecrets-demo-notebook." \
+        in report.text()

@@ -180,3 +180,12 @@ def test_policy_command_cloudformation(capsys):
     assert entry["PolicyName"] == "nbsecrets"
     assert json.loads(json.dumps(entry["PolicyDocument"])) == cloudformation_policy(
         PolicyOptions(region=None, account=None, providers=("openai",)))
+
+
+def test_admin_docs_show_the_generated_policy():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "admin.md").read_text()
+    shown = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
+    assert shown == policy_document(PolicyOptions(region="us-east-1", account="111122223333",
+                                                  providers=("openai", "anthropic")))

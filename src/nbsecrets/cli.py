@@ -45,7 +45,10 @@ def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
                 raise ConfigError("Cannot resolve the AWS region for the policy; pass --region R "
                                   "(or set AWS_REGION).") from None
         if not account:
-            account = store._account()
+            try:
+                account = store.client(service="sts").get_caller_identity()["Account"]
+            except Exception:
+                account = None
             if not account:
                 raise ConfigError(
                     "Cannot resolve the AWS account ID (STS GetCallerIdentity failed: no or "
