@@ -201,7 +201,8 @@ def test_lifecycle_creates_on_emulator_then_is_unchanged(aws_env, capsys):
     assert got["OnCreate"] == [{"Content": b64("notebook-instance/on-create.sh")}]
     assert got["OnStart"] == [{"Content": b64("notebook-instance/on-start.sh")}]
     assert cli.main(["lifecycle", "--name", "nbsecrets"]) == 0
-    assert capsys.readouterr().out.startswith("Unchanged the notebook instance lifecycle")
+    assert capsys.readouterr().out.startswith(
+        "The notebook instance lifecycle configuration nbsecrets is already up to date")
 
 
 def test_lifecycle_update_request(aws_env):

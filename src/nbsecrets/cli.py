@@ -108,8 +108,12 @@ def _cmd_lifecycle(args: argparse.Namespace) -> int:
     done = lifecycle.deploy(Store().client(service="sagemaker"), args.name, studio=args.studio,
                             pip_spec=args.pip_spec)
     kind = "Studio (JupyterLab)" if done.studio else "notebook instance"
-    print(f"{done.action.capitalize()} the {kind} lifecycle configuration {done.name} "
-          f"({done.arn}).")
+    if done.action == "unchanged":
+        print(f"The {kind} lifecycle configuration {done.name} is already up to date "
+              f"({done.arn}).")
+    else:
+        print(f"{done.action.capitalize()} the {kind} lifecycle configuration {done.name} "
+              f"({done.arn}).")
     return 0
 
 

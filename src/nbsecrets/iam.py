@@ -281,7 +281,7 @@ class ProvisionResult:
 
 
 def _canonical(document: Any) -> str:
-    return json.dumps(document, indent=2, sort_keys=True)
+    return json.dumps(document, indent=2)
 
 
 def provision(iam: Any, role: str, document: dict[str, Any]) -> ProvisionResult:
