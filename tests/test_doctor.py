@@ -178,19 +178,44 @@ def test_plain_user_has_no_role(tmp_path):
     assert role is None and "not a role" in how
 
 
-def test_studio_space_role_from_domain(tmp_path, aws_env):
+def test_studio_domain_default_role(tmp_path, aws_env):
     sm = boto3.client("sagemaker", region_name="us-east-1")
     domain = sm.create_domain(
         DomainName="d", AuthMode="IAM", SubnetIds=["subnet-1"], VpcId="vpc-1",
         DefaultUserSettings={"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/user-default"},
-        DefaultSpaceSettings={"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/space-role"},
     )["DomainArn"].rsplit("/", 1)[-1]
     meta = tmp_path / "meta.json"
-    meta.write_text(json.dumps({"DomainId": domain, "SpaceName": "s1",
+    meta.write_text(json.dumps({"DomainId": domain,
                                 "ResourceArn": "arn:aws:sagemaker:us-east-1:1:app/x"}))
     role, how = doctor.execution_role(sm, boto3.client("sts", region_name="us-east-1"), meta)
-    assert role == f"arn:aws:iam::{ACCOUNT}:role/space-role"
-    assert how == f"space s1 of domain {domain}"
+    assert (role, how) == (f"arn:aws:iam::{ACCOUNT}:role/user-default", f"domain {domain}")
+
+
+@pytest.mark.parametrize(("sharing", "expected"), [
+    ("Private", (f"arn:aws:iam::{ACCOUNT}:role/alice", "user profile alice, owner of space s1")),
+    ("Shared", (f"arn:aws:iam::{ACCOUNT}:role/space-default", "space s1 of domain d-1")),
+])
+def test_studio_space_role(tmp_path, aws_env, sharing, expected):
+    # The emulator serves neither spaces nor user profiles: stub the SageMaker client.
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"DomainId": "d-1", "SpaceName": "s1"}))
+    with Stubber(sm) as stub:
+        stub.add_response("describe_space", {
+            "SpaceSharingSettings": {"SharingType": sharing},
+            "OwnershipSettings": {"OwnerUserProfileName": "alice"}},
+            {"DomainId": "d-1", "SpaceName": "s1"})
+        if sharing == "Private":
+            stub.add_response("describe_user_profile", {"UserSettings": {
+                "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/alice"}},
+                {"DomainId": "d-1", "UserProfileName": "alice"})
+        else:
+            stub.add_response("describe_domain", {"DefaultSpaceSettings": {
+                "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/space-default"}},
+                {"DomainId": "d-1"})
+        assert doctor.execution_role(sm, boto3.client("sts", region_name="us-east-1"),
+                                     meta) == expected
+        stub.assert_no_pending_responses()
 
 
 def test_studio_user_profile_role(tmp_path, aws_env):

@@ -91,36 +91,18 @@ def execution_role(sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_MET
         The notebook's resource metadata (``/opt/ml/metadata/resource-metadata.json``).
     """
     meta = _metadata(metadata_path)
-    if meta:
-        try:
-            if meta.get("ExecutionRoleArn"):
-                return meta["ExecutionRoleArn"], f"from {metadata_path}"
-            domain = meta.get("DomainId")
-            if not domain and meta.get("ResourceName"):
-                desc = sagemaker.describe_notebook_instance(
-                    NotebookInstanceName=meta["ResourceName"])
-                return desc["RoleArn"], f"notebook instance {meta['ResourceName']}"
-            if domain and meta.get("SpaceName"):
-                desc = sagemaker.describe_domain(DomainId=domain)
-                role = desc.get("DefaultSpaceSettings", {}).get("ExecutionRole")
-                if role:
-                    return role, f"space {meta['SpaceName']} of domain {domain}"
-            if domain and meta.get("UserProfileName"):
-                try:
-                    desc = sagemaker.describe_user_profile(
-                        DomainId=domain, UserProfileName=meta["UserProfileName"])
-                except Exception:
-                    desc = {}  # the domain's default below still answers
-                role = desc.get("UserSettings", {}).get("ExecutionRole")
-                if role:
-                    return role, f"user profile {meta['UserProfileName']}"
-            if domain:
-                desc = sagemaker.describe_domain(DomainId=domain)
-                role = desc.get("DefaultUserSettings", {}).get("ExecutionRole")
-                if role:
-                    return role, f"domain {domain}"
-        except Exception:  # noqa: S110 - fall back to STS, as get_execution_role does
-            pass
+    try:
+        if meta.get("ExecutionRoleArn"):
+            return meta["ExecutionRoleArn"], f"from {metadata_path}"
+        if meta.get("DomainId"):
+            found = _studio_role(sagemaker, meta)
+            if found:
+                return found
+        elif meta.get("ResourceName"):
+            desc = sagemaker.describe_notebook_instance(NotebookInstanceName=meta["ResourceName"])
+            return desc["RoleArn"], f"notebook instance {meta['ResourceName']}"
+    except Exception:  # noqa: S110 - fall back to STS, as get_execution_role does
+        pass
     try:
         arn = sts.get_caller_identity()["Arn"]
     except Exception as exc:
@@ -129,6 +111,42 @@ def execution_role(sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_MET
     if ":role/" not in role:
         return None, f"the credentials are not a role ({arn})"
     return role, "from STS GetCallerIdentity"
+
+
+def _profile_role(sagemaker: Any, domain: str, profile: str) -> str | None:
+    try:
+        desc = sagemaker.describe_user_profile(DomainId=domain, UserProfileName=profile)
+    except Exception:
+        return None  # the domain's default still answers
+    return desc.get("UserSettings", {}).get("ExecutionRole")
+
+
+def _studio_role(sagemaker: Any, meta: dict[str, Any]) -> tuple[str, str] | None:
+    """A Studio app's role: a private space runs as its owner's user profile, a shared space
+    as the domain's space default; a user's app as the profile, else the domain default."""
+    domain = meta["DomainId"]
+    space, profile = meta.get("SpaceName"), meta.get("UserProfileName")
+    if space:
+        try:
+            desc = sagemaker.describe_space(DomainId=domain, SpaceName=space)
+        except Exception:
+            desc = {}
+        if desc.get("SpaceSharingSettings", {}).get("SharingType") == "Private":
+            owner = desc.get("OwnershipSettings", {}).get("OwnerUserProfileName")
+            role = _profile_role(sagemaker, domain, owner) if owner else None
+            if role:
+                return role, f"user profile {owner}, owner of space {space}"
+        role = sagemaker.describe_domain(DomainId=domain).get(
+            "DefaultSpaceSettings", {}).get("ExecutionRole")
+        if role:
+            return role, f"space {space} of domain {domain}"
+    if profile:
+        role = _profile_role(sagemaker, domain, profile)
+        if role:
+            return role, f"user profile {profile}"
+    role = sagemaker.describe_domain(DomainId=domain).get(
+        "DefaultUserSettings", {}).get("ExecutionRole")
+    return (role, f"domain {domain}") if role else None
 
 
 # -- the role's policies ----------------------------------------------------------------------
