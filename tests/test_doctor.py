@@ -311,3 +311,16 @@ def test_demo_role_is_least_privilege(seed, iam):
     assert report.ok, report.text()
     assert "No grant wider than needed in the 1 policies of role nbsecrets-demo-notebook." \
         in report.text()
+
+
+def test_references_are_checked_by_their_secret(seed, iam):
+    arn = seed("team/APIKEYS", {"openai": KEY})["ARN"]
+    make_role(iam, "bundle", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:team/APIKEYS-??????"}]})
+    report = doctor.run(role="bundle", providers=["openai=team/APIKEYS#openai", "bad name"])
+    text = report.text()
+    assert "Key openai is readable (team/APIKEYS" in text
+    assert "Policy allows GetSecretValue on openai." in text
+    assert "FAIL Key bad name: 'bad name' is not a valid provider name" in text
+    assert arn and KEY not in text

@@ -13,6 +13,7 @@ without them); tests/test_access.py proves the resource-level half with the eval
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import socket
@@ -104,8 +105,9 @@ def enforcing(auth_server, aws_env, monkeypatch):
     sm.create_secret(Name="nbsecrets/anthropic", SecretString=json.dumps({"api_key": KEY[::-1]}))
     iam = boto3.client("iam", **admin)
     users = {}
-    for name, policy in (("reader", widened(OPTS)), ("writer", widened(
-            PolicyOptions(**{**OPTS.__dict__, "allow_write": True}))), ("nothing", NO_SECRETS)):
+    writable = dataclasses.replace(OPTS, allow_write=True)
+    for name, policy in (("reader", widened(OPTS)), ("writer", widened(writable)),
+                         ("nothing", NO_SECRETS)):
         iam.create_user(UserName=name)
         iam.put_user_policy(UserName=name, PolicyName="nbsecrets",
                             PolicyDocument=json.dumps(policy))

@@ -7,8 +7,9 @@ import json
 import pytest
 
 from nbsecrets import cli
+from nbsecrets.cfn import to_yaml
 from nbsecrets.errors import ConfigError
-from nbsecrets.iam import PolicyOptions, cloudformation_policy, policy_document, to_yaml
+from nbsecrets.iam import PolicyOptions, cloudformation_policy, policy_document
 
 R, A = "eu-west-1", "111122223333"
 ARN = f"arn:aws:secretsmanager:{R}:{A}:secret:"

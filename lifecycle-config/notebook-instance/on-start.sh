@@ -26,9 +26,9 @@ LOG="${NBSECRETS_LOG:-$NB_HOME/nbsecrets-lifecycle.log}"
 
 log() { printf '%s nbsecrets: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*" >>"$LOG"; }
 
-# Run a command as the notebook user (directly when we already are that user).
+# Run a command as the notebook user (directly when we already are that user, or have no sudo).
 as_user() {
-  if [ "$(id -un)" = "$NB_USER" ]; then
+  if [ "$(id -un)" = "$NB_USER" ] || ! command -v sudo >/dev/null; then
     "$@"
   else
     sudo -u "$NB_USER" -H -- "$@"

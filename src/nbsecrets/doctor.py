@@ -305,21 +305,22 @@ def _check_reads(store: Store, names: Sequence[str], account: str, region: str,
     for name in names:
         try:
             ref = parse_ref(name, store.config.providers, store.config.prefix)
+        except NbSecretsError as exc:
+            report.add("error", f"Key {name}: {exc}")
+            continue
+        guess = ref.secret_id if ref.secret_id.startswith("arn:") else (
+            f"arn:{partition_of(region)}:secretsmanager:{region}:{account}:secret:"
+            f"{ref.secret_id}-AbCdEf")
+        try:
             [key] = store.fetch([ref], refresh=True)
         except NbSecretsError as exc:
             report.add("error", f"Key {name}: {exc}")
-            arns[name] = _guess_arn(store, name, account, region)
+            arns[ref.label] = guess
             continue
-        arns[name] = key.secret.arn or _guess_arn(store, name, account, region)
-        report.add("ok", f"Key {key.ref.label} is readable ({key.secret.name}, version "
+        arns[ref.label] = key.secret.arn or guess
+        report.add("ok", f"Key {ref.label} is readable ({key.secret.name}, version "
                          f"{key.secret.version_id[:8]}).")
     return arns
-
-
-def _guess_arn(store: Store, name: str, account: str, region: str) -> str:
-    provider = store.config.providers.get(name).name
-    return (f"arn:{partition_of(region)}:secretsmanager:{region}:{account}:secret:"
-            f"{store.config.prefix}{provider}-AbCdEf")
 
 
 def _check_grants(store: Store, iam: Any, role_arn: str, arns: dict[str, str], account: str,

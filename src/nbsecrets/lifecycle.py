@@ -180,7 +180,8 @@ def template_text(opts: Any = None, pip_spec: str | None = None) -> str:
     opts : PolicyOptions, optional
         The policy; by default every key under ``nbsecrets/`` in the stack's region/account.
     """
-    from nbsecrets.iam import POLICY_NAME, PolicyOptions, cloudformation_policy, to_yaml
+    from nbsecrets.cfn import to_yaml
+    from nbsecrets.iam import POLICY_NAME, PolicyOptions, cloudformation_policy
 
     opts = opts or PolicyOptions(region=None, account=None)
     template = {
