@@ -324,3 +324,28 @@ def test_references_are_checked_by_their_secret(seed, iam):
     assert "Policy allows GetSecretValue on openai." in text
     assert "FAIL Key bad name: 'bad name' is not a valid provider name" in text
     assert arn and KEY not in text
+
+
+@pytest.mark.parametrize(("statement", "expected"), [
+    ({"Effect": "Allow", "Action": "secretsmanager:*Secret*", "Resource": "*"},
+     "p, statement #1 allows secretsmanager:*Secret*, which covers reading and deleting secrets"),
+    ({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+     "p, statement #1 allows every action except iam:* (NotAction)"),
+    ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+      "NotResource": "arn:aws:secretsmanager:us-east-1:1:secret:prod/*"},
+     "p, statement #1 allows secretsmanager:GetSecretValue on every secret (Resource *)"),
+    ({"Effect": "Allow", "Action": "SecretsManager:Get*", "Resource": ["*"]},
+     "p, statement #1 allows secretsmanager:GetSecretValue on every secret (Resource *)"),
+    ({"Effect": "Deny", "Action": "*", "Resource": "*"}, None),
+    ({"Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*"}, None),
+])
+def test_broad_grants_table(statement, expected):
+    found = doctor.broad_grants([("p", {"Version": "2012-10-17", "Statement": [statement]})])
+    assert found == ([expected] if expected else [])
+
+
+def test_generated_policies_have_no_broad_grants():
+    for opts in (PolicyOptions(region="us-east-1", account=ACCOUNT),
+                 PolicyOptions(region="us-east-1", account=ACCOUNT, allow_write=True,
+                               kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k")):
+        assert doctor.broad_grants([("nbsecrets", policy_document(opts))]) == []

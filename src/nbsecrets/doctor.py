@@ -186,10 +186,13 @@ def broad_grants(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
                          "(NotAction)")
         elif any(a in ("*", "*:*") for a in st.actions):
             found.append(f"{where} allows every action (*:*)")
-        elif any(access.action_matches(a, "secretsmanager:DeleteSecret")
-                 and access.action_matches(a, "secretsmanager:GetSecretValue")
-                 for a in st.actions):
-            found.append(f"{where} allows secretsmanager:* (every Secrets Manager action)")
+        elif wide := [a for a in st.actions
+                      if access.action_matches(a, "secretsmanager:DeleteSecret")
+                      and access.action_matches(a, "secretsmanager:GetSecretValue")]:
+            what = ("secretsmanager:* (every Secrets Manager action)"
+                    if wide[0].lower() == "secretsmanager:*"
+                    else f"{wide[0]}, which covers reading and deleting secrets")
+            found.append(f"{where} allows {what}")
         elif st.covers_action(READ) and (st.not_resource or "*" in st.resources):
             found.append(f"{where} allows secretsmanager:GetSecretValue on every secret "
                          "(Resource *)")
