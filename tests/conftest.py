@@ -87,3 +87,13 @@ def proxy(moto_endpoint: str, aws_env) -> Iterator[Proxy]:
     os.environ["AWS_ENDPOINT_URL"] = p.url
     yield p
     p.stop()
+
+
+@pytest.fixture
+def ipshell(aws_env):
+    """A real IPython shell (the session's one InteractiveShell) with nbsecrets loaded."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "nbsecrets")
+    return shell
