@@ -35,7 +35,7 @@ BATCH_LIMIT = 20  # BatchGetSecretValue takes at most 20 ids
 # a second. AWS_MAX_ATTEMPTS and AWS_RETRY_MODE, when set, take precedence.
 CONNECT_TIMEOUT_S = 2.0
 READ_TIMEOUT_S = 5.0
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # requests per call and region, the first included
 DOWN_FOR_S = 60.0
 CURRENT = "AWSCURRENT"
 PREVIOUS = "AWSPREVIOUS"
@@ -203,7 +203,7 @@ class Store:
         if not os.environ.get("AWS_RETRY_MODE"):
             retries["mode"] = "standard"
         if not os.environ.get("AWS_MAX_ATTEMPTS"):
-            retries["max_attempts"] = MAX_ATTEMPTS
+            retries["total_max_attempts"] = MAX_ATTEMPTS  # the first request included
         return BotoConfig(
             user_agent_extra=f"nbsecrets/{__version__}",
             retries=retries or None,
@@ -532,9 +532,12 @@ class Store:
 
     # -- versions ------------------------------------------------------------------------
 
-    def _stages(self, secret_id: str) -> dict[str, tuple[str, ...]]:
-        """Version id -> staging labels, from DescribeSecret (which the read policy grants)."""
-        resp, _ = self._call("describe_secret", target=secret_id,
+    def _stages(self, secret_id: str, *, primary: bool = False) -> dict[str, tuple[str, ...]]:
+        """Version id -> staging labels, from DescribeSecret (which the read policy grants).
+
+        ``primary`` reads the primary region only, as a write that follows must.
+        """
+        resp, _ = self._call("describe_secret", target=secret_id, write=primary,
                              action="secretsmanager:DescribeSecret", SecretId=secret_id)
         return {vid: tuple(st) for vid, st in resp.get("VersionIdsToStages", {}).items()}
 
@@ -596,7 +599,7 @@ class Store:
         KeyNotFoundError
             If the secret does not exist or has no AWSPREVIOUS version.
         """
-        stages = self._stages(secret_id)
+        stages = self._stages(secret_id, primary=True)
         current = next((v for v, st in stages.items() if CURRENT in st), None)
         previous = next((v for v, st in stages.items() if PREVIOUS in st), None)
         if current is None or previous is None:
@@ -608,7 +611,7 @@ class Store:
                    VersionStage=CURRENT, MoveToVersionId=previous,
                    RemoveFromVersionId=current)
         # Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT left; make sure of it.
-        after = self._stages(secret_id)
+        after = self._stages(secret_id, primary=True)
         if PREVIOUS not in after.get(current, ()):
             holder = next((v for v, st in after.items() if PREVIOUS in st), None)
             extra = {"RemoveFromVersionId": holder} if holder else {}
