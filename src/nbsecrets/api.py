@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from nbsecrets import redact
 from nbsecrets.config import Config, config_path, env_fingerprint
-from nbsecrets.errors import ConfigError, NbSecretsError
+from nbsecrets.errors import ConfigError, NbSecretsError, SecretFormatError, combine
 from nbsecrets.providers import check_env_var
 from nbsecrets.refs import KeyRef, parse_ref
 from nbsecrets.store import LoadedKey, SecretInfo, SecretVersion, Store
@@ -129,6 +129,9 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
                     "or use --env.")
     keys = st.fetch([ref for ref, _ in targets], stage=stage, version_id=version_id,
                     refresh=refresh)
+    unfit = {key.ref.label: _unfit_for_env(key) for key in keys if not _env_safe(key.value)}
+    if unfit:
+        raise combine(unfit)
     result = []
     for key, (_, env_vars) in zip(keys, targets, strict=True):
         redact.register(key.ref.label, key.value)  # before the value is anywhere visible
@@ -139,6 +142,23 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
                 os.environ[var] = key.value
             _state.loaded[key.ref.label] = (env_vars, key.secret)
     return result
+
+
+def _env_safe(value: str) -> bool:
+    """Whether ``value`` can be an environment variable's value (no NUL, encodable)."""
+    if "\x00" in value:
+        return False
+    try:
+        os.fsencode(value)
+    except UnicodeError:
+        return False
+    return True
+
+
+def _unfit_for_env(key: LoadedKey) -> SecretFormatError:
+    return SecretFormatError(
+        f"{key.ref.label}: secret {key.secret.name} holds characters an environment variable "
+        "cannot (a NUL byte or invalid Unicode); store the key as plain text.")
 
 
 def load(*names: str, refresh: bool = False, stage: str | None = None,
@@ -209,6 +229,9 @@ def store_key(name: str, value: str) -> SecretVersion:
     """
     st = store()
     provider = st.config.providers.get(name)
+    if value and not _env_safe(value):
+        raise SecretFormatError(f"{provider.name}: the value holds a NUL byte or invalid "
+                                "Unicode, which no environment variable can; nothing was stored.")
     version = st.put(provider.name, value)
     redact.register(provider.name, value)
     return version
