@@ -42,12 +42,18 @@ class _State:
 _state = _State()
 
 
+_config_file: list[object] = [None, ""]  # [environment fingerprint, config file path]
+
+
 def _fingerprint() -> tuple[object, ...]:
+    env = env_fingerprint()
+    if _config_file[0] != env:  # the path depends on NBSECRETS_CONFIG and HOME only
+        _config_file[:] = [env, str(config_path())]
     try:
-        mtime: float | None = os.stat(config_path()).st_mtime
+        mtime: int | None = os.stat(_config_file[1]).st_mtime_ns  # type: ignore[arg-type]
     except OSError:
         mtime = None
-    return (*env_fingerprint(), mtime)
+    return (env, mtime)
 
 
 def store() -> Store:

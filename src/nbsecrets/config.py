@@ -44,7 +44,9 @@ _WATCHED = (
     "AWS_SESSION_TOKEN",
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
+    "HOME",  # the default config file and ~/.aws live under it
 )
+_WATCHED_BYTES = tuple(k.encode() for k in _WATCHED)
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -55,8 +57,16 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path.home() / ".config" / "nbsecrets" / "config.toml"
 
 
-def env_fingerprint() -> tuple[str | None, ...]:
-    """The values that select a store; cheap enough to check on every call."""
+def env_fingerprint() -> tuple[str | bytes | None, ...]:
+    """The values that select a store; cheap enough to check on every call.
+
+    Compare fingerprints with each other only. On POSIX this reads the bytes mapping behind
+    ``os.environ`` (kept in step by ``os.environ`` itself), which is about 20 times faster
+    than 19 ``os.environ.get`` calls, each of which encodes the key and decodes the value.
+    """
+    data = getattr(os.environ, "_data", None)
+    if os.name == "posix" and isinstance(data, dict):
+        return tuple(map(data.get, _WATCHED_BYTES))
     get = os.environ.get
     return tuple(get(k) for k in _WATCHED)
 
