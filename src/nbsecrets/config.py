@@ -14,14 +14,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nbsecrets.errors import ConfigError, NoRegionError
 from nbsecrets.providers import Registry
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 __all__ = ["SAGEMAKER_METADATA", "Config", "config_path", "env_fingerprint", "sagemaker_region"]
 
@@ -69,6 +65,15 @@ def env_fingerprint() -> tuple[str | bytes | None, ...]:
         return tuple(map(data.get, _WATCHED_BYTES))
     get = os.environ.get
     return tuple(get(k) for k in _WATCHED)
+
+
+def _toml() -> Any:
+    """tomllib (tomli on 3.10), imported only when there is a config file to read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
 
 
 def _parse_bool(key: str, value: object) -> bool:
@@ -126,6 +131,7 @@ class Config:
         source = "defaults"
         if path.is_file():
             source = str(path)
+            tomllib = _toml()
             try:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

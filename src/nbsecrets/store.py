@@ -5,7 +5,6 @@ boto3 is imported the first time a client is needed, never at import time.
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 import time
@@ -494,6 +493,8 @@ class Store:
         candidates = list(names)
         if not self.config.providers.is_known(ref.name):
             candidates += [f"{prefix}{p}" for p in self.config.providers.known()]
+        import difflib
+
         close = difflib.get_close_matches(ref.secret_id, list(dict.fromkeys(candidates)), n=3,
                                           cutoff=0.75)
         shown = [c.removeprefix(prefix) if ref.secret_id.startswith(prefix) else c
