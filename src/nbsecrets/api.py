@@ -6,6 +6,7 @@ The magic, the widget and the CLI are thin layers over these functions.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -103,7 +104,11 @@ def get(name: str, *, stage: str | None = None, version_id: str | None = None,
         SecretFormatError or StoreUnavailableError, with a message that says what to do.
     """
     st = store()
-    [key] = st.fetch(_refs([name], st), stage=stage, version_id=version_id, refresh=refresh)
+    try:
+        [key] = st.fetch(_refs([name], st), stage=stage, version_id=version_id,
+                         refresh=refresh)
+    finally:
+        _print_notices()
     redact.register(key.ref.label, key.value)
     return key.value
 
@@ -181,7 +186,10 @@ def load(*names: str, refresh: bool = False, stage: str | None = None,
     NbSecretsError
         If any key fails; then no variable has been changed.
     """
-    loaded = load_keys(names, stage=stage, version_id=version_id, refresh=refresh)
+    try:
+        loaded = load_keys(names, stage=stage, version_id=version_id, refresh=refresh)
+    finally:
+        _print_notices()
     return {key.ref.label: env_vars for key, env_vars in loaded}
 
 
@@ -241,6 +249,12 @@ def store_key(name: str, value: str) -> SecretVersion:
     version = st.put(provider.name, value)
     redact.register(provider.name, value)
     return version
+
+
+def _print_notices() -> None:
+    """Python API calls say what the magic prints: one line per notice, on stderr."""
+    for notice in take_notices():
+        print(notice, file=sys.stderr)
 
 
 def take_notices() -> list[str]:
