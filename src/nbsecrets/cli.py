@@ -20,6 +20,26 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_secret(prompt: str) -> str:
+    """The value from a hidden prompt on a terminal, or from piped stdin (one newline dropped)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(prompt)
+    data = sys.stdin.read() if sys.stdin is not None else ""
+    return data.removesuffix("\n").removesuffix("\r")
+
+
+def _cmd_set(args: argparse.Namespace) -> int:
+    from nbsecrets import api
+
+    provider = api.store().config.providers.get(args.name).name
+    value = _read_secret(f"{provider} API key (input hidden): ")
+    version = api.store_key(provider, value)
+    print(f"{provider}: stored as {version.name} (version {version.version_id[:8]}).")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from nbsecrets import demo
 
@@ -40,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("list", _cmd_list, "List the keys under the prefix that these credentials can see.")
+    p = add("set", _cmd_set, "Store a new value for a provider's key, read from a hidden prompt "
+            "or from stdin (never from an argument).")
+    p.add_argument("name", metavar="NAME", help="provider, e.g. openai")
     p = add("demo", _cmd_demo, "Run the quickstart notebook against a local emulator.")
     p.add_argument("--lab", action="store_true", help="open JupyterLab against the emulator")
     p.add_argument("--output", type=Path, default=None,

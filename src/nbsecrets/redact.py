@@ -55,6 +55,7 @@ from typing import Any, TypeVar
 __all__ = [
     "MIN_EXACT",
     "RUN",
+    "Redactor",
     "active",
     "enabled",
     "forms",
@@ -73,12 +74,18 @@ _ANCHOR = 4
 _CHUNK = 4096  # anchors per struct call (36 KB of text)
 _UNPACKERS = tuple((n, struct.Struct("<" + "I5x" * n)) for n in (_CHUNK, 512, 64, 8, 1))
 
+T = TypeVar("T")
 _lock = threading.Lock()
 _values: dict[str, str] = {}  # value -> provider label
 
 
 @dataclass(frozen=True)
-class _Matcher:
+class Redactor:
+    """Replaces a fixed set of values (each with its provider label). Build with :meth:`of`.
+
+    The module keeps one for the registered values; build your own to redact other values.
+    """
+
     forms: tuple[bytes, ...]  # run-matched forms
     form_labels: tuple[str, ...]
     anchors: dict[int, tuple[tuple[int, int], ...]]  # 4-byte int -> (form index, offset)
@@ -87,8 +94,36 @@ class _Matcher:
     exact_labels: dict[bytes, str]
     shortest: int
 
+    @classmethod
+    def of(cls, values: dict[str, str]) -> Redactor | None:
+        """A redactor for ``values`` (value -> label); None when none is long enough."""
+        return _build(values)
 
-_matcher: _Matcher | None = None
+    def text(self, text: str) -> str:
+        """``text`` with the values replaced; the same object when nothing matched."""
+        if len(text) < self.shortest // 4:
+            return text
+        b = text.encode("utf-8", "surrogatepass")
+        if len(b) < self.shortest:
+            return text
+        ranges = _ranges(b, self, text=True)
+        if not ranges:
+            return text
+        return _splice(b, ranges).decode("utf-8", "surrogatepass")
+
+    def binary(self, data: bytes) -> bytes:
+        """``data`` with the values replaced; the same object when nothing matched."""
+        if len(data) < self.shortest:
+            return data
+        ranges = _ranges(bytes(data), self, text=False)
+        return _splice(bytes(data), ranges) if ranges else data
+
+    def obj(self, obj: T) -> T:
+        """``obj`` with the values replaced in every string it holds (see :func:`redact`)."""
+        return _walk(obj, self, 0)
+
+
+_matcher: Redactor | None = None
 _enabled = True
 
 
@@ -140,7 +175,7 @@ def forms(value: str) -> list[str]:
     return list(seen)
 
 
-def _build(values: dict[str, str]) -> _Matcher | None:
+def _build(values: dict[str, str]) -> Redactor | None:
     run_forms: list[bytes] = []
     run_labels: list[str] = []
     exact_labels: dict[bytes, str] = {}
@@ -167,7 +202,7 @@ def _build(values: dict[str, str]) -> _Matcher | None:
         exact = re.compile(b"|".join(re.escape(a) for a in alternatives))
     lengths = [RUN] if run_forms else []
     lengths += [len(b) for b in exact_labels]
-    return _Matcher(
+    return Redactor(
         forms=tuple(run_forms), form_labels=tuple(run_labels),
         anchors={k: tuple(v) for k, v in anchors.items()}, anchor_set=frozenset(anchors),
         exact=exact, exact_labels=exact_labels, shortest=min(lengths))
@@ -228,7 +263,7 @@ def registered() -> dict[str, str]:
 # --- scanning -------------------------------------------------------------------------------
 
 
-def _anchor_hits(b: bytes, m: _Matcher) -> list[tuple[int, int]]:
+def _anchor_hits(b: bytes, m: Redactor) -> list[tuple[int, int]]:
     """(position, anchor) of each anchor of ``b`` that is a 4-gram of some form."""
     n = len(b)
     if n < RUN:
@@ -250,7 +285,7 @@ def _anchor_hits(b: bytes, m: _Matcher) -> list[tuple[int, int]]:
     return hits
 
 
-def _runs(b: bytes, m: _Matcher) -> list[tuple[int, int, str]]:
+def _runs(b: bytes, m: Redactor) -> list[tuple[int, int, str]]:
     out: list[tuple[int, int, str]] = []
     hits = _anchor_hits(b, m)
     if not hits:
@@ -306,7 +341,7 @@ def _widen(b: bytes, a: int, e: int, text: bool) -> tuple[int, int]:
     return a, e
 
 
-def _ranges(b: bytes, m: _Matcher, text: bool) -> list[tuple[int, int, str]]:
+def _ranges(b: bytes, m: Redactor, text: bool) -> list[tuple[int, int, str]]:
     found = _runs(b, m) if m.forms else []
     if m.exact is not None:
         found.extend((x.start(), x.end(), m.exact_labels[x.group()])
@@ -341,27 +376,13 @@ def redact_text(text: str) -> str:
     Returns the same object when there is nothing to replace.
     """
     m = _matcher
-    if m is None or len(text) < m.shortest // 4:
-        return text
-    b = text.encode("utf-8", "surrogatepass")
-    if len(b) < m.shortest:
-        return text
-    ranges = _ranges(b, m, text=True)
-    if not ranges:
-        return text
-    return _splice(b, ranges).decode("utf-8", "surrogatepass")
+    return text if m is None else m.text(text)
 
 
 def redact_bytes(data: bytes) -> bytes:
     """``data`` with every registered value replaced; the same object when nothing matched."""
     m = _matcher
-    if m is None or len(data) < m.shortest:
-        return data
-    ranges = _ranges(bytes(data), m, text=False)
-    return _splice(bytes(data), ranges) if ranges else data
-
-
-T = TypeVar("T")
+    return data if m is None else m.binary(data)
 
 
 def redact(obj: T) -> T:
@@ -371,30 +392,29 @@ def redact(obj: T) -> T:
     else is returned as is. Containers are copied only where something changed, so the
     caller's objects are never modified and JSON-like data stays JSON-like.
     """
-    if _matcher is None:
-        return obj
-    return _walk(obj, 0)
+    m = _matcher
+    return obj if m is None else _walk(obj, m, 0)
 
 
-def _walk(obj: Any, depth: int) -> Any:
+def _walk(obj: Any, m: Redactor, depth: int) -> Any:
     if isinstance(obj, str):
-        return redact_text(obj)
+        return m.text(obj)
     if depth > 200:
         return obj
     if isinstance(obj, dict):
         changed = False
         items = []
         for k, v in obj.items():
-            nk = _walk(k, depth + 1) if isinstance(k, str) else k
-            nv = _walk(v, depth + 1)
+            nk = _walk(k, m, depth + 1) if isinstance(k, str) else k
+            nv = _walk(v, m, depth + 1)
             changed = changed or nk is not k or nv is not v
             items.append((nk, nv))
         return dict(items) if changed else obj
     if isinstance(obj, (list, tuple)):
-        new = [_walk(v, depth + 1) for v in obj]
+        new = [_walk(v, m, depth + 1) for v in obj]
         if any(n is not o for n, o in zip(new, obj, strict=True)):
             return new if isinstance(obj, list) else tuple(new)
         return obj
     if isinstance(obj, (bytes, bytearray)):
-        return redact_bytes(obj)
+        return m.binary(obj)
     return obj
