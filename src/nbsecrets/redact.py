@@ -13,7 +13,9 @@ What is replaced, by ``[REDACTED:provider]``:
 - for values of 12 characters or more: **any run of 12 or more consecutive characters** of the
   value or of any of those forms, so ``print(key[1:])`` or ``key[5:30]`` is caught, which exact
   matching (what Databricks does) misses. Runs are measured in UTF-8 bytes; for the ASCII keys
-  providers issue, bytes and characters are the same.
+  providers issue, bytes and characters are the same. The hexadecimal form is the exception:
+  it is matched whole, because runs of hex digits turn up by chance in outputs full of ids and
+  hashes, and checking each one would cost more than the rare hex-printed key is worth.
 
 Short values follow a simpler rule, because a short run would match ordinary text:
 
@@ -49,7 +51,7 @@ import sys
 import threading
 import urllib.parse
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 __all__ = [
@@ -74,6 +76,36 @@ _ANCHOR = 4
 _CHUNK = 4096  # anchors per struct call (36 KB of text)
 _UNPACKERS = tuple((n, struct.Struct("<" + "I5x" * n)) for n in (_CHUNK, 512, 64, 8, 1))
 
+_CACHE_MIN = 1 << 18  # texts this long (256 KB) are remembered...
+_CACHE_ENTRIES = 4  # ...this many at a time
+_CLEAN = ""  # stands for "nothing to replace" in the cache
+
+
+_WALK_MAX = 256  # containers with more items than this are checked as JSON text first
+
+
+def _more_nodes_than(obj: Any, limit: int) -> bool:
+    """Whether ``obj`` holds more than ``limit`` items in all (stops counting there)."""
+    stack = [obj]
+    seen = 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            seen += len(item)
+            if seen > limit:
+                return True
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _not_json(obj: object) -> None:
+    raise _NotJson
+
+
 T = TypeVar("T")
 _lock = threading.Lock()
 _values: dict[str, str] = {}  # value -> provider label
@@ -88,11 +120,16 @@ class Redactor:
 
     forms: tuple[bytes, ...]  # run-matched forms
     form_labels: tuple[str, ...]
-    anchors: dict[int, tuple[tuple[int, int], ...]]  # 4-byte int -> (form index, offset)
+    # (form index, offset j) of each 4-gram, keyed by it with the 4 bytes after it
+    # (f[j:j+8]) and with the 4 bytes before it (f[j-4:j+4])
+    after: dict[bytes, tuple[tuple[int, int], ...]]
+    before: dict[bytes, tuple[tuple[int, int], ...]]
     anchor_set: frozenset[int]
-    exact: re.Pattern[bytes] | None  # exact-only forms (values of 8 to 11 characters)
-    exact_labels: dict[bytes, str]
+    # forms matched whole only: those of values of 8 to 11 characters, and hexadecimal
+    # (hex runs would turn up by chance in hex-heavy output, like ids and hashes)
+    exact: tuple[tuple[bytes, str], ...]
     shortest: int
+    recent: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, values: dict[str, str]) -> Redactor | None:
@@ -103,13 +140,30 @@ class Redactor:
         """``text`` with the values replaced; the same object when nothing matched."""
         if len(text) < self.shortest // 4:
             return text
+        big = len(text) >= _CACHE_MIN
+        if big:
+            # the kernel sees a large output twice (sent, and kept for %notebook):
+            # remember the last few results, keyed by the text itself (no hash-only match)
+            known = self.recent.get(text)
+            if known is not None:
+                return text if known is _CLEAN else known
         b = text.encode("utf-8", "surrogatepass")
         if len(b) < self.shortest:
             return text
         ranges = _ranges(b, self, text=True)
-        if not ranges:
-            return text
-        return _splice(b, ranges).decode("utf-8", "surrogatepass")
+        out = _splice(b, ranges).decode("utf-8", "surrogatepass") if ranges else text
+        if big:
+            self._remember(text, _CLEAN if out is text else out)
+        return out
+
+    def _remember(self, text: str, result: str) -> None:
+        recent = self.recent
+        try:
+            while len(recent) >= _CACHE_ENTRIES:
+                del recent[next(iter(recent))]
+        except (KeyError, StopIteration, RuntimeError):  # another thread got there first
+            pass
+        recent[text] = result
 
     def binary(self, data: bytes) -> bytes:
         """``data`` with the values replaced; the same object when nothing matched."""
@@ -120,6 +174,20 @@ class Redactor:
 
     def obj(self, obj: T) -> T:
         """``obj`` with the values replaced in every string it holds (see :func:`redact`)."""
+        if isinstance(obj, (dict, list, tuple)) and _more_nodes_than(obj, _WALK_MAX):
+            # Many strings (a big JSON output): one C-speed pass over its JSON text first.
+            # If no form of a value shows in it, no string inside holds one (the JSON
+            # escape of every form is a form too).
+            try:
+                dumped = json.dumps(obj, ensure_ascii=False, default=_not_json,
+                                    check_circular=False)
+            except (_NotJson, TypeError, ValueError, RecursionError):
+                pass
+            else:
+                b = dumped.encode("utf-8", "surrogatepass")
+                if not (self.forms and _runs(b, self)) and not (
+                        any(f in b for f, _ in self.exact)):
+                    return obj
         return _walk(obj, self, 0)
 
 
@@ -172,6 +240,8 @@ def forms(value: str) -> list[str]:
     for form in candidates:
         if form:
             seen.setdefault(form, None)
+    for form in list(seen):  # as it shows inside JSON text (the prefilter of Redactor.obj)
+        seen.setdefault(json.dumps(form, ensure_ascii=False)[1:-1], None)
     return list(seen)
 
 
@@ -182,9 +252,10 @@ def _build(values: dict[str, str]) -> Redactor | None:
     for value, label in values.items():
         if len(value) < MIN_EXACT:
             continue
+        hexed = value.encode("utf-8", "surrogatepass").hex()
         for form in forms(value):
             b = form.encode("utf-8", "surrogatepass")
-            if len(value) >= RUN and len(b) >= RUN:
+            if len(value) >= RUN and len(b) >= RUN and form != hexed:
                 if b not in run_forms:
                     run_forms.append(b)
                     run_labels.append(label)
@@ -192,20 +263,23 @@ def _build(values: dict[str, str]) -> Redactor | None:
                 exact_labels.setdefault(b, label)
     if not run_forms and not exact_labels:
         return None
-    anchors: dict[int, list[tuple[int, int]]] = {}
+    anchors: set[int] = set()
+    after: dict[bytes, list[tuple[int, int]]] = {}
+    before: dict[bytes, list[tuple[int, int]]] = {}
     for i, b in enumerate(run_forms):
         for j in range(len(b) - _ANCHOR + 1):
-            anchors.setdefault(int.from_bytes(b[j:j + _ANCHOR], "little"), []).append((i, j))
-    exact = None
-    if exact_labels:
-        alternatives = sorted(exact_labels, key=len, reverse=True)
-        exact = re.compile(b"|".join(re.escape(a) for a in alternatives))
+            anchors.add(int.from_bytes(b[j:j + _ANCHOR], "little"))
+            if j + 8 <= len(b):
+                after.setdefault(b[j:j + 8], []).append((i, j))
+            if j >= 4:
+                before.setdefault(b[j - 4:j + 4], []).append((i, j))
     lengths = [RUN] if run_forms else []
     lengths += [len(b) for b in exact_labels]
     return Redactor(
         forms=tuple(run_forms), form_labels=tuple(run_labels),
-        anchors={k: tuple(v) for k, v in anchors.items()}, anchor_set=frozenset(anchors),
-        exact=exact, exact_labels=exact_labels, shortest=min(lengths))
+        after={k: tuple(v) for k, v in after.items()},
+        before={k: tuple(v) for k, v in before.items()}, anchor_set=frozenset(anchors),
+        exact=tuple(exact_labels.items()), shortest=min(lengths))
 
 
 def _read_enabled() -> bool:
@@ -263,25 +337,46 @@ def registered() -> dict[str, str]:
 # --- scanning -------------------------------------------------------------------------------
 
 
-def _anchor_hits(b: bytes, m: Redactor) -> list[tuple[int, int]]:
-    """(position, anchor) of each anchor of ``b`` that is a 4-gram of some form."""
-    n = len(b)
-    if n < RUN:
-        return []
-    count = (n - _ANCHOR) // _STRIDE + 1
-    padded = b + b"\0" * (_STRIDE - _ANCHOR)  # the last anchor's skipped bytes
-    hits: list[tuple[int, int]] = []
-    aset = m.anchor_set
+def _scan(buf: bytes, start: int, count: int, base: int, aset: frozenset[int],
+          hits: list[tuple[int, int]]) -> None:
+    """Anchors ``start .. start+count`` of ``buf`` (anchor i at byte 9i); hits at ``base``+."""
     done = 0
     for size, unpacker in _UNPACKERS:
         unpack = unpacker.unpack_from
         while count - done >= size:
-            off = done * _STRIDE
-            ints = unpack(padded, off)
+            off = (start + done) * _STRIDE
+            ints = unpack(buf, off)
             if not aset.isdisjoint(ints):
                 common = aset.intersection(ints)
-                hits.extend((off + _STRIDE * i, v) for i, v in enumerate(ints) if v in common)
+                if len(common) > 2:
+                    hits.extend((base + off + _STRIDE * i, v)
+                                for i, v in enumerate(ints) if v in common)
+                else:
+                    for v in common:  # one or two: find them with C-level index()
+                        i = ints.index(v)
+                        while True:
+                            hits.append((base + off + _STRIDE * i, v))
+                            try:
+                                i = ints.index(v, i + 1)
+                            except ValueError:
+                                break
             done += size
+
+
+def _anchor_hits(b: bytes, m: Redactor) -> list[tuple[int, int]]:
+    """(position, anchor) of each anchor of ``b`` that is a 4-gram of some form."""
+    n = len(b)
+    hits: list[tuple[int, int]] = []
+    if n < RUN:
+        return hits
+    count = (n - _ANCHOR) // _STRIDE + 1  # anchors at 0, 9, 18, ... that fit in b
+    whole = min(count, n // _STRIDE) // _CHUNK * _CHUNK  # read in place, 9 bytes each
+    _scan(b, 0, whole, 0, m.anchor_set, hits)
+    if count > whole:  # the rest, with the last anchor's skipped bytes padded
+        base = whole * _STRIDE
+        tail = b[base:] + b"\0" * _STRIDE
+        _scan(tail, 0, count - whole, base, m.anchor_set, hits)
+    hits.sort()
     return hits
 
 
@@ -292,8 +387,13 @@ def _runs(b: bytes, m: Redactor) -> list[tuple[int, int, str]]:
         return out
     n = len(b)
     seen: dict[tuple[int, int], tuple[int, int]] = {}  # (form, diagonal) -> segment found
-    for p, v in hits:
-        for fi, j in m.anchors[v]:
+    after, before = m.after, m.before
+    for p, _v in hits:
+        # a run of 12 through this 4-byte anchor goes on for 4 more bytes on one side
+        candidates = after.get(b[p:p + 8], ())
+        if p >= 4:
+            candidates += before.get(b[p - 4:p + 4], ())
+        for fi, j in candidates:
             diag = (fi, p - j)
             prior = seen.get(diag)
             if prior is not None and prior[0] <= p < prior[1]:
@@ -316,8 +416,20 @@ def _runs(b: bytes, m: Redactor) -> list[tuple[int, int, str]]:
 _ESCAPE_TAIL = re.compile(rb"\\(?:u[0-9A-Fa-f]{0,3}|x[0-9A-Fa-f]?)?\Z")
 
 
-def _widen(b: bytes, a: int, e: int, text: bool) -> tuple[int, int]:
-    """Move a cut so it splits no backslash escape and (for text) no UTF-8 character."""
+_SYNTAX = frozenset(b"\"'<>")  # quotes and angle brackets at the edges of a run stay
+
+
+def _adjust(b: bytes, a: int, e: int, text: bool) -> tuple[int, int]:
+    """Move the edges of a cut so the text stays valid for its type.
+
+    A run of a key that holds quotes or angle brackets can take in the quote that opens a
+    JSON string or closes an HTML attribute: those stay visible at the edges. A cut never
+    splits a backslash escape (``\\"``, ``\\u0022``), and, for text, no UTF-8 character.
+    """
+    while a < e and b[a] in _SYNTAX:
+        a += 1
+    while e > a and b[e - 1] in _SYNTAX:
+        e -= 1
     # an escape that starts before the cut and would lose its tail: take it in
     m = _ESCAPE_TAIL.search(b, max(0, a - 6), a)
     if m is not None:
@@ -327,12 +439,12 @@ def _widen(b: bytes, a: int, e: int, text: bool) -> tuple[int, int]:
             slashes += 1
         if slashes % 2 == 0:  # the backslash is not itself escaped
             a = start
-    # a backslash at the end of the range that escapes what follows: take that in too
+    # a backslash at the end of the cut that escapes what follows: leave it with what follows
     slashes = 0
     while e - slashes - 1 >= a and b[e - slashes - 1] == 0x5C:
         slashes += 1
-    if slashes % 2 == 1 and e < len(b):
-        e += 1
+    if slashes % 2 == 1:
+        e -= 1
     if text:
         while a > 0 and 0x80 <= b[a] < 0xC0:
             a -= 1
@@ -343,15 +455,18 @@ def _widen(b: bytes, a: int, e: int, text: bool) -> tuple[int, int]:
 
 def _ranges(b: bytes, m: Redactor, text: bool) -> list[tuple[int, int, str]]:
     found = _runs(b, m) if m.forms else []
-    if m.exact is not None:
-        found.extend((x.start(), x.end(), m.exact_labels[x.group()])
-                     for x in m.exact.finditer(b))
+    for f, label in m.exact:
+        i = b.find(f)
+        while i >= 0:
+            found.append((i, i + len(f), label))
+            i = b.find(f, i + 1)
     if not found:
         return found
-    found.sort()
+    adjusted = sorted((*_adjust(b, a, e, text), label) for a, e, label in found)
     merged: list[list[Any]] = []
-    for a, e, label in found:
-        a, e = _widen(b, a, e, text)
+    for a, e, label in adjusted:
+        if e <= a:
+            continue
         if merged and a <= merged[-1][1]:
             merged[-1][1] = max(merged[-1][1], e)
         else:
