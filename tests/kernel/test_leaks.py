@@ -39,8 +39,8 @@ SETUP = [
     "%aikey openai",
     "import base64, hashlib, json, logging, os, re, sys, urllib.parse\n"
     "key = os.environ['OPENAI_API_KEY']\n"
-    "print('sha256:', hashlib.sha256(key.encode()).hexdigest())\n"
-    "print('python:', sys.executable)",
+    "print(f'sha256: {hashlib.sha256(key.encode()).hexdigest()}')\n"
+    "print(f'python: {sys.executable}')",
 ]
 
 # channel -> cell source. Each cell tries to show the loaded key one way.
@@ -78,9 +78,10 @@ CHANNELS: dict[str, str] = {
     "fd_output": "os.system('echo fd: $OPENAI_API_KEY')",
     "widget": "import ipywidgets\nipywidgets.Text(value=key, description='key')",
     "out_history":
-        "print('Out leaks:', sum(key in repr(v) for v in Out.values()),\n"
-        "      sum(key in repr(v) for k, v in list(globals().items())\n"
-        "          if re.fullmatch(r'_+|_[0-9]+', k)))",
+        "n_out = sum(key in repr(v) for v in Out.values())\n"
+        "n_under = sum(key in repr(v) for k, v in list(globals().items())\n"
+        "              if re.fullmatch(r'_+|_[0-9]+', k))\n"
+        "print(f'Out leaks: {n_out} {n_under}')  # one write: one stream message",
 }
 TEARDOWN = ["%notebook export.ipynb"]
 
@@ -225,10 +226,11 @@ def _pasted_cells(key: str) -> dict[str, str]:
         "pasted": f"%env PASTED_KEY={key}",
         "in_history":
             "import os, re\nkey = os.environ['OPENAI_API_KEY']\n"
-            "print('In leaks:', sum(key in s for s in In) + sum(key in s for s in _ih)\n"
-            "      + sum(key in str(v) for k, v in list(globals().items())\n"
-            "            if re.fullmatch(r'_i+[0-9]*', k)))",
-        "works": "print('pasted works:', os.environ['PASTED_KEY'] == key)",
+            "n = sum(key in s for s in In) + sum(key in s for s in _ih)\n"
+            "n += sum(key in str(v) for k, v in list(globals().items())\n"
+            "         if re.fullmatch(r'_i+[0-9]*', k))\n"
+            "print(f'In leaks: {n}')",
+        "works": "print(f\"pasted works: {os.environ['PASTED_KEY'] == key}\")",
     }
 
 
