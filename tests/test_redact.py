@@ -221,3 +221,25 @@ def test_switch_is_read_from_the_environment(monkeypatch):
     monkeypatch.setenv("NBSECRETS_REDACT", "1")
     assert redact.refresh_setting() is True
     assert redact.active()
+
+
+def test_load_ext_and_register_do_not_import_boto3():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from traitlets.config import Config\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "c = Config(); c.HistoryManager.hist_file = ':memory:'\n"
+        "shell = InteractiveShell.instance(config=c)\n"
+        "shell.run_line_magic('load_ext', 'nbsecrets')\n"
+        "from nbsecrets import redact\n"
+        "redact.register('openai', 'sk-boto3-free-Hq3Vb7Xn2Lm9Pw4R')\n"
+        "assert getattr(shell.history_manager, '_nbsecrets_redaction', False)\n"
+        "print('boto3' in sys.modules, 'botocore' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False False"

@@ -82,6 +82,8 @@ CHANNELS: dict[str, str] = {
         "n_under = sum(key in repr(v) for k, v in list(globals().items())\n"
         "              if re.fullmatch(r'_+|_[0-9]+', k))\n"
         "print(f'Out leaks: {n_out} {n_under}')  # one write: one stream message",
+    # last: the key stays redacted after it is unloaded (and the extension with it)
+    "after_unload": "%aikey --unload openai\n%unload_ext nbsecrets\nprint(key)",
 }
 TEARDOWN = ["%notebook export.ipynb"]
 
@@ -381,3 +383,70 @@ def test_without_redaction_pasted_value_reaches_history(pasted_off):
 def test_kernel_runs_this_interpreter(on):
     run, _ = on
     assert f"python: {sys.executable}" in json.loads(run.outputs("setup3"))[0]["text"]
+
+
+# --- every message to every client, not only what a notebook saves ---------------------------
+
+
+def _messages(endpoint: str, tmp: Path, redact: bool) -> tuple[dict[str, str], str]:
+    """Talk to a kernel directly; return the text of each kind of message, and the key."""
+    from jupyter_client.manager import start_new_kernel
+
+    key = make_key()
+    env = kernel_env(endpoint, tmp, redact)
+    sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint,
+                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    sm.create_secret(Name=env["NBSECRETS_PREFIX"] + "openai", SecretString=key)
+    km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp))
+    seen: dict[str, list[Any]] = {}
+
+    def keep(msg: dict[str, Any]) -> None:
+        seen.setdefault(msg["msg_type"], []).append(msg["content"])
+
+    try:
+        reply = kc.execute_interactive(
+            "%load_ext nbsecrets\n%aikey openai\nimport os\nkey = os.environ['OPENAI_API_KEY']",
+            timeout=60, output_hook=keep)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        # a cell holding the literal value: the execute_input broadcast echoes its code
+        reply = kc.execute_interactive(f"pasted = {key!r}\nlen(pasted)", timeout=60,
+                                       output_hook=keep,
+                                       user_expressions={"k": "key", "part": "key[4:40]"})
+        seen["execute_reply"] = [reply["content"]]
+        seen["inspect_reply"] = [kc.inspect("key", detail_level=0, reply=True,
+                                            timeout=60)["content"]]
+        seen["history_reply"] = [kc.history(hist_access_type="tail", n=10, raw=True,
+                                            output=False, reply=True, timeout=60)["content"]]
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=False)
+    return {kind: json.dumps(contents) for kind, contents in seen.items()}, key
+
+
+MESSAGES = ("execute_input", "execute_reply", "inspect_reply", "history_reply")
+
+
+@pytest.fixture(scope="module")
+def messages_on(request, tmp_path_factory):
+    return _messages(request.getfixturevalue("moto_endpoint"),
+                     tmp_path_factory.mktemp("msg-on"), redact=True)
+
+
+@pytest.fixture(scope="module")
+def messages_off(request, tmp_path_factory):
+    return _messages(request.getfixturevalue("moto_endpoint"),
+                     tmp_path_factory.mktemp("msg-off"), redact=False)
+
+
+@pytest.mark.parametrize("kind", MESSAGES)
+def test_messages_to_clients_are_redacted(messages_on, kind):
+    texts, key = messages_on
+    assert "[REDACTED:openai]" in texts[kind]
+    assert leaks(texts[kind], key) == []
+    assert leaks(" ".join(texts.values()), key) == []
+
+
+@pytest.mark.parametrize("kind", MESSAGES)
+def test_without_redaction_messages_leak(messages_off, kind):
+    texts, key = messages_off
+    assert leaks(texts[kind], key)
