@@ -183,3 +183,21 @@ def test_cli_set_in_process_from_stdin(sm, monkeypatch, capsys):
     out, _ = capsys.readouterr()
     assert "huggingface: stored as nbsecrets/huggingface" in out
     assert sm.get_secret_value(SecretId="nbsecrets/huggingface")["SecretString"] == value
+
+
+def test_a_value_typed_before_it_was_stored_is_scrubbed_from_history(shell, monkeypatch):
+    value = new_value("sk-pasted-")
+    # the user pastes the key into a cell first, and it is written to the history database...
+    shell.run_cell(f"pasted = {value!r}", store_history=True).raise_error()
+    hm = shell.history_manager
+    hm.writeout_cache()
+    assert leaked(history_text(shell), value)
+    assert leaked(shell.user_ns[f"_i{shell.execution_count - 1}"], value)
+    # ...then stores it properly: from then on, the history holds no trace of it
+    monkeypatch.setattr(getpass, "getpass", lambda prompt="": value)
+    shell.run_cell("%aikey --set openai", store_history=True).raise_error()
+    assert not leaked(history_text(shell), value)
+    assert not any(leaked(s, value) for s in shell.user_ns["In"])
+    assert not any(leaked(str(v), value) for k, v in shell.user_ns.items()
+                   if k.startswith("_i"))
+    assert shell.user_ns["pasted"] == value  # the variable itself is the user's
