@@ -243,3 +243,12 @@ def test_load_ext_and_register_do_not_import_boto3():
                           timeout=60, check=False)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False False"
+
+
+def test_very_deep_containers_are_not_a_way_around(r):
+    deep: list = [KEY[1:]]
+    for _ in range(150):
+        deep = [deep]
+    out = r.obj(deep)
+    assert KEY[1:] not in repr(out)
+    assert not survivors(repr(out), KEY)

@@ -81,6 +81,7 @@ _CACHE_ENTRIES = 4  # ...this many at a time
 _CLEAN = ""  # stands for "nothing to replace" in the cache
 
 
+_DEPTH_MAX = 100
 _WALK_MAX = 256  # containers with more items than this are checked as JSON text first
 
 
@@ -514,8 +515,10 @@ def redact(obj: T) -> T:
 def _walk(obj: Any, m: Redactor, depth: int) -> Any:
     if isinstance(obj, str):
         return m.text(obj)
-    if depth > 200:
-        return obj
+    if depth > _DEPTH_MAX:  # deeper than any real output: keep it only if its repr is clean
+        shown = repr(obj)
+        safe = m.text(shown)
+        return obj if safe is shown else safe
     if isinstance(obj, dict):
         changed = False
         items = []
