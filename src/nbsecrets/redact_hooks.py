@@ -137,7 +137,8 @@ def _wrap_displayhook(shell: Any) -> None:
         return format_dict, md_dict
 
     def update_user_ns(result: Any) -> Any:
-        if redact.active() and (last["changed"] or _r(result) is not result):
+        if redact.active() and (last["changed"] or (
+                isinstance(result, (str, bytes)) and _r(result) is not result)):
             result = _stand_in(result, last["shown"])
         last["changed"] = False
         return update(result)
