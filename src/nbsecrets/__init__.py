@@ -45,9 +45,11 @@ __all__ = [
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register ``%aikey`` (called by ``%load_ext nbsecrets``)."""
+    """Register ``%aikey`` and the redaction hooks (called by ``%load_ext nbsecrets``)."""
+    from nbsecrets import redact_hooks
     from nbsecrets.magics import AikeyMagics
 
+    redact_hooks.install(ipython)
     ipython.register_magics(AikeyMagics)
 
 

@@ -51,6 +51,26 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_secret(prompt: str) -> str:
+    """The value from a hidden prompt on a terminal, or from piped stdin (one newline dropped)."""
+    if sys.stdin is not None and sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass(prompt)
+    data = sys.stdin.read() if sys.stdin is not None else ""
+    return data.removesuffix("\n").removesuffix("\r")
+
+
+def _cmd_set(args: argparse.Namespace) -> int:
+    from nbsecrets import api
+
+    provider = api.store().config.providers.get(args.name).name
+    value = _read_secret(f"{provider} API key (input hidden): ")
+    version = api.store_key(provider, value)
+    print(f"{provider}: stored as {version.name} (version {version.version_id[:8]}).")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from nbsecrets import demo
 
@@ -183,6 +203,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("rollback", _cmd_rollback,
             "Move AWSCURRENT back to the AWSPREVIOUS version (run again to undo).")
     p.add_argument("name", metavar="NAME", help="provider or provider=SECRET_ID[#FIELD]")
+    p = add("set", _cmd_set, "Store a new value for a provider's key, read from a hidden prompt "
+            "or from stdin (never from an argument).")
+    p.add_argument("name", metavar="NAME", help="provider, e.g. openai")
     p = add("demo", _cmd_demo, "Run the quickstart notebook against a local emulator.")
     p.add_argument("--lab", action="store_true", help="open JupyterLab against the emulator")
     p.add_argument("--output", type=Path, default=None,

@@ -1,0 +1,263 @@
+"""The redactor itself: forms, runs, short values, validity of what it returns."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import urllib.parse
+
+import pytest
+from hypothesis import assume, example, given, settings
+from hypothesis import strategies as st
+
+from nbsecrets import redact
+from nbsecrets.redact import MIN_EXACT, RUN, Redactor, forms, marker
+
+KEY = "sk-proj-Q2h7xY0aLm3NpRt5VwZ9bCdEfGhJkMnPqRsTuVwXyZ+/Ab_c-d12"
+KEY_CHARS = st.characters(min_codepoint=33, max_codepoint=126)
+URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+
+
+def windows(s: str, n: int = RUN) -> set[str]:
+    return {s[i:i + n] for i in range(len(s) - n + 1)}
+
+
+def survivors(text: str, key: str) -> set[str]:
+    """Naive reference: every 12-character run of ``key`` still in ``text``."""
+    return {w for w in windows(key) if w in text}
+
+
+@pytest.fixture
+def r() -> Redactor:
+    made = Redactor.of({KEY: "openai"})
+    assert made is not None
+    return made
+
+
+# --- forms ------------------------------------------------------------------------------------
+
+
+def _b64(prefix: bytes, value: bytes, urlsafe: bool = False) -> tuple[str, int]:
+    enc = base64.urlsafe_b64encode if urlsafe else base64.b64encode
+    # the encoded text and how many leading characters hold bits of the prefix
+    return enc(prefix + value).decode(), -(-8 * len(prefix) // 6)
+
+
+@pytest.mark.parametrize(("shown", "lead"), [
+    (KEY, 0),
+    (json.dumps(KEY)[1:-1], 0),
+    (urllib.parse.quote(KEY, safe=""), 0),
+    (urllib.parse.quote_plus(KEY), 0),
+    (html.escape(KEY), 0),
+    (KEY.encode().hex(), 0),
+    _b64(b"", KEY.encode()),
+    _b64(b"", KEY.encode(), urlsafe=True),
+    _b64(b"x", KEY.encode()),  # the value at byte offset 1
+    _b64(b"xy", KEY.encode()),  # and 2
+    _b64(b"Authorization: Bearer ", KEY.encode()),
+    _b64(b"", KEY[5:].encode()),  # base64 of a run of the value
+])
+def test_each_encoded_form_is_redacted(r, shown, lead):
+    out = r.text(f"value: {shown} (end)")
+    assert out.startswith("value: " + shown[:max(lead - 1, 0)]) and out.endswith(" (end)")
+    assert "[REDACTED:openai]" in out
+    # no 12-character run of the encoded value is left
+    assert windows(shown[lead:]) & windows(out) == set()
+
+
+def test_forms_are_unique_and_start_with_the_value():
+    got = forms(KEY)
+    assert got[0] == KEY
+    assert len(got) == len(set(got))
+    assert urllib.parse.quote(KEY, safe="") in got
+
+
+def test_runs_of_the_value_are_caught(r):
+    for start in range(len(KEY) - RUN + 1):
+        part = KEY[start:start + RUN]
+        assert r.text(f"<{part}>") == "<[REDACTED:openai]>", part
+
+
+def test_eleven_characters_are_not_a_run(r):
+    text = f"id {KEY[3:14]} end"
+    assert r.text(text) is text
+
+
+def test_text_without_a_key_is_returned_as_is(r):
+    text = "an ordinary line of output, 3.14159 2.71828 " * 1000
+    assert r.text(text) is text
+    data = {"a": [text, 1, None], "b": {"c": text}}
+    assert r.obj(data) is data
+
+
+def test_marker_is_safe_text():
+    assert marker("openai") == "[REDACTED:openai]"
+    assert marker('x<y>"z') == "[REDACTED:x_y__z]"
+
+
+# --- short values -------------------------------------------------------------------------------
+
+
+def test_values_of_8_to_11_characters_are_redacted_exactly():
+    value = "abcd1234ef"
+    assert MIN_EXACT <= len(value) < RUN
+    r = Redactor.of({value: "local"})
+    assert r is not None
+    assert r.text(f"x={value};") == "x=[REDACTED:local];"
+    assert r.text(f"x={value[1:]};") == f"x={value[1:]};"  # no run matching below 12
+    assert r.text(base64.b64encode(value.encode()).decode()).startswith("[REDACTED:local]")
+
+
+def test_values_under_8_characters_are_not_redacted():
+    assert Redactor.of({"abc1234": "tiny"}) is None
+
+
+# --- containers and validity ------------------------------------------------------------------
+
+
+def test_containers_are_copied_not_modified(r):
+    data = {"outer": [{"api_key": KEY}, ("t", KEY[2:])], KEY: 1}
+    out = r.obj(data)
+    assert data["outer"][0]["api_key"] == KEY  # the caller's object is untouched
+    assert out == {"outer": [{"api_key": "[REDACTED:openai]"}, ("t", "[REDACTED:openai]")],
+                   "[REDACTED:openai]": 1}
+
+
+def test_bytes_are_redacted(r):
+    assert r.binary(b"k=" + KEY.encode()) == b"k=[REDACTED:openai]"
+
+
+def test_non_ascii_text_around_the_key(r):
+    out = r.text(f"clé → {KEY[1:]} ✓ 日本")
+    assert out == "clé → [REDACTED:openai] ✓ 日本"
+
+
+@settings(max_examples=200, deadline=None)
+@given(key=st.text(KEY_CHARS, min_size=RUN, max_size=80),
+       data=st.recursive(st.none() | st.integers() | st.text(max_size=20),
+                         lambda inner: st.lists(inner, max_size=4)
+                         | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+                         max_leaves=12),
+       cut=st.integers(0, 40))
+def test_json_text_stays_json(key, data, cut):
+    """Redacting the JSON text of data holding a key (or part of it) leaves valid JSON."""
+    r = Redactor.of({key: "p"})
+    assert r is not None
+    doc = json.dumps({"data": data, "secret": key, "part": key[cut % len(key):],
+                      "nested": [{"k": key}]})
+    json.loads(r.text(doc))
+    json.loads(r.text(json.dumps(doc)))  # JSON text inside JSON text
+
+
+@settings(max_examples=100, deadline=None)
+@given(key=st.text(KEY_CHARS, min_size=RUN, max_size=60))
+def test_html_stays_free_of_new_markup(key):
+    r = Redactor.of({key: "p"})
+    assert r is not None
+    page = f"<p title=\"{html.escape(key)}\">{html.escape(key)}</p>"
+    out = r.text(page)
+    assert out.startswith("<p title=\"") and out.endswith("</p>")
+    assert out.count("<") == 2 and out.count(">") == 2
+
+
+# --- properties ---------------------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.text(KEY_CHARS, min_size=RUN, max_size=100),
+       before=st.text(max_size=200), after=st.text(max_size=200),
+       start=st.integers(0, 100), length=st.integers(RUN, 100))
+@example(key="a" * 12, before="a", after="a", start=0, length=12)
+def test_no_run_of_the_key_survives(key, before, after, start, length):
+    part = key[start % len(key):][:length]
+    assume(len(part) >= RUN)
+    r = Redactor.of({key: "p"})
+    assert r is not None
+    out = r.text(before + part + after)
+    assert survivors(out, key) == set()
+    assert "[REDACTED:p]" in out
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.text(st.sampled_from(URLSAFE), min_size=RUN, max_size=100),
+       text=st.text(max_size=400))
+def test_text_without_a_run_of_any_form_is_unchanged(key, text):
+    r = Redactor.of({key: "p"})
+    assert r is not None
+    assume(not any(windows(f) & windows(text) for f in forms(key)))
+    assert r.text(text) is text
+
+
+@settings(max_examples=100, deadline=None)
+@given(keys=st.lists(st.text(st.sampled_from(URLSAFE), min_size=20, max_size=60),
+                     min_size=2, max_size=5, unique=True),
+       sep=st.text(" \n,;:", min_size=1, max_size=3))
+def test_several_keys_are_all_redacted(keys, sep):
+    r = Redactor.of({k: f"p{i}" for i, k in enumerate(keys)})
+    assert r is not None
+    out = r.text(sep.join(k[1:] for k in keys))
+    for k in keys:
+        assert survivors(out, k) == set()
+
+
+# --- the registry -------------------------------------------------------------------------------
+
+
+def test_registered_values_are_redacted_by_the_module_functions():
+    value = "sk-registry-test-" + "Zq8Wv2Lp5Nx7Rt3Ks9Mb"
+    redact.register("openai", value)
+    assert redact.registered()[value] == "openai"
+    assert redact.redact_text(f"k={value[3:]}") == "k=[REDACTED:openai]"
+    assert redact.redact({"k": [value]}) == {"k": ["[REDACTED:openai]"]}
+    assert redact.redact_bytes(value.encode()) == b"[REDACTED:openai]"
+
+
+def test_switch_is_read_from_the_environment(monkeypatch):
+    redact.register("openai", "sk-switch-test-Hq3Vb7Xn2Lm9Pw4R")
+    monkeypatch.setenv("NBSECRETS_REDACT", "0")
+    assert redact.refresh_setting() is False
+    assert not redact.active()
+    monkeypatch.setenv("NBSECRETS_REDACT", "1")
+    assert redact.refresh_setting() is True
+    assert redact.active()
+
+
+def test_load_ext_and_register_do_not_import_boto3():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from traitlets.config import Config\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "c = Config(); c.HistoryManager.hist_file = ':memory:'\n"
+        "shell = InteractiveShell.instance(config=c)\n"
+        "shell.run_line_magic('load_ext', 'nbsecrets')\n"
+        "from nbsecrets import redact\n"
+        "redact.register('openai', 'sk-boto3-free-Hq3Vb7Xn2Lm9Pw4R')\n"
+        "assert getattr(shell.history_manager, '_nbsecrets_redaction', False)\n"
+        "print('boto3' in sys.modules, 'botocore' in sys.modules)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "False False"
+
+
+def test_very_deep_containers_are_not_a_way_around(r):
+    deep: list = [KEY[1:]]
+    for _ in range(150):
+        deep = [deep]
+    out = r.obj(deep)
+    assert KEY[1:] not in repr(out)
+    assert not survivors(repr(out), KEY)
+
+
+def test_a_value_with_a_lone_surrogate_registers_and_is_redacted():
+    # JSON secrets can carry "\ud800"; registering such a value once crashed in quote().
+    value = "\ud800sk-surrogate-0123456789"
+    r = Redactor.of({value: "openai"})
+    assert r is not None
+    shown = r.text(f"key: {value}")
+    assert value[1:] not in shown and "[REDACTED:openai]" in shown
