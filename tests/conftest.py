@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,6 +30,13 @@ def moto_endpoint() -> Iterator[str]:
     host, port = server.get_host_and_port()
     yield f"http://{host}:{port}"
     server.stop()
+
+
+def closed_port() -> int:
+    """A loopback port that nothing listens on (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 def reset_moto(endpoint: str) -> None:
@@ -87,3 +95,19 @@ def proxy(moto_endpoint: str, aws_env) -> Iterator[Proxy]:
     os.environ["AWS_ENDPOINT_URL"] = p.url
     yield p
     p.stop()
+
+
+@pytest.fixture(scope="session")
+def _shell(tmp_path_factory) -> object:
+    """One real IPython InteractiveShell for the whole session (it is a singleton)."""
+    os.environ["IPYTHONDIR"] = str(tmp_path_factory.mktemp("ipython"))
+    from IPython.core.interactiveshell import InteractiveShell
+
+    return InteractiveShell.instance()
+
+
+@pytest.fixture
+def ip(_shell, aws_env):
+    """The shell with ``%load_ext nbsecrets`` done, as a user would have it."""
+    _shell.run_line_magic("load_ext", "nbsecrets")
+    return _shell

@@ -8,6 +8,7 @@ and are checked to appear nowhere in the executed notebook.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import sys
@@ -42,6 +43,7 @@ def emulator(port: int = 0) -> Iterator[str]:
         from moto.server import ThreadedMotoServer
     except ImportError:
         raise SystemExit("The demo needs the emulator: pip install 'nbsecrets[demo]'") from None
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, real_port = server.get_host_and_port()
@@ -100,12 +102,26 @@ def _summary(nb: Any) -> list[str]:
     return lines
 
 
+def execute(nb: Any, workdir: Path, timeout_s: int = 120) -> Any:
+    """Execute ``nb`` in a fresh kernel of this interpreter, started in ``workdir``.
+
+    The kernel talks over local IPC sockets rather than TCP.
+    """
+    from jupyter_client.manager import KernelManager
+    from nbclient import NotebookClient
+
+    km = KernelManager(kernel_name="python3", transport="ipc",
+                       connection_file=str(workdir / "kernel.json"))
+    client = NotebookClient(nb, km=km, timeout=timeout_s,
+                            resources={"metadata": {"path": str(workdir)}})
+    return client.execute()
+
+
 def run(*, lab: bool = False, keep: Path | None = None) -> int:
     """Run the demo; return a process exit code."""
     try:
         import boto3
         import nbformat
-        from nbclient import NotebookClient
     except ImportError:
         print("The demo needs its extras: pip install 'nbsecrets[demo]'", file=sys.stderr)
         return 2
@@ -124,8 +140,7 @@ def run(*, lab: bool = False, keep: Path | None = None) -> int:
             return _lab(workdir)
         nb = nbformat.read(notebook, as_version=4)
         print(f"Executing {quickstart_path().name} in a real kernel ({sys.executable})...\n")
-        NotebookClient(nb, timeout=120, kernel_name="python3",
-                       resources={"metadata": {"path": str(workdir)}}).execute()
+        execute(nb, workdir)
         out = keep or Path.cwd() / "nbsecrets-demo.ipynb"
         nbformat.write(nb, out)
         print("\n".join(_summary(nb)))

@@ -432,22 +432,24 @@ class Store:
             return None
 
     def _suggest(self, ref: KeyRef) -> str:
-        """Close names: secrets under the prefix and known providers. Best effort."""
+        """Close names among the secrets under the prefix and the known providers."""
         prefix = self.config.prefix
         try:
-            names = [s.name for s in self.list_keys()]
+            listed = [s.name for s in self.list_keys()]
         except NbSecretsError:
-            names = []
-        candidates = list(names)
-        if not self.config.providers.is_known(ref.name):
-            candidates += [f"{prefix}{p}" for p in self.config.providers.known()]
-        close = difflib.get_close_matches(ref.secret_id, list(dict.fromkeys(candidates)), n=3,
-                                          cutoff=0.75)
-        shown = [c.removeprefix(prefix) if ref.secret_id.startswith(prefix) else c
-                 for c in close if c != ref.secret_id]
-        if not shown:
-            return ""
-        return "Did you mean " + " or ".join(dict.fromkeys(shown)) + "? "
+            listed = []
+        if ref.secret_id.startswith(prefix):
+            # Compare what differs (the provider part), not the shared prefix.
+            wanted = ref.secret_id[len(prefix):]
+            candidates = [n[len(prefix):] for n in listed]
+            if not self.config.providers.is_known(ref.name):
+                candidates += self.config.providers.known()
+        else:
+            wanted, candidates = ref.secret_id, listed
+        close = difflib.get_close_matches(wanted, list(dict.fromkeys(candidates)), n=2,
+                                          cutoff=0.7)
+        close = [c for c in close if c != wanted]
+        return f"Did you mean {' or '.join(close)}? " if close else ""
 
     def list_keys(self) -> list[SecretInfo]:
         """Secrets under the prefix that the role can list (no values)."""

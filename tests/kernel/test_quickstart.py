@@ -1,0 +1,63 @@
+"""The quickstart notebook, executed in a real kernel against the moto server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from nbsecrets import demo
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.kernel
+
+
+def outputs(nb) -> str:
+    return nbformat.writes(nb)
+
+
+def test_quickstart_executes(tmp_path, sm):
+    values = demo.seed(sm)
+    os.environ["IPYTHONDIR"] = str(tmp_path / "ipython")
+    nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "import hashlib, os\n"
+        "print({v: hashlib.sha256(os.environ[v].encode()).hexdigest()\n"
+        "       for v in ('OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'HF_TOKEN')})"))
+    demo.execute(nb, tmp_path)
+
+    by_source = {c.source: c for c in nb.cells if c.cell_type == "code"}
+    loaded = "".join(o.get("text", "") for o in by_source["%aikey openai anthropic"].outputs)
+    assert loaded.startswith("openai: OPENAI_API_KEY <- nbsecrets/openai (version ")
+    assert "anthropic: ANTHROPIC_API_KEY <- nbsecrets/anthropic" in loaded
+    typo = by_source["%aikey opneai"].outputs
+    # A UsageError shows as one line on stderr, with no traceback.
+    assert [(o.output_type, o.name) for o in typo] == [("stream", "stderr")]
+    assert typo[0].text.startswith("UsageError: opneai: secret nbsecrets/opneai was not found")
+    assert "Did you mean openai?" in typo[0].text and typo[0].text.count("\n") == 1
+    # The kernel really holds the values: their hashes match.
+    hashes = eval(nb.cells[-1].outputs[0].text)  # a dict literal printed by the cell
+    assert hashes["OPENAI_API_KEY"] == hashlib.sha256(values["openai"].encode()).hexdigest()
+    assert hashes["ANTHROPIC_API_KEY"] == hashlib.sha256(values["anthropic"].encode()).hexdigest()
+    assert hashes["HF_TOKEN"] == hashlib.sha256(values["huggingface"].encode()).hexdigest()
+    saved = outputs(nb)
+    for value in values.values():
+        assert value not in saved
+
+
+def test_demo_command(tmp_path):
+    """`nbsecrets demo` end to end, in a fresh process, as the README runs it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NBSECRETS_"))}
+    out = tmp_path / "demo.ipynb"
+    proc = subprocess.run([sys.executable, "-m", "nbsecrets.cli", "demo", "--output", str(out)],
+                          capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "In:  %aikey openai anthropic" in proc.stdout
+    assert "Out: openai: OPENAI_API_KEY <- nbsecrets/openai" in proc.stdout
+    assert "none of the 4 demo key values appears in it" in proc.stdout
+    assert nbformat.read(out, as_version=4).cells
