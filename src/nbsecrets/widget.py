@@ -196,7 +196,7 @@ class KeyPicker(widgets.VBox):
         self.message = "\n".join(lines)
         spinner = '<i class="fa fa-spinner fa-spin"></i> ' if kind == "info" and lines else ""
         body = "<br>".join(_text(line) for line in lines)
-        self.status.value = (f'<div style="color:{_MESSAGE_COLORS[kind]};white-space:pre-wrap">'
+        self.status.value = (f'<div style="color:{_MESSAGE_COLORS[kind]}">'
                              f"{spinner}{body}</div>") if lines else ""
 
     def _render(self) -> None:
