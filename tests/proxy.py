@@ -3,17 +3,24 @@
 It forwards every request unchanged and records the Secrets Manager action of each
 (``X-Amz-Target``). Faults are real: it can delay answers, or answer a number of requests
 itself with an error status and body (e.g. ThrottlingException) before passing through.
+
+With ``routes`` it stands in for per-region endpoints: boto3 sends every region to the one
+AWS_ENDPOINT_URL, and the proxy forwards each request to the upstream of the region named in
+its SigV4 credential scope (``Credential=AKID/DATE/REGION/SERVICE/aws4_request``). When that
+upstream refuses the connection (its server is stopped), the proxy closes the client's
+connection without an answer, as a dead endpoint would look through a load balancer.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
@@ -22,12 +29,24 @@ class Fault:
     code: str
     remaining: int
     only: str | None = None  # action name, e.g. "BatchGetSecretValue"; None for all
+    region: str | None = None  # only requests signed for this region; None for all
+
+
+_SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
+
+
+def signed_region(authorization: str) -> str:
+    """The region in a SigV4 Authorization header's credential scope ("" if none)."""
+    match = _SCOPE.search(authorization or "")
+    return match.group(1) if match else ""
 
 
 @dataclass
 class Proxy:
     upstream: str
     requests: list[str] = field(default_factory=list)
+    regions: list[str] = field(default_factory=list)  # signed region of each request
+    routes: dict[str, str] = field(default_factory=dict)  # region -> upstream URL
     user_agents: list[str] = field(default_factory=list)
     delay_s: float = 0.0
     faults: list[Fault] = field(default_factory=list)
@@ -42,12 +61,18 @@ class Proxy:
         return [a.removeprefix(service_prefix) for a in self.requests
                 if a.startswith(service_prefix)]
 
-    def fail(self, status: int, code: str, times: int, only: str | None = None) -> None:
-        self.faults.append(Fault(status, code, times, only))
+    def fail(self, status: int, code: str, times: int, only: str | None = None,
+             region: str | None = None) -> None:
+        self.faults.append(Fault(status, code, times, only, region))
+
+    def actions_in(self, region: str, service_prefix: str = "secretsmanager.") -> list[str]:
+        """The actions of the requests signed for ``region``."""
+        return [a.removeprefix(service_prefix)
+                for a, r in zip(self.requests, self.regions, strict=True)
+                if r == region and a.startswith(service_prefix)]
 
     def start(self) -> Proxy:
         proxy = self
-        up = urlsplit(self.upstream)
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
@@ -67,27 +92,44 @@ class Proxy:
                 target = self.headers.get("X-Amz-Target", "")
                 service, _, action = target.partition(".")
                 label = f"{service.lower()}.{action}" if target else self.path
-                if service.lower() == "secretsmanager":
-                    label = f"secretsmanager.{action}"
+                if not target:  # query protocol (STS, IAM): Action=... in the form body
+                    form = parse_qs(body.decode("utf-8", "replace"))
+                    action = form.get("Action", [""])[0]
+                    label = f"query.{action}" if action else self.path
+                region = signed_region(self.headers.get("Authorization", ""))
                 proxy.requests.append(label)
+                proxy.regions.append(region)
                 proxy.user_agents.append(self.headers.get("User-Agent", ""))
                 if proxy.delay_s:
                     time.sleep(proxy.delay_s)
                 for fault in proxy.faults:
-                    if fault.remaining > 0 and (fault.only in (None, action)):
+                    if fault.remaining > 0 and fault.only in (None, action) \
+                            and fault.region in (None, region):
                         fault.remaining -= 1
-                        payload = json.dumps(
-                            {"__type": fault.code, "message": "injected by test proxy"}).encode()
+                        if target:  # JSON protocol (Secrets Manager)
+                            ctype = "application/x-amz-json-1.1"
+                            payload = json.dumps({"__type": fault.code,
+                                                  "message": "injected by test proxy"}).encode()
+                        else:  # query protocol (STS, IAM): XML
+                            ctype = "text/xml"
+                            payload = (f"<ErrorResponse><Error><Type>Sender</Type><Code>"
+                                       f"{fault.code}</Code><Message>injected by test proxy"
+                                       "</Message></Error></ErrorResponse>").encode()
                         self.send_response(fault.status)
-                        self.send_header("Content-Type", "application/x-amz-json-1.1")
+                        self.send_header("Content-Type", ctype)
                         self.send_header("Content-Length", str(len(payload)))
                         self.end_headers()
                         self.wfile.write(payload)
                         return
+                up = urlsplit(proxy.routes.get(region, proxy.upstream))
                 conn = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
                 headers = {k: v for k, v in self.headers.items()
                            if k.lower() not in ("host", "connection")}
-                conn.request(self.command, self.path, body=body, headers=headers)
+                try:
+                    conn.request(self.command, self.path, body=body, headers=headers)
+                except ConnectionRefusedError:
+                    self.close_connection = True  # no answer at all: the route is dead
+                    return
                 resp = conn.getresponse()
                 data = resp.read()
                 self.send_response(resp.status)

@@ -123,3 +123,36 @@ def test_bad_input(case, ip, seed, proxy, before, capsys):
     assert dict(os.environ) == env_before
     for var, value in BEFORE.items():
         assert os.environ[var] == value
+
+
+def test_wrong_endpoint_answers_html(ip, before, capsys):
+    """AWS_ENDPOINT_URL pointing at some other web server: one sentence, nothing changed."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Html(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = b"<html><body>Welcome to nginx!</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Html)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{server.server_address[1]}"
+        env_before = dict(os.environ)
+        result = ip.run_cell("%aikey openai")
+        assert isinstance(result.error_in_exec, UsageError)
+        err = capsys.readouterr().err
+        assert err.startswith("UsageError: ") and err.count("\n") == 1, err
+        assert "check AWS_ENDPOINT_URL" in err
+        assert dict(os.environ) == env_before
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -6,13 +6,14 @@ The magic, the widget and the CLI are thin layers over these functions.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nbsecrets import redact
 from nbsecrets.config import Config, config_path, env_fingerprint
-from nbsecrets.errors import ConfigError, NbSecretsError
+from nbsecrets.errors import ConfigError, NbSecretsError, SecretFormatError, combine
 from nbsecrets.providers import check_env_var
 from nbsecrets.refs import KeyRef, parse_ref
 from nbsecrets.store import LoadedKey, SecretInfo, SecretVersion, Store
@@ -42,12 +43,18 @@ class _State:
 _state = _State()
 
 
+_config_file: list[object] = [None, ""]  # [environment fingerprint, config file path]
+
+
 def _fingerprint() -> tuple[object, ...]:
+    env = env_fingerprint()
+    if _config_file[0] != env:  # the path depends on NBSECRETS_CONFIG and HOME only
+        _config_file[:] = [env, str(config_path())]
     try:
-        mtime: float | None = os.stat(config_path()).st_mtime
+        mtime: int | None = os.stat(_config_file[1]).st_mtime_ns  # type: ignore[arg-type]
     except OSError:
         mtime = None
-    return (*env_fingerprint(), mtime)
+    return (env, mtime)
 
 
 def store() -> Store:
@@ -97,7 +104,11 @@ def get(name: str, *, stage: str | None = None, version_id: str | None = None,
         SecretFormatError or StoreUnavailableError, with a message that says what to do.
     """
     st = store()
-    [key] = st.fetch(_refs([name], st), stage=stage, version_id=version_id, refresh=refresh)
+    try:
+        [key] = st.fetch(_refs([name], st), stage=stage, version_id=version_id,
+                         refresh=refresh)
+    finally:
+        _print_notices()
     redact.register(key.ref.label, key.value)
     return key.value
 
@@ -129,6 +140,9 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
                     "or use --env.")
     keys = st.fetch([ref for ref, _ in targets], stage=stage, version_id=version_id,
                     refresh=refresh)
+    unfit = {key.ref.label: _unfit_for_env(key) for key in keys if not _env_safe(key.value)}
+    if unfit:
+        raise combine(unfit)
     result = []
     for key, (_, env_vars) in zip(keys, targets, strict=True):
         redact.register(key.ref.label, key.value)  # before the value is anywhere visible
@@ -139,6 +153,23 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
                 os.environ[var] = key.value
             _state.loaded[key.ref.label] = (env_vars, key.secret)
     return result
+
+
+def _env_safe(value: str) -> bool:
+    """Whether ``value`` can be an environment variable's value (no NUL, encodable)."""
+    if "\x00" in value:
+        return False
+    try:
+        os.fsencode(value)
+    except UnicodeError:
+        return False
+    return True
+
+
+def _unfit_for_env(key: LoadedKey) -> SecretFormatError:
+    return SecretFormatError(
+        f"{key.ref.label}: secret {key.secret.name} holds characters an environment variable "
+        "cannot (a NUL byte or invalid Unicode); store the key as plain text.")
 
 
 def load(*names: str, refresh: bool = False, stage: str | None = None,
@@ -155,7 +186,10 @@ def load(*names: str, refresh: bool = False, stage: str | None = None,
     NbSecretsError
         If any key fails; then no variable has been changed.
     """
-    loaded = load_keys(names, stage=stage, version_id=version_id, refresh=refresh)
+    try:
+        loaded = load_keys(names, stage=stage, version_id=version_id, refresh=refresh)
+    finally:
+        _print_notices()
     return {key.ref.label: env_vars for key, env_vars in loaded}
 
 
@@ -209,9 +243,18 @@ def store_key(name: str, value: str) -> SecretVersion:
     """
     st = store()
     provider = st.config.providers.get(name)
+    if value and not _env_safe(value):
+        raise SecretFormatError(f"{provider.name}: the value holds a NUL byte or invalid "
+                                "Unicode, which no environment variable can; nothing was stored.")
     version = st.put(provider.name, value)
     redact.register(provider.name, value)
     return version
+
+
+def _print_notices() -> None:
+    """Python API calls say what the magic prints: one line per notice, on stderr."""
+    for notice in take_notices():
+        print(notice, file=sys.stderr)
 
 
 def take_notices() -> list[str]:

@@ -125,6 +125,14 @@ def translate(exc: BaseException, *, action: str, target: str, region: str,
                 "shortly, or set NBSECRETS_FALLBACK_REGIONS to a replica region."
             )
         return NbSecretsError(f"{action} on {target} failed with {code}; check the request.")
+    from botocore.parsers import ResponseParserError
+
+    if isinstance(exc, ResponseParserError):
+        # Something answered, but not Secrets Manager: a wrong endpoint or a captive proxy.
+        return StoreUnavailableError(
+            f"The endpoint for {where} did not answer like AWS Secrets Manager; check "
+            "AWS_ENDPOINT_URL and any HTTP proxy settings."
+        )
     if isinstance(exc, bce.BotoCoreError):
         return StoreUnavailableError(
             f"Secrets Manager in {where} could not be used ({type(exc).__name__}); check the "

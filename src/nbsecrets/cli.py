@@ -20,10 +20,147 @@ def _cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _secret_id(name: str) -> str:
+    """The secret a provider or ``provider=SECRET_ID[#FIELD]`` reference names."""
+    from nbsecrets import api
+    from nbsecrets.refs import parse_ref
+
+    config = api.store().config
+    return parse_ref(name, config.providers, config.prefix).secret_id
+
+
+def _cmd_versions(args: argparse.Namespace) -> int:
+    from nbsecrets import api
+    from nbsecrets.report import day, table
+
+    secret_id = _secret_id(args.name)
+    found = api.store().versions(secret_id)
+    rows = [(v.version_id, ", ".join(v.stages) or "-", day(v.created)) for v in found]
+    print(f"{secret_id}:")
+    print(table(("version id", "stages", "created"), rows))
+    return 0
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    from nbsecrets import api
+
+    secret_id = _secret_id(args.name)
+    now, before = api.store().rollback(secret_id)
+    print(f"{secret_id}: AWSCURRENT is now version {now} (was {before}, now AWSPREVIOUS); "
+          "run rollback again to undo.")
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from nbsecrets import demo
 
     return demo.run(lab=args.lab, keep=args.output)
+
+
+def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
+    """PolicyOptions from the command line; region and account default to the resolved ones."""
+    from nbsecrets.config import Config
+    from nbsecrets.errors import ConfigError
+    from nbsecrets.iam import PolicyOptions
+
+    config = Config.load()
+    region, account = args.region, args.account
+    if need_ids and not (region and account):
+        from nbsecrets.store import Store
+
+        store = Store(config)
+        if not region:
+            try:
+                region = store.region
+            except NbSecretsError:
+                raise ConfigError("Cannot resolve the AWS region for the policy; pass --region R "
+                                  "(or set AWS_REGION).") from None
+        if not account:
+            try:
+                account = store.client(service="sts").get_caller_identity()["Account"]
+            except Exception:
+                account = None
+            if not account:
+                raise ConfigError(
+                    "Cannot resolve the AWS account ID (STS GetCallerIdentity failed: no or "
+                    "invalid credentials); pass --account ID, or use --format cloudformation, "
+                    "which leaves it to ${AWS::AccountId}.")
+    return PolicyOptions(region=region, account=account, prefix=args.prefix or config.prefix,
+                         providers=tuple(args.provider), kms_key_arn=args.kms_key_arn,
+                         allow_write=args.allow_write, list_secrets=not args.no_list)
+
+
+def _cmd_policy(args: argparse.Namespace) -> int:
+    from nbsecrets import iam
+
+    if args.format == "cloudformation":
+        print(iam.cloudformation_yaml(_policy_options(args, need_ids=False)), end="")
+    else:
+        print(iam.policy_json(_policy_options(args)))
+    return 0
+
+
+def _cmd_provision(args: argparse.Namespace) -> int:
+    from nbsecrets import iam
+    from nbsecrets.store import Store
+
+    document = iam.policy_document(_policy_options(args))
+    result = iam.provision(Store().client(service="iam"), args.role, document)
+    if result.changed:
+        print(result.diff)
+        print(f"Put the inline policy {iam.POLICY_NAME} on role {result.role}.")
+    else:
+        print(f"Role {result.role} already has this inline policy {iam.POLICY_NAME}; "
+              "nothing changed.")
+    return 0
+
+
+def _cmd_doctor(args: argparse.Namespace) -> int:
+    from nbsecrets import doctor
+
+    report = doctor.run(providers=args.provider, role=args.role)
+    print(report.text())
+    print("All good." if report.ok else "Something is wrong: see FAIL and WARN above.")
+    return 0 if report.ok else 1
+
+
+def _cmd_lifecycle(args: argparse.Namespace) -> int:
+    from nbsecrets import lifecycle
+
+    if args.template:
+        print(lifecycle.template_text(pip_spec=args.pip_spec), end="")
+        return 0
+    if not args.name:
+        from nbsecrets.errors import ConfigError
+
+        raise ConfigError("Give the lifecycle configuration a name: --name NAME.")
+    from nbsecrets.store import Store
+
+    done = lifecycle.deploy(Store().client(service="sagemaker"), args.name, studio=args.studio,
+                            pip_spec=args.pip_spec)
+    kind = "Studio (JupyterLab)" if done.studio else "notebook instance"
+    if done.action == "unchanged":
+        print(f"The {kind} lifecycle configuration {done.name} is already up to date "
+              f"({done.arn}).")
+    else:
+        print(f"{done.action.capitalize()} the {kind} lifecycle configuration {done.name} "
+              f"({done.arn}).")
+    return 0
+
+
+def _add_policy_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--prefix", help="secret name prefix (default: the configured one, "
+                   "nbsecrets/)")
+    p.add_argument("--provider", action="append", default=[], metavar="NAME",
+                   help="a provider whose key is readable (repeat; default: every key under "
+                   "the prefix)")
+    p.add_argument("--region", help="region of the secrets (default: the resolved region)")
+    p.add_argument("--account", metavar="ID", help="account ID (default: from STS)")
+    p.add_argument("--kms-key-arn", metavar="ARN", help="customer managed KMS key of the "
+                   "secrets (kms:Decrypt through Secrets Manager only)")
+    p.add_argument("--allow-write", action="store_true",
+                   help="also allow storing new values and rollback")
+    p.add_argument("--no-list", action="store_true", help="do not allow ListSecrets")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,10 +177,38 @@ def build_parser() -> argparse.ArgumentParser:
         return p
 
     add("list", _cmd_list, "List the keys under the prefix that these credentials can see.")
+    p = add("versions", _cmd_versions,
+            "List a key's versions: ids, staging labels and dates (never values).")
+    p.add_argument("name", metavar="NAME", help="provider or provider=SECRET_ID[#FIELD]")
+    p = add("rollback", _cmd_rollback,
+            "Move AWSCURRENT back to the AWSPREVIOUS version (run again to undo).")
+    p.add_argument("name", metavar="NAME", help="provider or provider=SECRET_ID[#FIELD]")
     p = add("demo", _cmd_demo, "Run the quickstart notebook against a local emulator.")
     p.add_argument("--lab", action="store_true", help="open JupyterLab against the emulator")
     p.add_argument("--output", type=Path, default=None,
                    help="where to save the executed notebook (default ./nbsecrets-demo.ipynb)")
+    p = add("policy", _cmd_policy, "Print the least-privilege IAM policy for a notebook role.")
+    _add_policy_options(p)
+    p.add_argument("--format", choices=("json", "cloudformation"), default="json")
+    p = add("provision", _cmd_provision, "Put the least-privilege policy on a role as its "
+            "inline policy nbsecrets (admin credentials); prints what changed.")
+    p.add_argument("--role", required=True, metavar="NAME_OR_ARN")
+    _add_policy_options(p)
+    p = add("doctor", _cmd_doctor, "Check identity, region, role, readable keys and over-broad "
+            "grants; exit 1 when something is wrong.")
+    p.add_argument("--provider", action="append", default=[], metavar="NAME",
+                   help="key to check (repeat; default: every key under the prefix)")
+    p.add_argument("--role", metavar="NAME_OR_ARN",
+                   help="check this role's policies instead of the execution role (admins)")
+    p = add("lifecycle", _cmd_lifecycle, "Create or update the SageMaker lifecycle "
+            "configuration from the scripts in lifecycle-config/.")
+    p.add_argument("--name", help="name of the lifecycle configuration")
+    p.add_argument("--studio", action="store_true",
+                   help="a Studio JupyterLab configuration (default: notebook instance)")
+    p.add_argument("--pip-spec", metavar="SPEC", help="what the scripts pip-install "
+                   "(default nbsecrets; nbsecrets is not on PyPI yet: a wheel or git URL)")
+    p.add_argument("--template", action="store_true",
+                   help="print lifecycle-config/template.yaml instead of deploying")
     return parser
 
 

@@ -14,14 +14,10 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from nbsecrets.errors import ConfigError, NoRegionError
 from nbsecrets.providers import Registry
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
 
 __all__ = ["SAGEMAKER_METADATA", "Config", "config_path", "env_fingerprint", "sagemaker_region"]
 
@@ -44,7 +40,9 @@ _WATCHED = (
     "AWS_SESSION_TOKEN",
     "AWS_CONFIG_FILE",
     "AWS_SHARED_CREDENTIALS_FILE",
+    "HOME",  # the default config file and ~/.aws live under it
 )
+_WATCHED_BYTES = tuple(k.encode() for k in _WATCHED)
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -55,10 +53,27 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path.home() / ".config" / "nbsecrets" / "config.toml"
 
 
-def env_fingerprint() -> tuple[str | None, ...]:
-    """The values that select a store; cheap enough to check on every call."""
+def env_fingerprint() -> tuple[str | bytes | None, ...]:
+    """The values that select a store; cheap enough to check on every call.
+
+    Compare fingerprints with each other only. On POSIX this reads the bytes mapping behind
+    ``os.environ`` (kept in step by ``os.environ`` itself), which is about 20 times faster
+    than 19 ``os.environ.get`` calls, each of which encodes the key and decodes the value.
+    """
+    data = getattr(os.environ, "_data", None)
+    if os.name == "posix" and isinstance(data, dict):
+        return tuple(map(data.get, _WATCHED_BYTES))
     get = os.environ.get
     return tuple(get(k) for k in _WATCHED)
+
+
+def _toml() -> Any:
+    """tomllib (tomli on 3.10), imported only when there is a config file to read."""
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - Python 3.10
+        import tomli as tomllib
+    return tomllib
 
 
 def _parse_bool(key: str, value: object) -> bool:
@@ -116,6 +131,7 @@ class Config:
         source = "defaults"
         if path.is_file():
             source = str(path)
+            tomllib = _toml()
             try:
                 data = tomllib.loads(path.read_text(encoding="utf-8"))
             except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["DEMO_REGION", "emulator", "quickstart_path", "run", "seed"]
+__all__ = ["DEMO_REGION", "DEMO_ROLE", "emulator", "quickstart_path", "run", "seed", "seed_role"]
 
 DEMO_REGION = "us-east-1"
 # Demo keys are random per run; the prefixes only make them look like what they stand for.
@@ -84,6 +84,23 @@ def seed(client: Any) -> dict[str, str]:
     return values
 
 
+DEMO_ROLE = "nbsecrets-demo-notebook"
+
+
+def seed_role(iam: Any, region: str = DEMO_REGION, account: str = "123456789012") -> str:
+    """Create the role ``nbsecrets-demo-notebook`` with the least-privilege policy inline."""
+    from nbsecrets.iam import POLICY_NAME, PolicyOptions, policy_document
+
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+             "Principal": {"Service": "sagemaker.amazonaws.com"}}]}
+    arn = iam.create_role(RoleName=DEMO_ROLE, AssumeRolePolicyDocument=json.dumps(trust))[
+        "Role"]["Arn"]
+    policy = policy_document(PolicyOptions(region=region, account=account))
+    iam.put_role_policy(RoleName=DEMO_ROLE, PolicyName=POLICY_NAME,
+                        PolicyDocument=json.dumps(policy))
+    return arn
+
+
 def _summary(nb: Any) -> list[str]:
     lines = []
     for cell in nb.cells:
@@ -114,7 +131,11 @@ def execute(nb: Any, workdir: Path, timeout_s: int = 120) -> Any:
                        connection_file=str(workdir / "kernel.json"))
     client = NotebookClient(nb, km=km, timeout=timeout_s,
                             resources={"metadata": {"path": str(workdir)}})
-    return client.execute()
+    try:
+        return client.execute()
+    finally:
+        if km.has_kernel:
+            km.shutdown_kernel()  # nbclient leaves a kernel it did not start running
 
 
 def run(*, lab: bool = False, keep: Path | None = None) -> int:
@@ -132,8 +153,10 @@ def run(*, lab: bool = False, keep: Path | None = None) -> int:
                     "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_SESSION_TOKEN"):
             os.environ.pop(var, None)
         values = seed(boto3.client("secretsmanager"))
+        role = seed_role(boto3.client("iam"))
         print(f"Emulator: moto on {endpoint} ({DEMO_REGION}), seeded nbsecrets/openai, "
-              "nbsecrets/anthropic and demo/bundle with random demo keys.")
+              "nbsecrets/anthropic and demo/bundle with random demo keys, and the "
+              f"least-privilege role {role}.")
         notebook = workdir / "quickstart.ipynb"
         notebook.write_bytes(quickstart_path().read_bytes())
         if lab:

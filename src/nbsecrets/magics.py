@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 
-from IPython.core.error import UsageError
+from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
 
@@ -58,7 +58,10 @@ class AikeyMagics(Magics):
         and prints where each came from, never the value. All or nothing: if one key fails,
         no variable changes. ``%aikey`` alone shows the key picker (or the list).
         """
-        args = parse_argstring(self.aikey, line)
+        try:
+            args = parse_argstring(self.aikey, line)
+        except ValueError as exc:  # shlex: "No closing quotation"
+            raise UsageError(f"Cannot read the arguments ({exc}); check the quotes.") from None
         try:
             self._run(args)
         except NbSecretsError as exc:
@@ -98,7 +101,12 @@ class AikeyMagics(Magics):
     @staticmethod
     def _set(name: str) -> None:
         provider = api.store().config.providers.get(name).name
-        value = getpass.getpass(f"{provider} API key (input hidden): ")
+        try:
+            value = getpass.getpass(f"{provider} API key (input hidden): ")
+        except (EOFError, StdinNotImplementedError):
+            raise ConfigError(
+                f"{provider}: no value could be read from a prompt here, so nothing was stored; "
+                f"run `nbsecrets set {provider}` in a terminal instead.") from None
         version = api.store_key(provider, value)
         print(f"{provider}: stored as {version.name} (version {version.version_id[:8]}).")
         for key, env_vars in api.load_keys([provider], refresh=True):

@@ -5,7 +5,6 @@ boto3 is imported the first time a client is needed, never at import time.
 
 from __future__ import annotations
 
-import difflib
 import os
 import threading
 import time
@@ -21,18 +20,25 @@ from nbsecrets.errors import (
     AccessDeniedError,
     KeyNotFoundError,
     NbSecretsError,
+    NoCredentialsError,
     SecretFormatError,
+    StoreUnavailableError,
     combine,
 )
 from nbsecrets.refs import KeyRef, extract_value
 
-__all__ = ["BATCH_LIMIT", "LoadedKey", "SecretInfo", "SecretVersion", "Store"]
+__all__ = ["BATCH_LIMIT", "LoadedKey", "SecretInfo", "SecretVersion", "Store", "VersionInfo"]
 
 BATCH_LIMIT = 20  # BatchGetSecretValue takes at most 20 ids
-CONNECT_TIMEOUT_S = 3.0
-READ_TIMEOUT_S = 10.0
-MAX_ATTEMPTS = 3
+# A dead or hung endpoint costs at most MAX_ATTEMPTS * (timeout + backoff) per region, about
+# 20 s, and then the region is skipped for DOWN_FOR_S. Secrets Manager answers in well under
+# a second. AWS_MAX_ATTEMPTS and AWS_RETRY_MODE, when set, take precedence.
+CONNECT_TIMEOUT_S = 2.0
+READ_TIMEOUT_S = 5.0
+MAX_ATTEMPTS = 3  # requests per call and region, the first included
+DOWN_FOR_S = 60.0
 CURRENT = "AWSCURRENT"
+PREVIOUS = "AWSPREVIOUS"
 
 
 @dataclass(frozen=True)
@@ -69,8 +75,24 @@ class SecretInfo:
     tags: dict[str, str]
 
 
+@dataclass(frozen=True)
+class VersionInfo:
+    """One version of a secret as ListSecretVersionIds describes it (no value)."""
+
+    version_id: str
+    stages: tuple[str, ...]
+    created: datetime | None
+    last_accessed: datetime | None = None
+
+
 class _VersionNotFound(KeyNotFoundError):
     """The secret exists but not the version or stage asked for."""
+
+
+def _not_secrets_manager(region: str) -> StoreUnavailableError:
+    return StoreUnavailableError(
+        f"The endpoint for {region} did not answer like AWS Secrets Manager; check "
+        "AWS_ENDPOINT_URL and any HTTP proxy settings.")
 
 
 def _chunks(items: Sequence[str], size: int) -> Iterable[Sequence[str]]:
@@ -96,6 +118,8 @@ class Store:
                  on_notice: Callable[[str], None] | None = None):
         self.config = config or Config.load()
         self._session = session
+        self._own_session = session is None
+        self._down_until: dict[str, float] = {}  # region -> monotonic time to try it again
         self._session_expires: float | None = None
         self._clients: dict[str, Any] = {}
         self._cache: dict[tuple[str, str | None, str | None], tuple[float, SecretVersion]] = {}
@@ -164,16 +188,31 @@ class Store:
 
     @property
     def regions(self) -> tuple[str, ...]:
-        extra = tuple(r for r in self.config.fallback_regions if r != self.region)
+        """The primary region, then the fallback regions, in the order they are tried."""
+        extra = tuple(dict.fromkeys(r for r in self.config.fallback_regions if r != self.region))
         return (self.region, *extra)
+
+    def _read_order(self) -> tuple[str, ...]:
+        """Regions to read from: those not recently found unreachable first, in config order."""
+        now = time.monotonic()
+        regions = self.regions
+        up = [r for r in regions if self._down_until.get(r, 0.0) <= now]
+        return (*up, *(r for r in regions if r not in up))
 
     @staticmethod
     def _boto_config() -> Any:
         from botocore.config import Config as BotoConfig
 
+        # Standard retry mode: a fixed number of attempts with jittered backoff on connection
+        # errors, 5xx and throttling; adaptive mode adds client-side rate limiting sleeps.
+        retries: dict[str, Any] = {}
+        if not os.environ.get("AWS_RETRY_MODE"):
+            retries["mode"] = "standard"
+        if not os.environ.get("AWS_MAX_ATTEMPTS"):
+            retries["total_max_attempts"] = MAX_ATTEMPTS  # the first request included
         return BotoConfig(
             user_agent_extra=f"nbsecrets/{__version__}",
-            retries={"mode": "adaptive", "max_attempts": MAX_ATTEMPTS},
+            retries=retries or None,
             connect_timeout=CONNECT_TIMEOUT_S,
             read_timeout=READ_TIMEOUT_S,
         )
@@ -190,32 +229,52 @@ class Store:
                 self._clients[key] = found
         return found
 
-    def _call(self, op: str, *, target: str, action: str, **kwargs: Any) -> tuple[Any, str]:
-        """Call ``op`` in the primary region, failing over to replicas when it is unreachable.
+    def _call(self, op: str, *, target: str, action: str, write: bool = False,
+              **kwargs: Any) -> tuple[Any, str]:
+        """Call ``op``, failing over to replica regions when the primary is unreachable.
+
+        Reads go to the primary region, then to each of ``NBSECRETS_FALLBACK_REGIONS`` while
+        the ones before cannot be reached (no connection, timeouts, 5xx or throttling after
+        botocore's retries); a region found unreachable is tried last for ``DOWN_FOR_S``.
+        Writes (``write=True``) go to the primary region only: replicas are read-only.
 
         Returns the response and the region that answered.
         """
+        regions = (self.region,) if write else self._read_order()
         first: tuple[BaseException, str, str | None] | None = None
-        for region in self.regions:
+        for region in regions:
             client = self.client(region)
             try:
                 response = getattr(client, op)(**kwargs)
             except Exception as exc:
                 if not awserrors.is_unreachable(exc):
-                    raise awserrors.translate(exc, action=action, target=target, region=region,
-                                              endpoint=client.meta.endpoint_url) from None
+                    err = awserrors.translate(exc, action=action, target=target, region=region,
+                                              endpoint=client.meta.endpoint_url)
+                    if isinstance(err, NoCredentialsError):
+                        self._drop_session()
+                    raise err from None
+                self._down_until[region] = time.monotonic() + DOWN_FOR_S
                 if first is None:
                     first = (exc, region, client.meta.endpoint_url)
                 continue
-            if first is not None:
-                self.on_notice(
-                    f"Secrets Manager in {first[1]} is unreachable; read from replica region "
-                    f"{region}.")
+            self._down_until.pop(region, None)
+            if region != self.region:
+                why = "is unreachable" if first is not None else "was unreachable recently"
+                self.on_notice(f"Secrets Manager in {self.region} {why}; read from replica "
+                               f"region {region}.")
             return response, region
         assert first is not None
         exc, region, endpoint = first
         raise awserrors.translate(exc, action=action, target=target, region=region,
                                   endpoint=endpoint) from None
+
+    def _drop_session(self) -> None:
+        """Forget credentials that failed, so the next call resolves them afresh."""
+        if self._own_session:
+            with self._lock:
+                self._session = None
+                self._session_expires = None
+                self._clients.clear()
 
     # -- reads ---------------------------------------------------------------------------
 
@@ -359,6 +418,8 @@ class Store:
                 kwargs["NextToken"] = token
             resp, region = self._call("batch_get_secret_value", target=", ".join(chunk),
                                       action="secretsmanager:BatchGetSecretValue", **kwargs)
+            if "SecretValues" not in resp and "Errors" not in resp:
+                raise _not_secrets_manager(region)
             values.extend(resp.get("SecretValues", []))
             errors.update({e.get("SecretId", ""): e for e in resp.get("Errors", [])})
             token = resp.get("NextToken")
@@ -383,6 +444,8 @@ class Store:
                   resp: dict, region: str) -> SecretVersion:
         payload = resp.get("SecretString")
         name = resp.get("Name", sid)
+        if payload is None and "SecretBinary" not in resp:
+            raise _not_secrets_manager(region)
         if payload is None:
             raise SecretFormatError(
                 f"secret {name} holds binary data (SecretBinary); store the key as a string.")
@@ -446,6 +509,8 @@ class Store:
                 candidates += self.config.providers.known()
         else:
             wanted, candidates = ref.secret_id, listed
+        import difflib
+
         close = difflib.get_close_matches(wanted, list(dict.fromkeys(candidates)), n=2,
                                           cutoff=0.7)
         close = [c for c in close if c != wanted]
@@ -479,6 +544,97 @@ class Store:
             if not token:
                 return sorted(out, key=lambda s: s.name)
 
+    # -- versions ------------------------------------------------------------------------
+
+    def _stages(self, secret_id: str, *, primary: bool = False) -> dict[str, tuple[str, ...]]:
+        """Version id -> staging labels, from DescribeSecret (which the read policy grants).
+
+        ``primary`` reads the primary region only, as a write that follows must.
+        """
+        resp, _ = self._call("describe_secret", target=secret_id, write=primary,
+                             action="secretsmanager:DescribeSecret", SecretId=secret_id)
+        return {vid: tuple(st) for vid, st in resp.get("VersionIdsToStages", {}).items()}
+
+    def versions(self, secret_id: str) -> list[VersionInfo]:
+        """The versions of ``secret_id`` (ids, staging labels, dates; no values).
+
+        AWSCURRENT comes first, then AWSPREVIOUS, then the rest, newest first. Dates and
+        versions with no label come from ListSecretVersionIds; a role that is not granted it
+        (the least-privilege policy is not) gets the labelled versions without dates.
+
+        Raises
+        ------
+        KeyNotFoundError
+            If the secret does not exist.
+        """
+        stages = self._stages(secret_id)
+        out: list[VersionInfo] = []
+        token: str | None = None
+        try:
+            while True:
+                kwargs: dict[str, Any] = {"SecretId": secret_id, "IncludeDeprecated": True}
+                if token:
+                    kwargs["NextToken"] = token
+                resp, _ = self._call("list_secret_version_ids", target=secret_id,
+                                     action="secretsmanager:ListSecretVersionIds", **kwargs)
+                for item in resp.get("Versions", []):
+                    out.append(VersionInfo(
+                        version_id=item.get("VersionId", ""),
+                        stages=tuple(item.get("VersionStages", ())),
+                        created=item.get("CreatedDate"),
+                        last_accessed=item.get("LastAccessedDate"),
+                    ))
+                token = resp.get("NextToken")
+                if not token:
+                    break
+        except AccessDeniedError:
+            out = [VersionInfo(vid, st, None) for vid, st in stages.items()]
+
+        def order(v: VersionInfo) -> tuple[int, float]:
+            rank = 0 if CURRENT in v.stages else 1 if PREVIOUS in v.stages else 2
+            return rank, -(v.created.timestamp() if v.created else 0.0)
+
+        return sorted(out, key=order)
+
+    def rollback(self, secret_id: str) -> tuple[str, str]:
+        """Move AWSCURRENT back to the AWSPREVIOUS version of ``secret_id``.
+
+        The version that was current becomes AWSPREVIOUS, so a second rollback undoes the
+        first. Uses DescribeSecret and UpdateSecretVersionStage, in the primary region only
+        (replicas are read-only).
+
+        Returns
+        -------
+        tuple[str, str]
+            The version id now current, and the one that was current before (now AWSPREVIOUS).
+
+        Raises
+        ------
+        KeyNotFoundError
+            If the secret does not exist or has no AWSPREVIOUS version.
+        """
+        stages = self._stages(secret_id, primary=True)
+        current = next((v for v, st in stages.items() if CURRENT in st), None)
+        previous = next((v for v, st in stages.items() if PREVIOUS in st), None)
+        if current is None or previous is None:
+            raise KeyNotFoundError(
+                f"secret {secret_id} has no {PREVIOUS} version to roll back to; see "
+                f"`nbsecrets versions {secret_id}`.")
+        self._call("update_secret_version_stage", target=secret_id, write=True,
+                   action="secretsmanager:UpdateSecretVersionStage", SecretId=secret_id,
+                   VersionStage=CURRENT, MoveToVersionId=previous,
+                   RemoveFromVersionId=current)
+        # Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT left; make sure of it.
+        after = self._stages(secret_id, primary=True)
+        if PREVIOUS not in after.get(current, ()):
+            holder = next((v for v, st in after.items() if PREVIOUS in st), None)
+            extra = {"RemoveFromVersionId": holder} if holder else {}
+            self._call("update_secret_version_stage", target=secret_id, write=True,
+                       action="secretsmanager:UpdateSecretVersionStage", SecretId=secret_id,
+                       VersionStage=PREVIOUS, MoveToVersionId=current, **extra)
+        self.forget()  # the id may be a name or an ARN; cached entries may use either
+        return previous, current
+
     # -- writes --------------------------------------------------------------------------
 
     def put(self, provider: str, value: str) -> SecretVersion:
@@ -501,11 +657,12 @@ class Store:
         sid = f"{self.config.prefix}{provider}"
         try:
             resp, region = self._call("put_secret_value", target=sid,
-                                      action="secretsmanager:PutSecretValue",
+                                      action="secretsmanager:PutSecretValue", write=True,
                                       SecretId=sid, SecretString=value)
         except KeyNotFoundError:
             resp, region = self._call(
-                "create_secret", target=sid, action="secretsmanager:CreateSecret", Name=sid,
+                "create_secret", target=sid, action="secretsmanager:CreateSecret", write=True,
+                Name=sid,
                 SecretString=value,
                 Description=f"{provider} API key, managed by nbsecrets",
                 Tags=[{"Key": "nbsecrets:provider", "Value": provider},

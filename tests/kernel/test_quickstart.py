@@ -21,7 +21,7 @@ def outputs(nb) -> str:
     return nbformat.writes(nb)
 
 
-def test_quickstart_executes(tmp_path, sm):
+def test_quickstart_executes(tmp_path, sm, proxy):
     values = demo.seed(sm)
     os.environ["IPYTHONDIR"] = str(tmp_path / "ipython")
     nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
@@ -30,6 +30,15 @@ def test_quickstart_executes(tmp_path, sm):
         "print({v: hashlib.sha256(os.environ[v].encode()).hexdigest()\n"
         "       for v in ('OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'HF_TOKEN')})"))
     demo.execute(nb, tmp_path)
+
+    # Requests the kernel sent, in order: each %aikey line is one request; the cached
+    # nbsecrets.load("openai") is none; the typo costs a listing for its suggestion.
+    assert proxy.actions() == [
+        "ListSecrets",                              # %aikey --list
+        "BatchGetSecretValue",                      # %aikey openai anthropic
+        "BatchGetSecretValue",                      # two fields of demo/bundle
+        "BatchGetSecretValue", "ListSecrets",       # %aikey opneai, then "did you mean"
+    ]
 
     by_source = {c.source: c for c in nb.cells if c.cell_type == "code"}
     loaded = "".join(o.get("text", "") for o in by_source["%aikey openai anthropic"].outputs)

@@ -1,0 +1,373 @@
+"""Side-by-side benchmarks; writes docs/benchmarks.md.
+
+    python benchmarks/run.py [--reps 7] [--out docs/benchmarks.md]
+
+One moto server on 127.0.0.1, started here, serves every measurement. Each measurement runs
+in a process of its own (benchmarks/measure.py), so the server and the client never share a
+GIL: raw boto3 ``get_secret_value``, aws-secretsmanager-caching ``SecretCache``, Lambda
+Powertools ``parameters.get_secret`` (and ``get_secrets_by_name``) and nbsecrets.
+
+Fresh-process requests are counted at the server, by a WSGI middleware in front of moto (a
+proxy without the extra hop); in-process ones by botocore ``before-send`` events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import datetime as dt
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+import boto3
+from moto.moto_server.threaded_moto_server import ThreadedMotoServer
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import make_server
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+MEASURE = HERE / "measure.py"
+KEY_COUNTS = (1, 10, 20, 40)
+TOOLS = {
+    "boto3": "raw boto3 `get_secret_value`",
+    "caching": "aws-secretsmanager-caching `SecretCache`",
+    "powertools": "Powertools `parameters.get_secret`",
+    "powertools-batch": "Powertools `get_secrets_by_name`",
+    "nbsecrets": "nbsecrets",
+}
+COLD_TOOLS = ("boto3", "caching", "powertools", "nbsecrets")
+WARM_TOOLS = ("boto3", "caching", "powertools", "nbsecrets")
+
+
+class CountingMotoServer(ThreadedMotoServer):
+    """moto's threaded server with a counter of Secrets Manager actions in front of it."""
+
+    def __init__(self) -> None:
+        super().__init__(ip_address="127.0.0.1", port=0, verbose=False)
+        self.counts: collections.Counter[str] = collections.Counter()
+        self._lock = threading.Lock()
+
+    def _server_entry(self) -> None:
+        app = DomainDispatcherApplication(create_backend_app)
+
+        def counting(environ, start_response):
+            target = environ.get("HTTP_X_AMZ_TARGET", "")
+            if target.startswith("secretsmanager."):
+                with self._lock:
+                    self.counts[target.partition(".")[2]] += 1
+            return app(environ, start_response)
+
+        self._server = make_server(self._ip_address, self._port, counting, True,
+                                   request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+    def taken(self) -> int:
+        """Requests since the last call."""
+        with self._lock:
+            total = sum(self.counts.values())
+            self.counts.clear()
+        return total
+
+
+def child(env: dict[str, str], *args: str) -> dict:
+    out = subprocess.run([sys.executable, str(MEASURE), *args], env=env, check=True,
+                         capture_output=True, text=True, timeout=600)
+    return json.loads(out.stdout.splitlines()[-1])
+
+
+def median_of(reps: int, env: dict[str, str], *args: str) -> dict:
+    runs = [child(env, *args) for _ in range(reps)]
+    return {"s": statistics.median(r["s"] for r in runs), "runs": runs}
+
+
+def machine() -> dict[str, str]:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def version(dist: str) -> str:
+        try:
+            return importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            return "-"
+
+    return {
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": f"{cpu}, {os.cpu_count()} logical cores",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": ", ".join(f"{d} {version(d)}" for d in (
+            "nbsecrets", "boto3", "botocore", "aws-secretsmanager-caching",
+            "aws-lambda-powertools", "moto", "ipython")),
+    }
+
+
+def measure(reps: int) -> dict:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    server = CountingMotoServer()
+    server.start()
+    host, port = server.get_host_and_port()
+    tmp = Path(tempfile.mkdtemp(prefix="nbsecrets-bench-"))
+    for name in ("aws-config", "aws-credentials"):
+        (tmp / name).write_text("")
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("AWS_", "NBSECRETS_", "POWERTOOLS_"))
+           and k != "PYTHONDONTWRITEBYTECODE"}
+    env.update({
+        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+        "AWS_REGION": "us-east-1",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_CONFIG_FILE": str(tmp / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials"),
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "NBSECRETS_CONFIG": str(tmp / "no-config.toml"),
+        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]),
+        # Bytecode cached for every library, as after a pip install (an editable checkout
+        # run with PYTHONDONTWRITEBYTECODE would compile nbsecrets on every import).
+        "PYTHONPYCACHEPREFIX": str(tmp / "pycache"),
+    })
+    saved = dict(os.environ)
+    os.environ.update(env)
+    try:
+        sm = boto3.client("secretsmanager", region_name="us-east-1")
+        sm.create_secret(Name="nbsecrets/openai", SecretString="sk-bench-" + "o" * 40)
+        for i in range(max(KEY_COUNTS)):
+            sm.create_secret(Name=f"nbsecrets/b{i:02d}",
+                             SecretString=f"sk-bench-{i:02d}" + "k" * 40)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    server.taken()
+
+    for tool in COLD_TOOLS:  # warm-up: write the bytecode caches, fill the OS file cache
+        child(env, "cold", tool)
+    child(env, "load_ext")
+    server.taken()
+
+    results: dict = {"machine": machine(), "reps": reps}
+    cold = {}
+    for tool in COLD_TOOLS:
+        runs = []
+        for _ in range(reps):
+            run = child(env, "cold", tool)
+            run["requests"] = server.taken()
+            runs.append(run)
+        cold[tool] = {"s": statistics.median(r["s"] for r in runs),
+                      "requests": max(r["requests"] for r in runs)}
+    results["cold"] = cold
+
+    inproc = {}
+    for tool in TOOLS:
+        counts = [str(n) for n in KEY_COUNTS]
+        inproc[tool] = child(env, "inproc", tool, *counts)
+        server.taken()
+    results["inproc"] = inproc
+
+    results["import"] = {
+        "nbsecrets": median_of(reps, env, "import"),
+        "boto3": median_of(reps, env, "import-other", "import boto3"),
+    }
+    imp = results["import"]["nbsecrets"]
+    imp["modules"] = imp["runs"][0]["modules"]
+    imp["heavy"] = sorted({m for r in imp["runs"] for m in r["heavy"]})
+    results["import"]["boto3"]["modules"] = results["import"]["boto3"]["runs"][0]["modules"]
+    ext = median_of(reps, env, "load_ext")
+    ext["modules"] = ext["runs"][0]["modules"]
+    ext["heavy"] = sorted({m for r in ext["runs"] for m in r["heavy"]})
+    results["load_ext"] = ext
+    server.stop()
+
+    results["redact"] = redact_section()
+    return results
+
+
+def redact_section() -> list[dict] | None:
+    """benchmarks/bench_redact.py's rows, when that benchmark is present."""
+    path = HERE / "bench_redact.py"
+    if not path.is_file():
+        return None
+    spec = importlib.util.spec_from_file_location("bench_redact", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(ROOT / "src"))
+    try:
+        spec.loader.exec_module(module)
+        return list(module.run())
+    except Exception as exc:  # report it; the other sections still stand
+        return [{"error": f"bench_redact.py failed: {type(exc).__name__}: {exc}"}]
+
+
+# -- the report ---------------------------------------------------------------------------
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def us(seconds: float) -> str:
+    return f"{seconds * 1e6:.1f} µs"
+
+
+def md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def targets(r: dict) -> list[list[str]]:
+    inproc, cold = r["inproc"], r["cold"]
+    ten_nb = inproc["nbsecrets"]["many"]["10"]["s"]
+    ten_b3 = inproc["boto3"]["many"]["10"]["s"]
+    warm_nb = inproc["nbsecrets"]["warm"]["s"]
+    warm_sc = inproc["caching"]["warm"]["s"]
+    cold_nb, cold_b3 = cold["nbsecrets"]["s"], cold["boto3"]["s"]
+    heavy = r["import"]["nbsecrets"]["heavy"] + r["load_ext"]["heavy"]
+    rows = [
+        ("10 keys, cache cold", "≤ 0.25x sequential boto3", ten_nb / ten_b3, 0.25,
+         f"{ms(ten_nb)} vs {ms(ten_b3)}",
+         "a BatchGetSecretValue round trip costs more than a tenth of ten GetSecretValue "
+         "round trips on this machine"),
+        ("warm cached get", "≤ 1.0x SecretCache", warm_nb / warm_sc, 1.0,
+         f"{us(warm_nb)} vs {us(warm_sc)}",
+         "each nbsecrets.get checks that the environment and config file have not changed"),
+        ("cold single key, fresh process", "≤ 1.1x raw boto3", cold_nb / cold_b3, 1.1,
+         f"{ms(cold_nb)} vs {ms(cold_b3)}",
+         "nbsecrets imports its own modules and reads its configuration before boto3 runs"),
+    ]
+    out = []
+    for what, target, ratio, limit, detail, why in rows:
+        met = ratio <= limit
+        out.append([what, target, f"**{ratio:.2f}x** ({detail})",
+                    "met" if met else f"**missed**: {why}"])
+    out.append(["`import nbsecrets`, `%load_ext nbsecrets`", "import no boto3/botocore",
+                ", ".join(heavy) or "none imported", "met" if not heavy else "**missed**"])
+    return out
+
+
+def render(r: dict) -> str:
+    m = r["machine"]
+    inproc, cold = r["inproc"], r["cold"]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated by `python benchmarks/run.py`; do not edit by hand.",
+        "",
+        f"- Date: {m['date']}",
+        f"- Machine: {m['cpu']}; {m['os']}",
+        f"- Python {m['python']}; {m['versions']}",
+        f"- Server: one moto server on 127.0.0.1 started by the benchmark; every measurement in "
+        f"its own process, bytecode cached for every library (as after `pip install`). Times "
+        f"are medians of {r['reps']} runs; the machine is shared, so expect a few percent of "
+        "noise between runs.",
+        "",
+        "## Targets",
+        "",
+        *md_table(["measure", "target", "measured (nbsecrets / peer)", "result"], targets(r)),
+        "",
+        "## Cold first fetch, fresh process",
+        "",
+        "From before the library's import to the value in hand, in a new Python process "
+        "(interpreter start-up excluded); one key. Requests counted at the server.",
+        "",
+        *md_table(["library", "time", "x raw boto3", "requests"],
+                  [[TOOLS[t], ms(c["s"]), f"{c['s'] / cold['boto3']['s']:.2f}x",
+                    str(c["requests"])] for t, c in cold.items()]),
+        "",
+        "## Warm cached get",
+        "",
+        "The same key again and again in one process once it has been fetched (raw boto3 has "
+        "no cache: every call is a request).",
+        "",
+        *md_table(["library", "per call", "x SecretCache", "requests per call"],
+                  [[TOOLS[t], us(inproc[t]["warm"]["s"]),
+                    f"{inproc[t]['warm']['s'] / inproc['caching']['warm']['s']:.2f}x",
+                    f"{inproc[t]['warm']['requests_per_call']:g}"]
+                   for t in WARM_TOOLS]),
+        "",
+        "## Several keys, cache cold",
+        "",
+        "N different keys with an empty cache, in a process whose client and connection are "
+        "already warm (one earlier fetch). nbsecrets sends up to 20 ids per "
+        "BatchGetSecretValue; Powertools' `get_secrets_by_name` batches with a name filter; "
+        "the others send one GetSecretValue per key.",
+        "",
+    ]
+    headers = ["library"] + [f"{n} key{'s' if n > 1 else ''}" for n in KEY_COUNTS]
+    rows = []
+    for t in TOOLS:
+        cells = [TOOLS[t]]
+        for n in KEY_COUNTS:
+            got = inproc[t]["many"][str(n)]
+            base = inproc["boto3"]["many"][str(n)]["s"]
+            cells.append(f"{ms(got['s'])} ({got['s'] / base:.2f}x), {got['requests']} req")
+        rows.append(cells)
+    lines += md_table(headers, rows)
+    imp, b3, ext = r["import"]["nbsecrets"], r["import"]["boto3"], r["load_ext"]
+    lines += [
+        "",
+        "Each cell: time (x sequential raw boto3), requests sent. SecretCache sends "
+        "DescribeSecret before GetSecretValue for each secret it has not seen. moto answered "
+        "Powertools' filtered batch for 40 names in one page; AWS pages it at 20, so expect 2 "
+        "requests there, as nbsecrets sends. nbsecrets reads even one key with "
+        "BatchGetSecretValue, which moto answers slightly slower than GetSecretValue (the "
+        "1-key column).",
+        "",
+        "## Import and extension load",
+        "",
+        *md_table(["what", "time", "modules imported", "boto3/botocore among them"], [
+            ["`import nbsecrets`", ms(imp["s"]), str(imp["modules"]),
+             ", ".join(imp["heavy"]) or "no"],
+            ["`%load_ext nbsecrets` (IPython already running)", ms(ext["s"]),
+             str(ext["modules"]), ", ".join(ext["heavy"]) or "no"],
+            ["`import boto3`, for comparison", ms(b3["s"]), str(b3["modules"]), "yes"],
+        ]),
+        "",
+        "boto3 is imported by the first fetch, not before.",
+    ]
+    if r.get("redact"):
+        rows = r["redact"]
+        keys = list(dict.fromkeys(k for row in rows for k in row))
+        lines += ["", "## Redaction", "",
+                  "From `benchmarks/bench_redact.py`: the cost of redacting a 10 MB output.", "",
+                  *md_table(keys, [[str(row.get(k, "")) for k in keys] for row in rows])]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=7, help="runs per median (default 7)")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
+    parser.add_argument("--json", type=Path, default=None, help="also save the raw results")
+    args = parser.parse_args(argv)
+    results = measure(args.reps)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, default=str))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(render(results), encoding="utf-8")
+    print(render(results))
+    print(f"Wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,376 @@
+"""``nbsecrets doctor``: who am I, where, with which role, which keys it can read, and what
+it is granted beyond that.
+
+The role is resolved as SageMaker's ``get_execution_role`` does: the notebook's resource
+metadata, then SageMaker's describe calls, else STS GetCallerIdentity turning an assumed-role
+ARN into the role ARN. Whether the role may read each key is answered by IAM's
+SimulatePrincipalPolicy where it works, else by :mod:`nbsecrets.access` over the role's
+policies; the report says which. Values are never printed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.parse
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nbsecrets import access, awserrors
+from nbsecrets.config import SAGEMAKER_METADATA, Config
+from nbsecrets.errors import NbSecretsError
+from nbsecrets.iam import partition_of
+from nbsecrets.refs import parse_ref
+from nbsecrets.store import Store
+
+__all__ = ["Finding", "Report", "broad_grants", "execution_role", "role_from_identity", "run",
+           "simulate"]
+
+READ = "secretsmanager:GetSecretValue"
+_ASSUMED = re.compile(r"^arn:([\w-]+):sts::(\d+):assumed-role/([^/]+)/.+$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the report: ``ok``, ``info``, ``warn`` or ``error``, and the fix if any."""
+
+    level: str
+    text: str
+    fix: str = ""
+
+    def line(self) -> str:
+        mark = {"ok": "ok  ", "info": "    ", "warn": "WARN", "error": "FAIL"}[self.level]
+        return f"{mark} {self.text}" + (f" Fix: {self.fix}" if self.fix else "")
+
+
+@dataclass
+class Report:
+    findings: list[Finding] = field(default_factory=list)
+
+    def add(self, level: str, text: str, fix: str = "") -> None:
+        self.findings.append(Finding(level, text, fix))
+
+    @property
+    def ok(self) -> bool:
+        """False when any finding is a warning or an error (``doctor`` then exits 1)."""
+        return not any(f.level in ("warn", "error") for f in self.findings)
+
+    def text(self) -> str:
+        return "\n".join(f.line() for f in self.findings)
+
+
+# -- the role ---------------------------------------------------------------------------------
+
+def role_from_identity(arn: str) -> str:
+    """``arn:aws:sts::A:assumed-role/NAME/SESSION`` -> ``arn:aws:iam::A:role/NAME``.
+
+    Any other ARN (a user, a role ARN) is returned as it is.
+    """
+    m = _ASSUMED.match(arn)
+    return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else arn
+
+
+def _metadata(path: Path) -> dict[str, Any]:
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return meta if isinstance(meta, dict) else {}
+
+
+def execution_role(sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_METADATA
+                   ) -> tuple[str | None, str]:
+    """The execution role ARN and how it was found, or ``(None, why not)``.
+
+    Parameters
+    ----------
+    sagemaker, sts : botocore clients
+    metadata_path : Path
+        The notebook's resource metadata (``/opt/ml/metadata/resource-metadata.json``).
+    """
+    meta = _metadata(metadata_path)
+    try:
+        if meta.get("ExecutionRoleArn"):
+            return meta["ExecutionRoleArn"], f"from {metadata_path}"
+        if meta.get("DomainId"):
+            found = _studio_role(sagemaker, meta)
+            if found:
+                return found
+        elif meta.get("ResourceName"):
+            desc = sagemaker.describe_notebook_instance(NotebookInstanceName=meta["ResourceName"])
+            return desc["RoleArn"], f"notebook instance {meta['ResourceName']}"
+    except Exception:  # noqa: S110 - fall back to STS, as get_execution_role does
+        pass
+    try:
+        arn = sts.get_caller_identity()["Arn"]
+    except Exception as exc:
+        return None, f"STS GetCallerIdentity failed ({awserrors.error_code(exc) or exc})"
+    role = role_from_identity(arn)
+    if ":role/" not in role:
+        return None, f"the credentials are not a role ({arn})"
+    return role, "from STS GetCallerIdentity"
+
+
+def _profile_role(sagemaker: Any, domain: str, profile: str) -> str | None:
+    try:
+        desc = sagemaker.describe_user_profile(DomainId=domain, UserProfileName=profile)
+    except Exception:
+        return None  # the domain's default still answers
+    return desc.get("UserSettings", {}).get("ExecutionRole")
+
+
+def _studio_role(sagemaker: Any, meta: dict[str, Any]) -> tuple[str, str] | None:
+    """A Studio app's role: a private space runs as its owner's user profile, a shared space
+    as the domain's space default; a user's app as the profile, else the domain default."""
+    domain = meta["DomainId"]
+    space, profile = meta.get("SpaceName"), meta.get("UserProfileName")
+    if space:
+        try:
+            desc = sagemaker.describe_space(DomainId=domain, SpaceName=space)
+        except Exception:
+            desc = {}
+        if desc.get("SpaceSharingSettings", {}).get("SharingType") == "Private":
+            owner = desc.get("OwnershipSettings", {}).get("OwnerUserProfileName")
+            role = _profile_role(sagemaker, domain, owner) if owner else None
+            if role:
+                return role, f"user profile {owner}, owner of space {space}"
+        role = sagemaker.describe_domain(DomainId=domain).get(
+            "DefaultSpaceSettings", {}).get("ExecutionRole")
+        if role:
+            return role, f"space {space} of domain {domain}"
+    if profile:
+        role = _profile_role(sagemaker, domain, profile)
+        if role:
+            return role, f"user profile {profile}"
+    role = sagemaker.describe_domain(DomainId=domain).get(
+        "DefaultUserSettings", {}).get("ExecutionRole")
+    return (role, f"domain {domain}") if role else None
+
+
+# -- the role's policies ----------------------------------------------------------------------
+
+def role_policies(iam: Any, role_name: str) -> list[tuple[str, dict[str, Any]]]:
+    """The role's inline and attached managed policies as ``(name, document)`` pairs."""
+    out: list[tuple[str, dict[str, Any]]] = []
+    for page in iam.get_paginator("list_role_policies").paginate(RoleName=role_name):
+        for name in page["PolicyNames"]:
+            doc = iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+            out.append((f"inline policy {name}", _doc(doc)))
+    for page in iam.get_paginator("list_attached_role_policies").paginate(RoleName=role_name):
+        for pol in page["AttachedPolicies"]:
+            version = iam.get_policy(PolicyArn=pol["PolicyArn"])["Policy"]["DefaultVersionId"]
+            doc = iam.get_policy_version(PolicyArn=pol["PolicyArn"], VersionId=version)
+            out.append((f"managed policy {pol['PolicyName']}",
+                        _doc(doc["PolicyVersion"]["Document"])))
+    return out
+
+
+def _doc(doc: Any) -> dict[str, Any]:
+    if isinstance(doc, str):
+        doc = json.loads(urllib.parse.unquote(doc) if doc.startswith("%") else doc)
+    return doc
+
+
+def broad_grants(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Allow statements wider than nbsecrets needs: ``*:*``, ``secretsmanager:*``, and
+    GetSecretValue on ``*`` (or on everything but a few ARNs, through NotResource)."""
+    found = []
+    for st in (s for name, doc in policies for s in access.statements(doc, name)):
+        if st.effect != "Allow":
+            continue
+        where = f"{st.source}, statement {st.sid}"
+        if st.not_action:
+            found.append(f"{where} allows every action except {', '.join(st.actions)} "
+                         "(NotAction)")
+        elif any(a in ("*", "*:*") for a in st.actions):
+            found.append(f"{where} allows every action (*:*)")
+        elif wide := [a for a in st.actions
+                      if access.action_matches(a, "secretsmanager:DeleteSecret")
+                      and access.action_matches(a, "secretsmanager:GetSecretValue")]:
+            what = ("secretsmanager:* (every Secrets Manager action)"
+                    if wide[0].lower() == "secretsmanager:*"
+                    else f"{wide[0]}, which covers reading and deleting secrets")
+            found.append(f"{where} allows {what}")
+        elif st.covers_action(READ) and (st.not_resource or "*" in st.resources):
+            found.append(f"{where} allows secretsmanager:GetSecretValue on every secret "
+                         "(Resource *)")
+    return found
+
+
+def simulate(iam: Any, role_arn: str, actions: Sequence[str], arns: Sequence[str]
+             ) -> dict[tuple[str, str], bool]:
+    """Ask IAM's SimulatePrincipalPolicy; ``{(action, arn): allowed}``.
+
+    Raises whatever the client raises (the emulator answers HTTP 500).
+    """
+    resp = iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=list(actions),
+                                         ResourceArns=list(arns))
+    return {(r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] == "allowed"
+            for r in resp["EvaluationResults"]}
+
+
+def _iam_client(store: Store) -> Any:
+    from botocore.config import Config as BotoConfig
+
+    # One attempt: the emulator answers SimulatePrincipalPolicy with HTTP 500, and a retried
+    # 500 would cost three requests before the local answer is used anyway.
+    return store.session.client("iam", region_name=store.region, config=BotoConfig(
+        retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=10))
+
+
+# -- the report -------------------------------------------------------------------------------
+
+def run(*, config: Config | None = None, providers: Sequence[str] = (),
+        role: str | None = None, metadata_path: Path = SAGEMAKER_METADATA,
+        session: Any = None, iam: Any = None) -> Report:
+    """Check identity, region, role, keys and grants; never raises for AWS problems.
+
+    Parameters
+    ----------
+    providers : sequence of str
+        Keys to check; default: the secrets under the prefix that ListSecrets shows.
+    role : str, optional
+        Check this role's policies instead of the execution role (for admins).
+    metadata_path : Path
+        The SageMaker resource metadata file.
+    session, iam : optional
+        A boto3 session, and an IAM client for the role's policies and the simulation
+        (default: one from the session that makes a single attempt per request).
+    """
+    report = Report()
+    try:
+        store = Store(config, session=session)
+        region = store.region
+    except NbSecretsError as exc:
+        report.add("error", f"Configuration: {exc}")
+        return report
+    endpoint = store.client().meta.endpoint_url
+    report.add("info", f"Region {region}, Secrets Manager endpoint {endpoint}, prefix "
+                       f"{store.config.prefix}")
+    try:
+        ident = store.client(service="sts").get_caller_identity()
+    except Exception as exc:
+        err = awserrors.translate(exc, action="sts:GetCallerIdentity", target="identity",
+                                  region=region)
+        report.add("error", f"Identity: {err}")
+        return report
+    account = ident["Account"]
+    report.add("ok", f"Identity {ident['Arn']} (account {account})")
+
+    role_arn, how = _role(store, role, metadata_path)
+    if role_arn:
+        report.add("ok", f"Role {role_arn} ({how})")
+    else:
+        report.add("info", f"No execution role to check: {how}.")
+
+    keys = _keys(store, providers, report)
+    arns = _check_reads(store, keys, account, region, report)
+    if role_arn:
+        _check_grants(store, iam or _iam_client(store), role_arn, arns, account, region,
+                      report)
+    return report
+
+
+def _role(store: Store, role: str | None, metadata_path: Path) -> tuple[str | None, str]:
+    if role:
+        if role.startswith("arn:"):
+            return role, "given"
+        try:
+            return store.client(service="iam").get_role(RoleName=role)["Role"]["Arn"], "given"
+        except Exception as exc:
+            return None, f"role {role} could not be read ({awserrors.error_code(exc)})"
+    return execution_role(store.client(service="sagemaker"), store.client(service="sts"),
+                          metadata_path)
+
+
+def _keys(store: Store, providers: Sequence[str], report: Report) -> list[str]:
+    if providers:
+        return list(providers)
+    try:
+        listed = store.list_keys()
+    except NbSecretsError as exc:
+        # A policy made with --no-list is not wrong: say how to check named keys instead.
+        report.add("info", f"Cannot list the keys under {store.config.prefix} ({exc}); name "
+                           "the keys to check them: `nbsecrets doctor --provider openai`.")
+        return []
+    if not listed:
+        report.add("info", f"No keys under {store.config.prefix} yet; store one with "
+                           "`nbsecrets set PROVIDER`.")
+    return [k.provider for k in listed]
+
+
+def _check_reads(store: Store, names: Sequence[str], account: str, region: str,
+                 report: Report) -> dict[str, str]:
+    """Read each key for real (the value is discarded); return provider -> secret ARN."""
+    arns: dict[str, str] = {}
+    for name in names:
+        try:
+            ref = parse_ref(name, store.config.providers, store.config.prefix)
+        except NbSecretsError as exc:
+            report.add("error", f"Key {name}: {exc}")
+            continue
+        guess = ref.secret_id if ref.secret_id.startswith("arn:") else (
+            f"arn:{partition_of(region)}:secretsmanager:{region}:{account}:secret:"
+            f"{ref.secret_id}-AbCdEf")
+        try:
+            [key] = store.fetch([ref], refresh=True)
+        except NbSecretsError as exc:
+            report.add("error", f"Key {name}: {exc}")
+            arns[ref.label] = guess
+            continue
+        arns[ref.label] = key.secret.arn or guess
+        report.add("ok", f"Key {ref.label} is readable ({key.secret.name}, version "
+                         f"{key.secret.version_id[:8]}).")
+    return arns
+
+
+def _check_grants(store: Store, iam: Any, role_arn: str, arns: dict[str, str], account: str,
+                  region: str, report: Report) -> None:
+    name = role_arn.rsplit("/", 1)[-1]
+    try:
+        policies = role_policies(iam, name)
+    except Exception as exc:
+        policies = None
+        report.add("info", f"Cannot read the policies of role {name} "
+                           f"({awserrors.error_code(exc) or type(exc).__name__}); an admin can "
+                           f"run `nbsecrets doctor --role {name}` to check them.")
+    if policies is not None:
+        broad = broad_grants(policies)
+        for text in broad:
+            report.add("warn", f"Over-broad grant: {text}.",
+                       f"replace it with the least-privilege policy: `nbsecrets provision "
+                       f"--role {name}` (see `nbsecrets policy`), and remove the wide grant.")
+        if not broad:
+            report.add("ok", f"No grant wider than needed in the {len(policies)} policies "
+                             f"of role {name}.")
+    outside = (f"arn:{partition_of(region)}:secretsmanager:{region}:{account}:secret:"
+               f"nbsecrets-doctor-probe-outside-prefix-AbCdEf")
+    probes = {**arns, "(a secret outside the prefix)": outside}
+    answers, how = None, ""
+    try:
+        answers = simulate(iam, role_arn, [READ], list(probes.values()))
+        how = "IAM SimulatePrincipalPolicy"
+    except Exception as exc:
+        if policies is None:
+            report.add("info", "Skipped the policy check: SimulatePrincipalPolicy failed "
+                               f"({awserrors.error_code(exc) or type(exc).__name__}) and the "
+                               "policies could not be read.")
+            return
+        answers = {(READ, arn): access.allows(policies, READ, arn) for arn in probes.values()}
+        how = (f"local evaluation of the role's policies (SimulatePrincipalPolicy failed: "
+               f"{awserrors.error_code(exc) or type(exc).__name__})")
+    report.add("info", f"Policy answers below come from {how}.")
+    for label, arn in probes.items():
+        allowed = answers.get((READ, arn), False)
+        if label == "(a secret outside the prefix)":
+            if allowed:
+                report.add("warn", f"The role may read secrets outside {store.config.prefix} "
+                                   f"(GetSecretValue allowed on {arn}).",
+                           f"narrow it with `nbsecrets provision --role {name}`.")
+        elif allowed:
+            report.add("ok", f"Policy allows GetSecretValue on {label}.")
+        else:
+            report.add("error", f"Policy does not allow GetSecretValue on {label} ({arn}).",
+                       f"`nbsecrets provision --role {name} --provider {label}`.")

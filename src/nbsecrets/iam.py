@@ -1,0 +1,274 @@
+"""The least-privilege IAM policy for a notebook role, and putting it on a role.
+
+:func:`policy_document` is a pure function from :class:`PolicyOptions` to the policy JSON.
+:func:`cloudformation_policy` gives the same policy for a template, with the region, account
+and partition left to CloudFormation's pseudo parameters unless given. :func:`provision` puts
+the policy on a role as the inline policy ``nbsecrets`` and reports what changed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, replace
+from typing import Any
+
+from nbsecrets.cfn import to_yaml
+from nbsecrets.config import DEFAULT_PREFIX
+from nbsecrets.errors import ConfigError
+from nbsecrets.providers import Registry
+
+__all__ = [
+    "POLICY_NAME",
+    "READ_ACTIONS",
+    "WRITE_ACTIONS",
+    "PolicyOptions",
+    "ProvisionResult",
+    "cloudformation_policy",
+    "cloudformation_yaml",
+    "partition_of",
+    "policy_document",
+    "policy_json",
+    "provision",
+    "role_name",
+    "secret_arns",
+]
+
+POLICY_NAME = "nbsecrets"
+READ_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
+# TagResource: CreateSecret with tags (as `%aikey --set` does) also needs it, on the new secret.
+WRITE_ACTIONS = ("secretsmanager:PutSecretValue", "secretsmanager:TagResource",
+                 "secretsmanager:UpdateSecretVersionStage")
+# Secrets Manager appends "-" and six random characters to every secret's ARN. "-??????"
+# matches exactly that suffix; "-*" would also match "{prefix}openai-extra-AbCdEf".
+ARN_SUFFIX = "-??????"
+_CFN_REGION, _CFN_ACCOUNT, _CFN_PARTITION = "${AWS::Region}", "${AWS::AccountId}", \
+    "${AWS::Partition}"
+
+
+def partition_of(region: str) -> str:
+    """The ARN partition of ``region``: ``aws``, ``aws-cn`` or ``aws-us-gov``."""
+    if region.startswith("cn-"):
+        return "aws-cn"
+    if region.startswith("us-gov-"):
+        return "aws-us-gov"
+    return "aws"
+
+
+@dataclass(frozen=True)
+class PolicyOptions:
+    """What the policy grants.
+
+    Attributes
+    ----------
+    region, account : str
+        Where the secrets live. In :func:`cloudformation_policy` either may be None, to use
+        ``${AWS::Region}`` / ``${AWS::AccountId}``.
+    prefix : str
+        The secret name prefix (``nbsecrets/``).
+    providers : tuple[str, ...]
+        Providers whose keys are readable; empty means every secret under the prefix.
+        Aliases resolve to the provider's canonical name (``claude`` is ``anthropic``).
+    kms_key_arn : str, optional
+        The customer managed KMS key that encrypts the secrets; kms:Decrypt is granted on
+        it alone, and only through Secrets Manager.
+    allow_write : bool
+        Also allow storing new values (``%aikey --set``) and rollback.
+    list_secrets : bool
+        Allow ListSecrets (``%aikey --list`` and the picker).
+    """
+
+    region: str | None
+    account: str | None
+    prefix: str = DEFAULT_PREFIX
+    providers: tuple[str, ...] = ()
+    kms_key_arn: str | None = None
+    allow_write: bool = False
+    list_secrets: bool = True
+    partition: str | None = None  # default: from the region
+
+    def __post_init__(self) -> None:
+        if not self.prefix or any(c in self.prefix for c in "*?"):
+            raise ConfigError(f"The prefix {self.prefix!r} must be a plain, non-empty name start "
+                              "such as nbsecrets/.")
+        names = tuple(dict.fromkeys(Registry().get(p).name for p in self.providers))
+        object.__setattr__(self, "providers", names)
+        if self.kms_key_arn is not None and not self.kms_key_arn.startswith("arn:"):
+            raise ConfigError(f"--kms-key-arn takes a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID),"
+                              f" not {self.kms_key_arn!r}.")
+
+
+def secret_arns(opts: PolicyOptions) -> list[str]:
+    """The secret ARN patterns the policy reads: one per provider, or the whole prefix."""
+    if not opts.region or not opts.account:
+        raise ConfigError("The policy needs a region and an account ID; pass --region and "
+                          "--account.")
+    partition = opts.partition or partition_of(opts.region)
+    base = f"arn:{partition}:secretsmanager:{opts.region}:{opts.account}:secret:{opts.prefix}"
+    if not opts.providers:
+        return [base + "*"]
+    return [f"{base}{p}{ARN_SUFFIX}" for p in opts.providers]
+
+
+def policy_document(opts: PolicyOptions) -> dict[str, Any]:
+    """The least-privilege identity policy for ``opts``.
+
+    Reads: GetSecretValue and DescribeSecret on the secret ARNs, BatchGetSecretValue on ``*``
+    (it has no resource type; each secret is still checked against GetSecretValue),
+    ListSecrets on ``*`` unless ``list_secrets`` is off, kms:Decrypt on the named key through
+    Secrets Manager only. With ``allow_write``: PutSecretValue, UpdateSecretVersionStage and
+    TagResource (which CreateSecret with tags needs) on the same ARNs, and CreateSecret only
+    for those names (condition ``secretsmanager:Name``).
+
+    Raises
+    ------
+    ConfigError
+        If the region or account is missing, or an option is malformed.
+    """
+    arns = secret_arns(opts)
+    statements: list[dict[str, Any]] = [
+        {"Sid": "ReadKeys", "Effect": "Allow", "Action": list(READ_ACTIONS), "Resource": arns},
+        # BatchGetSecretValue has no resource type: AWS documents Resource "*" for it.
+        {"Sid": "BatchReadKeys", "Effect": "Allow",
+         "Action": "secretsmanager:BatchGetSecretValue", "Resource": "*"},
+    ]
+    if opts.list_secrets:
+        statements.append({"Sid": "ListKeys", "Effect": "Allow",
+                           "Action": "secretsmanager:ListSecrets", "Resource": "*"})
+    if opts.kms_key_arn:
+        statements.append({
+            "Sid": "DecryptKeys", "Effect": "Allow", "Action": "kms:Decrypt",
+            "Resource": opts.kms_key_arn,
+            "Condition": {"StringEquals": {
+                "kms:ViaService": f"secretsmanager.{opts.region}.amazonaws.com"}},
+        })
+    if opts.allow_write:
+        names = ([f"{opts.prefix}{p}" for p in opts.providers] if opts.providers
+                 else [f"{opts.prefix}*"])
+        statements.append({"Sid": "WriteKeys", "Effect": "Allow",
+                           "Action": list(WRITE_ACTIONS), "Resource": arns})
+        statements.append({
+            "Sid": "CreateKeys", "Effect": "Allow",
+            "Action": "secretsmanager:CreateSecret", "Resource": arns,
+            "Condition": {"StringLike": {"secretsmanager:Name": names}},
+        })
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def policy_json(opts: PolicyOptions) -> str:
+    """:func:`policy_document` as indented JSON text."""
+    return json.dumps(policy_document(opts), indent=2)
+
+
+def cloudformation_policy(opts: PolicyOptions) -> dict[str, Any]:
+    """The policy for a CloudFormation template.
+
+    A region or account left as None becomes ``${AWS::Region}`` / ``${AWS::AccountId}``, the
+    partition ``${AWS::Partition}``, and every string using them is wrapped in ``Fn::Sub``.
+    """
+    cfn = replace(opts, region=opts.region or _CFN_REGION, account=opts.account or _CFN_ACCOUNT,
+                  partition=opts.partition or (partition_of(opts.region) if opts.region
+                                               else _CFN_PARTITION))
+    return _sub(policy_document(cfn))
+
+
+def _sub(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_sub(v) for v in value]
+    if isinstance(value, str) and "${" in value:
+        return {"Fn::Sub": value}
+    return value
+
+
+def cloudformation_yaml(opts: PolicyOptions, indent: int = 0) -> str:
+    """A ``Policies:`` entry for an ``AWS::IAM::Role``, as YAML, ready to paste."""
+    entry = {"PolicyName": POLICY_NAME, "PolicyDocument": cloudformation_policy(opts)}
+    return to_yaml({"Policies": [entry]}, indent)
+
+
+# -- putting the policy on a role -------------------------------------------------------------
+
+
+def role_name(name_or_arn: str) -> str:
+    """The role name from a name or an ARN (``arn:aws:iam::A:role/path/NAME``)."""
+    if name_or_arn.startswith("arn:"):
+        resource = name_or_arn.split(":", 5)[-1]
+        if not resource.startswith("role/"):
+            raise ConfigError(f"{name_or_arn} is not a role ARN; give a role name or "
+                              "arn:aws:iam::ACCOUNT:role/NAME.")
+        return resource.rsplit("/", 1)[-1]
+    return name_or_arn
+
+
+@dataclass(frozen=True)
+class ProvisionResult:
+    """What :func:`provision` did: the role, whether it changed, and the unified diff."""
+
+    role: str
+    changed: bool
+    diff: str
+
+
+def _canonical(document: Any) -> str:
+    return json.dumps(document, indent=2)
+
+
+def provision(iam: Any, role: str, document: dict[str, Any]) -> ProvisionResult:
+    """Put ``document`` on ``role`` as the inline policy ``nbsecrets``, if it differs.
+
+    Parameters
+    ----------
+    iam : botocore client
+        An IAM client with admin rights (iam:GetRolePolicy and iam:PutRolePolicy on the role).
+    role : str
+        Role name or ARN.
+
+    Raises
+    ------
+    NbSecretsError
+        If the role does not exist or the credentials may not change it.
+    """
+    from nbsecrets import awserrors
+
+    name = role_name(role)
+    try:
+        old: Any = iam.get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"]
+        if isinstance(old, str):  # the API returns it URL-encoded JSON; boto3 decodes it
+            old = json.loads(old)
+    except Exception as exc:
+        if awserrors.error_code(exc) != "NoSuchEntity":
+            raise _iam_error(exc, "iam:GetRolePolicy", name) from None
+        old = None
+        try:
+            iam.get_role(RoleName=name)
+        except Exception as exc2:
+            raise _iam_error(exc2, "iam:GetRole", name) from None
+    before = _canonical(old).splitlines() if old is not None else []
+    after = _canonical(document).splitlines()
+    diff = "\n".join(difflib.unified_diff(
+        before, after, fromfile=f"{name}/{POLICY_NAME} (before)" if old is not None else
+        "/dev/null", tofile=f"{name}/{POLICY_NAME}", lineterm=""))
+    if old == document:
+        return ProvisionResult(name, False, "")
+    try:
+        iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME,
+                            PolicyDocument=json.dumps(document))
+    except Exception as exc:
+        raise _iam_error(exc, "iam:PutRolePolicy", name) from None
+    return ProvisionResult(name, True, diff)
+
+
+def _iam_error(exc: BaseException, action: str, role: str) -> Exception:
+    from nbsecrets import awserrors
+    from nbsecrets.errors import AccessDeniedError, KeyNotFoundError
+
+    code = awserrors.error_code(exc)
+    if code == "NoSuchEntity":
+        return KeyNotFoundError(f"IAM role {role} does not exist; check the name, or create it "
+                                "(lifecycle-config/template.yaml creates one).")
+    if code in awserrors.DENIED_CODES:
+        return AccessDeniedError(f"the credentials in use are not allowed {action} on role "
+                                 f"{role}; run this with admin credentials.")
+    return awserrors.translate(exc, action=action, target=f"role {role}", region="global")

@@ -1,0 +1,33 @@
+"""The shared store is reused while nothing that selects it changes, and rebuilt when it does."""
+
+from __future__ import annotations
+
+import os
+
+from nbsecrets import api
+
+
+def test_store_reused_then_rebuilt_on_each_watched_change(aws_env):
+    first = api.store()
+    assert api.store() is first
+    for var, value in [("AWS_ENDPOINT_URL", "http://127.0.0.1:9"), ("NBSECRETS_PREFIX", "t/"),
+                       ("AWS_PROFILE", "other"), ("HOME", "/nonexistent-home")]:
+        before = api.store()
+        os.environ[var] = value
+        assert api.store() is not before, var
+        assert api.store() is api.store()
+    os.environ["UNRELATED_VARIABLE"] = "1"
+    assert api.store() is api.store()
+
+
+def test_store_rebuilt_when_config_file_appears_or_changes(aws_env):
+    first = api.store()
+    assert first.config.prefix == "nbsecrets/"
+    with open(aws_env["NBSECRETS_CONFIG"], "w") as f:
+        f.write('prefix = "team/"\n')
+    second = api.store()
+    assert second is not first and second.config.prefix == "team/"
+    with open(aws_env["NBSECRETS_CONFIG"], "w") as f:
+        f.write('prefix = "other/"\n')
+    os.utime(aws_env["NBSECRETS_CONFIG"], ns=(1, 1))  # a different mtime, whatever the clock
+    assert api.store().config.prefix == "other/"

@@ -1,0 +1,351 @@
+"""``nbsecrets doctor`` against roles on the emulator, and the requests moto cannot serve
+(SimulatePrincipalPolicy, Studio user profiles) with botocore's Stubber."""
+
+from __future__ import annotations
+
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from nbsecrets import cli, doctor
+from nbsecrets.iam import PolicyOptions, policy_document
+
+ACCOUNT = "123456789012"
+KEY = "sk-doctor-0123456789abcdefghijklmnop"
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
+LEAST = policy_document(PolicyOptions(region="us-east-1", account=ACCOUNT,
+                                      providers=("openai",)))
+STAR = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue",
+                                   "secretsmanager:ListSecrets"], "Resource": "*"}]}
+SM_ALL = {"Version": "2012-10-17", "Statement": [
+    {"Sid": "Everything", "Effect": "Allow", "Action": "secretsmanager:*",
+     "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/*"}]}
+ADMIN = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+@pytest.fixture
+def iam(aws_env):
+    return boto3.client("iam", region_name="us-east-1")
+
+
+def make_role(iam, name, policy, managed=False):
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    if managed:
+        parn = iam.create_policy(PolicyName=f"{name}-policy",
+                                 PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+        iam.attach_role_policy(RoleName=name, PolicyArn=parn)
+    else:
+        iam.put_role_policy(RoleName=name, PolicyName="nbsecrets",
+                            PolicyDocument=json.dumps(policy))
+    return arn
+
+
+@pytest.fixture
+def notebook(iam, tmp_path):
+    """A notebook instance whose metadata file names it; returns (metadata path, make)."""
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+
+    def _make(policy, managed=False):
+        arn = make_role(iam, "notebook", policy, managed)
+        sm.create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t3.medium",
+                                    RoleArn=arn)
+        meta = tmp_path / "resource-metadata.json"
+        meta.write_text(json.dumps({
+            "ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb",
+            "ResourceName": "nb"}))
+        return meta
+
+    return _make
+
+
+def lines(report, level):
+    return [f.text for f in report.findings if f.level == level]
+
+
+def test_least_privilege_role_is_healthy(notebook, seed, proxy):
+    seed("nbsecrets/openai", KEY)
+    meta = notebook(LEAST)
+    report = doctor.run(metadata_path=meta)
+    text = report.text()
+    assert report.ok, text
+    assert "Role arn:aws:iam::123456789012:role/notebook (notebook instance nb)" in text
+    assert "Key openai is readable (nbsecrets/openai" in text
+    assert "No grant wider than needed in the 1 policies of role notebook." in text
+    assert "Policy allows GetSecretValue on openai." in text
+    # moto answers SimulatePrincipalPolicy with HTTP 500: one request, then the local answer.
+    assert ("Policy answers below come from local evaluation of the role's policies "
+            "(SimulatePrincipalPolicy failed") in text
+    assert proxy.actions("query.").count("SimulatePrincipalPolicy") == 1
+    assert KEY not in text and KEY[3:15] not in text
+
+
+@pytest.mark.parametrize(("policy", "managed", "warning"), [
+    (STAR, False, "inline policy nbsecrets, statement #1 allows "
+                  "secretsmanager:GetSecretValue on every secret (Resource *)"),
+    (STAR, True, "managed policy notebook-policy, statement #1 allows "
+                 "secretsmanager:GetSecretValue on every secret (Resource *)"),
+    (SM_ALL, False, "inline policy nbsecrets, statement Everything allows secretsmanager:* "
+                    "(every Secrets Manager action)"),
+    (ADMIN, True, "managed policy notebook-policy, statement #1 allows every action (*:*)"),
+])
+def test_over_broad_grants_are_flagged(notebook, seed, policy, managed, warning):
+    seed("nbsecrets/openai", KEY)
+    report = doctor.run(metadata_path=notebook(policy, managed))
+    assert not report.ok
+    warns = lines(report, "warn")
+    assert f"Over-broad grant: {warning}." in warns
+    fix = next(f.fix for f in report.findings if f.text == f"Over-broad grant: {warning}.")
+    assert "nbsecrets provision --role notebook" in fix
+
+
+def test_resource_star_can_read_outside_the_prefix(notebook, seed):
+    seed("nbsecrets/openai", KEY)
+    report = doctor.run(metadata_path=notebook(STAR))
+    assert any(t.startswith("The role may read secrets outside nbsecrets/") for t in
+               lines(report, "warn"))
+
+
+def test_missing_grant_and_missing_key_fail(notebook, seed):
+    seed("nbsecrets/openai", KEY)
+    report = doctor.run(metadata_path=notebook(LEAST), providers=["openai", "anthropic"])
+    assert not report.ok
+    errors = lines(report, "error")
+    assert any(t.startswith("Key anthropic: anthropic: secret nbsecrets/anthropic was not found")
+               for t in errors)
+    assert any(t.startswith("Policy does not allow GetSecretValue on anthropic") for t in errors)
+    fix = next(f.fix for f in report.findings if f.text.startswith("Policy does not allow"))
+    assert fix == "`nbsecrets provision --role notebook --provider anthropic`."
+
+
+def test_doctor_command_exit_codes(iam, seed, capsys):
+    seed("nbsecrets/openai", KEY)
+    make_role(iam, "good", LEAST)
+    assert cli.main(["doctor", "--role", "good"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("All good.")
+    iam.create_role(RoleName="wide", AssumeRolePolicyDocument=TRUST)
+    iam.put_role_policy(RoleName="wide", PolicyName="p", PolicyDocument=json.dumps(SM_ALL))
+    assert cli.main(["doctor", "--role", "wide"]) == 1
+    out = capsys.readouterr().out
+    assert "WARN Over-broad grant: inline policy p, statement Everything allows" in out
+    assert "Fix: replace it with the least-privilege policy" in out
+    assert KEY not in out
+
+
+def test_doctor_without_credentials_says_so(monkeypatch, capsys):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    assert cli.main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL Identity: Cannot reach" in out
+
+
+# -- the execution role ------------------------------------------------------------------
+
+@pytest.mark.parametrize(("arn", "role"), [
+    ("arn:aws:sts::123456789012:assumed-role/AmazonSageMaker-ExecutionRole-2024/SageMaker",
+     "arn:aws:iam::123456789012:role/AmazonSageMaker-ExecutionRole-2024"),
+    ("arn:aws-cn:sts::123456789012:assumed-role/nb/s", "arn:aws-cn:iam::123456789012:role/nb"),
+    ("arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/alice"),
+    ("arn:aws:iam::123456789012:role/nb", "arn:aws:iam::123456789012:role/nb"),
+])
+def test_role_from_identity(arn, role):
+    assert doctor.role_from_identity(arn) == role
+
+
+def test_role_from_assumed_role_credentials(iam, tmp_path):
+    make_role(iam, "nb", LEAST)
+    creds = boto3.client("sts", region_name="us-east-1").assume_role(
+        RoleArn=f"arn:aws:iam::{ACCOUNT}:role/nb", RoleSessionName="SageMaker")["Credentials"]
+    sts = boto3.client("sts", aws_access_key_id=creds["AccessKeyId"],
+                       aws_secret_access_key=creds["SecretAccessKey"],
+                       aws_session_token=creds["SessionToken"], region_name="us-east-1")
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    role, how = doctor.execution_role(sm, sts, tmp_path / "absent.json")
+    assert (role, how) == (f"arn:aws:iam::{ACCOUNT}:role/nb", "from STS GetCallerIdentity")
+
+
+def test_plain_user_has_no_role(tmp_path):
+    role, how = doctor.execution_role(boto3.client("sagemaker", region_name="us-east-1"),
+                                      boto3.client("sts", region_name="us-east-1"),
+                                      tmp_path / "absent.json")
+    assert role is None and "not a role" in how
+
+
+def test_studio_domain_default_role(tmp_path, aws_env):
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    domain = sm.create_domain(
+        DomainName="d", AuthMode="IAM", SubnetIds=["subnet-1"], VpcId="vpc-1",
+        DefaultUserSettings={"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/user-default"},
+    )["DomainArn"].rsplit("/", 1)[-1]
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"DomainId": domain,
+                                "ResourceArn": "arn:aws:sagemaker:us-east-1:1:app/x"}))
+    role, how = doctor.execution_role(sm, boto3.client("sts", region_name="us-east-1"), meta)
+    assert (role, how) == (f"arn:aws:iam::{ACCOUNT}:role/user-default", f"domain {domain}")
+
+
+@pytest.mark.parametrize(("sharing", "expected"), [
+    ("Private", (f"arn:aws:iam::{ACCOUNT}:role/alice", "user profile alice, owner of space s1")),
+    ("Shared", (f"arn:aws:iam::{ACCOUNT}:role/space-default", "space s1 of domain d-1")),
+])
+def test_studio_space_role(tmp_path, aws_env, sharing, expected):
+    # The emulator serves neither spaces nor user profiles: stub the SageMaker client.
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"DomainId": "d-1", "SpaceName": "s1"}))
+    with Stubber(sm) as stub:
+        stub.add_response("describe_space", {
+            "SpaceSharingSettings": {"SharingType": sharing},
+            "OwnershipSettings": {"OwnerUserProfileName": "alice"}},
+            {"DomainId": "d-1", "SpaceName": "s1"})
+        if sharing == "Private":
+            stub.add_response("describe_user_profile", {"UserSettings": {
+                "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/alice"}},
+                {"DomainId": "d-1", "UserProfileName": "alice"})
+        else:
+            stub.add_response("describe_domain", {"DefaultSpaceSettings": {
+                "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/space-default"}},
+                {"DomainId": "d-1"})
+        assert doctor.execution_role(sm, boto3.client("sts", region_name="us-east-1"),
+                                     meta) == expected
+        stub.assert_no_pending_responses()
+
+
+def test_studio_user_profile_role(tmp_path, aws_env):
+    # The emulator does not serve user profiles: stub the SageMaker client.
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"DomainId": "d-1", "UserProfileName": "alice"}))
+    with Stubber(sm) as stub:
+        stub.add_response("describe_user_profile",
+                          {"UserSettings": {"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/a"}},
+                          {"DomainId": "d-1", "UserProfileName": "alice"})
+        assert doctor.execution_role(sm, boto3.client("sts", region_name="us-east-1"), meta) == (
+            f"arn:aws:iam::{ACCOUNT}:role/a", "user profile alice")
+        stub.assert_no_pending_responses()
+    with Stubber(sm) as stub:  # no role on the profile: the domain's default
+        stub.add_response("describe_user_profile", {"UserSettings": {}},
+                          {"DomainId": "d-1", "UserProfileName": "alice"})
+        stub.add_response("describe_domain", {"DefaultUserSettings": {
+            "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/default"}}, {"DomainId": "d-1"})
+        assert doctor.execution_role(sm, boto3.client("sts", region_name="us-east-1"), meta)[0] == \
+            f"arn:aws:iam::{ACCOUNT}:role/default"
+
+
+def test_metadata_execution_role_arn_wins(tmp_path, aws_env):
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/m",
+                                "ResourceName": "nb"}))
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    with Stubber(sm):  # no SageMaker request may be made
+        role, how = doctor.execution_role(sm, boto3.client("sts", region_name="us-east-1"), meta)
+    assert role == f"arn:aws:iam::{ACCOUNT}:role/m" and how == f"from {meta}"
+
+
+# -- SimulatePrincipalPolicy ---------------------------------------------------------------
+
+ROLE = f"arn:aws:iam::{ACCOUNT}:role/notebook"
+OPENAI = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:nbsecrets/openai-AbCdEf"
+OUTSIDE = (f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:"
+           "nbsecrets-doctor-probe-outside-prefix-AbCdEf")
+
+
+def sim_result(arn, decision):
+    return {"EvalActionName": "secretsmanager:GetSecretValue", "EvalResourceName": arn,
+            "EvalDecision": decision}
+
+
+def test_simulate_request(aws_env):
+    client = boto3.client("iam", region_name="us-east-1")
+    with Stubber(client) as stub:
+        stub.add_response(
+            "simulate_principal_policy",
+            {"EvaluationResults": [sim_result(OPENAI, "allowed"),
+                                   sim_result(OUTSIDE, "implicitDeny")]},
+            {"PolicySourceArn": ROLE, "ActionNames": ["secretsmanager:GetSecretValue"],
+             "ResourceArns": [OPENAI, OUTSIDE]})
+        got = doctor.simulate(client, ROLE, ["secretsmanager:GetSecretValue"], [OPENAI, OUTSIDE])
+        stub.assert_no_pending_responses()
+    assert got == {("secretsmanager:GetSecretValue", OPENAI): True,
+                   ("secretsmanager:GetSecretValue", OUTSIDE): False}
+
+
+def test_doctor_uses_simulation_when_iam_answers(seed, iam, tmp_path):
+    """Where IAM answers (real AWS), the policy check says it used SimulatePrincipalPolicy."""
+    openai = seed("nbsecrets/openai", KEY)["ARN"]  # doctor simulates on the real ARN
+    make_role(iam, "notebook", LEAST)
+    stubbed = boto3.client("iam", region_name="us-east-1")
+    with Stubber(stubbed) as stub:
+        # A notebook role may not read its own policies; the simulation still answers.
+        stub.add_client_error("list_role_policies", "AccessDenied", http_status_code=403,
+                              expected_params={"RoleName": "notebook"})
+        stub.add_response(
+            "simulate_principal_policy",
+            {"EvaluationResults": [sim_result(openai, "allowed"),
+                                   sim_result(OUTSIDE, "implicitDeny")]},
+            {"PolicySourceArn": ROLE, "ActionNames": ["secretsmanager:GetSecretValue"],
+             "ResourceArns": [openai, OUTSIDE]})
+        report = doctor.run(role=ROLE, providers=["openai"], iam=stubbed)
+        stub.assert_no_pending_responses()
+    text = report.text()
+    assert report.ok, text
+    assert "Policy answers below come from IAM SimulatePrincipalPolicy." in text
+    assert "Cannot read the policies of role notebook (AccessDenied)" in text
+    assert "Policy allows GetSecretValue on openai." in text
+
+
+def test_demo_role_is_least_privilege(seed, iam):
+    from nbsecrets import demo
+
+    seed("nbsecrets/openai", KEY)
+    arn = demo.seed_role(iam)
+    assert arn == f"arn:aws:iam::{ACCOUNT}:role/{demo.DEMO_ROLE}"
+    report = doctor.run(role=demo.DEMO_ROLE)
+    assert report.ok, report.text()
+    assert "No grant wider than needed in the 1 policies of role nbsecrets-demo-notebook." \
+        in report.text()
+
+
+def test_references_are_checked_by_their_secret(seed, iam):
+    arn = seed("team/APIKEYS", {"openai": KEY})["ARN"]
+    make_role(iam, "bundle", {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:team/APIKEYS-??????"}]})
+    report = doctor.run(role="bundle", providers=["openai=team/APIKEYS#openai", "bad name"])
+    text = report.text()
+    assert "Key openai is readable (team/APIKEYS" in text
+    assert "Policy allows GetSecretValue on openai." in text
+    assert "FAIL Key bad name: 'bad name' is not a valid provider name" in text
+    assert arn and KEY not in text
+
+
+@pytest.mark.parametrize(("statement", "expected"), [
+    ({"Effect": "Allow", "Action": "secretsmanager:*Secret*", "Resource": "*"},
+     "p, statement #1 allows secretsmanager:*Secret*, which covers reading and deleting secrets"),
+    ({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+     "p, statement #1 allows every action except iam:* (NotAction)"),
+    ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+      "NotResource": "arn:aws:secretsmanager:us-east-1:1:secret:prod/*"},
+     "p, statement #1 allows secretsmanager:GetSecretValue on every secret (Resource *)"),
+    ({"Effect": "Allow", "Action": "SecretsManager:Get*", "Resource": ["*"]},
+     "p, statement #1 allows secretsmanager:GetSecretValue on every secret (Resource *)"),
+    ({"Effect": "Deny", "Action": "*", "Resource": "*"}, None),
+    ({"Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*"}, None),
+])
+def test_broad_grants_table(statement, expected):
+    found = doctor.broad_grants([("p", {"Version": "2012-10-17", "Statement": [statement]})])
+    assert found == ([expected] if expected else [])
+
+
+def test_generated_policies_have_no_broad_grants():
+    for opts in (PolicyOptions(region="us-east-1", account=ACCOUNT),
+                 PolicyOptions(region="us-east-1", account=ACCOUNT, allow_write=True,
+                               kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k")):
+        assert doctor.broad_grants([("nbsecrets", policy_document(opts))]) == []
