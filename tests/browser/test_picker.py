@@ -21,7 +21,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
@@ -64,6 +64,7 @@ class Lab:
     token: str
     root: Path
     proc: subprocess.Popen
+    kernel_pids: list[int] = field(default_factory=list)
 
     def api(self, path: str, method: str = "GET", body: object = None) -> object:
         data = None if body is None else json.dumps(body).encode()
@@ -71,8 +72,8 @@ class Lab:
                                      headers={"Authorization": f"token {self.token}",
                                               "Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=10) as resp:
-            body = resp.read()
-        return json.loads(body) if body else None
+            answer = resp.read()
+        return json.loads(answer) if answer else None
 
 
 @pytest.fixture
@@ -130,8 +131,6 @@ def lab(tmp_path: Path, aws_env, seed) -> Iterator[Lab]:
          *(["--allow-root"] if os.geteuid() == 0 else [])],
         env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     server = Lab(f"http://127.0.0.1:{port}", token, root, proc)
-    kernel_pids: list[int] = []
-    server.kernel_pids = kernel_pids  # type: ignore[attr-defined]
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -155,7 +154,7 @@ def lab(tmp_path: Path, aws_env, seed) -> Iterator[Lab]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-        for pid in kernel_pids:  # the kernel we saw must be gone too
+        for pid in server.kernel_pids:  # the kernel we saw must be gone too
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         log.close()
@@ -233,7 +232,7 @@ def test_picker_loads_and_stores_in_jupyterlab(lab: Lab, chromium_path: str, sm)
             expect(last).to_contain_text("GROQ_API_KEY")
             printed = last.inner_text()
             pid = int(printed.split()[0])
-            lab.kernel_pids.append(pid)  # type: ignore[attr-defined]
+            lab.kernel_pids.append(pid)
             assert "['ANTHROPIC_API_KEY', 'GROQ_API_KEY', 'OPENAI_API_KEY']" in printed
             for value in (KEYS["openai"], KEYS["anthropic"], NEW):
                 assert sha(value) in printed
@@ -245,7 +244,9 @@ def test_picker_loads_and_stores_in_jupyterlab(lab: Lab, chromium_path: str, sm)
             run_command(page, "docmanager:save")
             page.locator(".jp-mod-dirty").first.wait_for(state="detached")
         except BaseException:
-            page.screenshot(path="/tmp/widget-dbg/failure.png")
+            shot = lab.root.parent / "failure.png"
+            page.screenshot(path=str(shot))
+            print(f"Screenshot of the page at the failure: {shot}")
             raise
         finally:
             browser.close()
