@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import ipywidgets as widgets
@@ -89,6 +90,18 @@ def test_age_warning_after_90_days():
     assert age_warning(now - timedelta(days=90), now) == ""
     assert age_warning(now - timedelta(days=91), now) == "91 days old: rotate it"
     assert age_warning(None, now) == ""
+
+
+def test_old_key_shows_the_warning_in_its_row(two_keys):
+    p = picker()
+    assert "rotate it" not in shown(p)
+    # Moto dates every secret now; age the listing the picker already holds, then redraw.
+    old = datetime.now(timezone.utc) - timedelta(days=120)
+    p._listing = [replace(k, info=replace(k.info, last_changed=old)) if k.info.provider == "openai"
+                  else k for k in p._listing]
+    p._render()
+    text = shown(p)
+    assert "120 days old: rotate it" in text and text.count("rotate it") == 1
 
 
 def test_loads_ticked_keys_in_one_request(two_keys, proxy):
