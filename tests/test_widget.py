@@ -148,6 +148,40 @@ def test_refresh_lists_again(two_keys, seed, proxy):
     assert "GROQ_API_KEY" not in os.environ  # listing loads nothing
 
 
+def test_refresh_makes_the_next_load_read_current_values(seed, sm, proxy):
+    seed("nbsecrets/openai", OPENAI)
+    p = picker()
+    p.checkbox("openai").value = True
+    p.load_button.click()
+    sm.put_secret_value(SecretId="nbsecrets/openai", SecretString=NEW)
+    p.checkbox("openai").value = True
+    proxy.requests.clear()
+    p.load_button.click()
+    assert proxy.actions() == []  # from the cache, as %aikey would
+    assert os.environ["OPENAI_API_KEY"] == OPENAI
+    p.refresh_button.click()
+    p.checkbox("openai").value = True
+    proxy.requests.clear()
+    p.load_button.click()
+    assert proxy.actions() == ["BatchGetSecretValue"]
+    assert os.environ["OPENAI_API_KEY"] == NEW
+    assert_no_secret(p, OPENAI, NEW)
+
+
+def test_unexpected_error_is_shown_not_spinning(two_keys, monkeypatch):
+    p = picker()
+    p.checkbox("openai").value = True
+
+    def broken(names):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(api, "load_keys", broken)
+    p.load_button.click()
+    assert p.message == ("Unexpected RuntimeError in the key picker; run the same with %aikey "
+                         "to see the details.")
+    assert not p.load_button.disabled and not p.refresh_button.disabled
+
+
 def test_store_clears_the_field_before_any_request(proxy, sm):
     p = picker()
     p.provider_field.value = "groq"

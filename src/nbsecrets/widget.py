@@ -142,7 +142,8 @@ class KeyPicker(widgets.VBox):
                                           icon="download", disabled=True,
                                           tooltip="Load the ticked keys in one request")
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
-                                             tooltip="List the keys again")
+                                             tooltip="List the keys again; the next load "
+                                             "reads their current values")
         self.provider_field = widgets.Combobox(
             placeholder="provider, e.g. openai", ensure_option=False,
             layout=widgets.Layout(width="180px"))
@@ -269,6 +270,9 @@ class KeyPicker(widgets.VBox):
         self._say(message)
         try:
             yield
+        except Exception as exc:  # a bug, not an AWS answer: say so rather than spin forever
+            self._say(f"Unexpected {type(exc).__name__} in the key picker; run the same with "
+                      "%aikey to see the details.", "error")
         finally:
             self.refresh_button.disabled = False
             self.store_button.disabled = False
@@ -286,6 +290,8 @@ class KeyPicker(widgets.VBox):
 
     def _on_refresh(self, _button: object = None) -> None:
         with self._busy("Listing keys…"):
+            if _button is not None:  # a click: the next load reads fresh values too
+                api.store().forget()
             self._list()
             self._render()
         if self._listing_error:
