@@ -165,7 +165,9 @@ def launch(playwright, chromium_path: str):
         return playwright.chromium.launch(executable_path=chromium_path, headless=True,
                                           args=CHROMIUM_FLAGS)
     except Exception as exc:  # Chromium truly cannot start here: say why
-        pytest.skip(f"Chromium cannot start: {str(exc).splitlines()[0]}")
+        detail = " | ".join(line.strip() for line in str(exc).splitlines()
+                            if line.strip() and "<launching>" not in line)
+        pytest.skip(f"Chromium ({chromium_path}) cannot start: {detail[:800]}")
 
 
 def run_command(page, command: str) -> None:
