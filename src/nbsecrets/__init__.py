@@ -39,9 +39,17 @@ __all__ = [
     "list_keys",
     "load",
     "load_ipython_extension",
+    "picker",
     "unload",
     "unload_ipython_extension",
 ]
+
+
+def picker() -> Any:
+    """The key picker widget (ipywidgets): see, load and store keys, never their values."""
+    from nbsecrets.widget import picker as _picker
+
+    return _picker()
 
 
 def load_ipython_extension(ipython: Any) -> None:

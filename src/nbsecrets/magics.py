@@ -27,6 +27,11 @@ def list_table() -> str:
     return table(("provider", "variables", "secret", "last changed", "loaded"), rows)
 
 
+def _widget_frontend(shell: object) -> bool:
+    """True in a kernel that can talk to widgets (ipykernel has a comm manager), not a terminal."""
+    return getattr(getattr(shell, "kernel", None), "comm_manager", None) is not None
+
+
 @magics_class
 class AikeyMagics(Magics):
     """``%aikey``: AI provider keys from AWS Secrets Manager into environment variables."""
@@ -76,6 +81,12 @@ class AikeyMagics(Magics):
             self._set(args.set)
         elif args.names:
             self._load(args.names, args)
+        elif _widget_frontend(self.shell):
+            from IPython.display import display
+
+            from nbsecrets.widget import picker
+
+            display(picker())
         else:
             print(list_table())
 

@@ -70,6 +70,8 @@ class Registry:
 
     def __init__(self, overrides: Mapping[str, object] | None = None):
         self._by_name: dict[str, Provider] = {}
+        # Names from the config's [providers] table: the keys a user expects to exist.
+        self.configured: tuple[str, ...] = tuple(n.lower() for n in (overrides or {}))
         for p in BUILTIN:
             self._add(p)
         for name, value in (overrides or {}).items():
