@@ -44,6 +44,9 @@ def test_quickstart_executes(tmp_path, sm, proxy):
     loaded = "".join(o.get("text", "") for o in by_source["%aikey openai anthropic"].outputs)
     assert loaded.startswith("openai: OPENAI_API_KEY <- nbsecrets/openai (version ")
     assert "anthropic: ANTHROPIC_API_KEY <- nbsecrets/anthropic" in loaded
+    mistake = by_source['print(os.environ["OPENAI_API_KEY"])\nos.environ["ANTHROPIC_API_KEY"][3:]']
+    assert mistake.outputs[0].text == "[REDACTED:openai]\n"
+    assert mistake.outputs[1].data["text/plain"] == "'[REDACTED:anthropic]'"
     typo = by_source["%aikey opneai"].outputs
     # A UsageError shows as one line on stderr, with no traceback.
     assert [(o.output_type, o.name) for o in typo] == [("stream", "stderr")]
