@@ -43,7 +43,7 @@ def test_client_timeouts_and_retries_are_bounded():
     config = api.store().client().meta.config
     assert config.connect_timeout == store.CONNECT_TIMEOUT_S <= 5
     assert config.read_timeout == store.READ_TIMEOUT_S <= 10
-    assert config.retries == {"mode": "standard", "total_max_attempts": store.MAX_ATTEMPTS}
+    assert config.retries == {"mode": "adaptive", "total_max_attempts": store.MAX_ATTEMPTS}
     assert store.MAX_ATTEMPTS <= 3
 
 

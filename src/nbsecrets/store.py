@@ -203,11 +203,13 @@ class Store:
     def _boto_config() -> Any:
         from botocore.config import Config as BotoConfig
 
-        # Standard retry mode: a fixed number of attempts with jittered backoff on connection
-        # errors, 5xx and throttling; adaptive mode adds client-side rate limiting sleeps.
+        # Adaptive retry mode: standard's fixed number of attempts with jittered backoff on
+        # connection errors, 5xx and throttling, plus client-side rate limiting once throttled,
+        # so a room full of notebooks backs off together. Persistent throttling costs a few
+        # seconds before the one-line error; AWS_RETRY_MODE=standard drops the rate limiter.
         retries: dict[str, Any] = {}
         if not os.environ.get("AWS_RETRY_MODE"):
-            retries["mode"] = "standard"
+            retries["mode"] = "adaptive"
         if not os.environ.get("AWS_MAX_ATTEMPTS"):
             retries["total_max_attempts"] = MAX_ATTEMPTS  # the first request included
         return BotoConfig(
