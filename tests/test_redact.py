@@ -261,3 +261,15 @@ def test_a_value_with_a_lone_surrogate_registers_and_is_redacted():
     assert r is not None
     shown = r.text(f"key: {value}")
     assert value[1:] not in shown and "[REDACTED:openai]" in shown
+
+
+def test_values_over_the_run_limit_are_redacted_whole():
+    from nbsecrets.redact import MAX_RUN_VALUE
+
+    value = "".join(chr(33 + (i * 7919) % 90) for i in range(MAX_RUN_VALUE + 1))
+    r = Redactor.of({value: "blob"})
+    assert r is not None
+    assert r.text(f"<{value}>") == "<[REDACTED:blob]>"
+    assert r.text(value[1:40]) == value[1:40]  # no run matching past the limit
+    short = value[:MAX_RUN_VALUE]
+    assert "[REDACTED:blob]" in Redactor.of({short: "blob"}).text(short[1:40])

@@ -20,6 +20,8 @@ What is replaced, by ``[REDACTED:provider]``:
 Short values follow a simpler rule, because a short run would match ordinary text:
 
 - 8 to 11 characters: exact occurrences of the value and its forms only;
+- more than 4096 characters (``MAX_RUN_VALUE``; no API key is that long): exact
+  occurrences of the value and its forms only, which keeps registration and scanning cheap;
 - fewer than 8 characters: not redacted at all. No provider issues keys that short, and
   replacing a 5-letter string everywhere would garble output while protecting nothing.
 
@@ -75,6 +77,9 @@ __all__ = [
 ]
 
 RUN = 12  # a run of this many bytes of a loaded value (or of an encoded form) is redacted
+# Longer values (no provider issues a key this long) are matched whole: indexing every 4-gram
+# of a 60 KB secret in a dozen forms would make each registration and scan cost far more.
+MAX_RUN_VALUE = 4096
 MIN_EXACT = 8  # values shorter than this are not redacted at all
 _STRIDE = 9  # one anchor every 9 bytes: any 12-byte window holds a whole 4-byte anchor
 _ANCHOR = 4
@@ -260,7 +265,7 @@ def _build(values: dict[str, str]) -> Redactor | None:
         hexed = value.encode("utf-8", "surrogatepass").hex()
         for form in forms(value):
             b = form.encode("utf-8", "surrogatepass")
-            if len(value) >= RUN and len(b) >= RUN and form != hexed:
+            if RUN <= len(value) <= MAX_RUN_VALUE and len(b) >= RUN and form != hexed:
                 if b not in run_forms:
                     run_forms.append(b)
                     run_labels.append(label)
