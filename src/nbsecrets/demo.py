@@ -183,7 +183,11 @@ def _lab(workdir: Path) -> int:
 
     print(f"Starting JupyterLab in {workdir} against the emulator; Ctrl-C stops it.")
     cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--notebook-dir={workdir}",
-           "--ServerApp.open_browser=False" if os.environ.get("CI") else "--no-browser"]
+           "--LabApp.default_url=/lab/tree/quickstart.ipynb"]
+    if os.environ.get("CI") or not (os.environ.get("DISPLAY") or sys.platform == "darwin"):
+        cmd.append("--no-browser")  # print the URL to open instead
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and SageMaker-like images often run as root
     try:
         return subprocess.call(cmd)
     except KeyboardInterrupt:

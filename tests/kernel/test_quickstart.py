@@ -73,3 +73,43 @@ def test_demo_command(tmp_path):
     assert "Out: openai: OPENAI_API_KEY <- nbsecrets/openai" in proc.stdout
     assert "none of the 4 demo key values appears in it" in proc.stdout
     assert nbformat.read(out, as_version=4).cells
+
+
+def test_demo_lab_serves_the_quickstart(tmp_path):
+    """`nbsecrets demo --lab` starts JupyterLab on loopback, opening the quickstart notebook."""
+    import re
+    import signal
+    import threading
+    import urllib.request
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NBSECRETS_"))}
+    env["CI"] = "true"
+    proc = subprocess.Popen([sys.executable, "-m", "nbsecrets.cli", "demo", "--lab"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, cwd=tmp_path, start_new_session=True)
+    found: list[str] = []
+
+    def read() -> None:
+        for line in proc.stdout:
+            m = re.search(r"(http://127\.0\.0\.1:\d+)/lab/tree/quickstart\.ipynb\?token=(\w+)",
+                          line)
+            if m and not found:
+                found.append(m.group(0))
+                found.extend(m.groups())
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        for _ in range(240):  # up to two minutes for JupyterLab to print its URL
+            if found or proc.poll() is not None:
+                break
+            reader.join(timeout=0.5)
+        assert found, "JupyterLab printed no URL"
+        _url, base, token = found
+        with urllib.request.urlopen(f"{base}/api/contents/quickstart.ipynb?token={token}",
+                                    timeout=30) as resp:
+            assert resp.status == 200
+            assert "%aikey openai anthropic" in resp.read().decode()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=60)
