@@ -326,6 +326,8 @@ def register(label: str, value: str) -> None:
     redaction hooks are installed and scrubs what the shell kept before this value was known.
     """
     global _matcher
+    if value in _values:  # a cached get registers again: keep that path cheap
+        return
     with _lock:
         new = value not in _values
         _values.setdefault(value, label)
