@@ -91,6 +91,16 @@ TEARDOWN = ["%notebook export.ipynb"]
 KEPT = ("history_db_output", "logfile", "notebook_export")
 
 
+def kept_channel(channel: str) -> str:
+    """Skip a channel this IPython does not have: before IPython 9, %notebook saves no outputs
+    (IPython 9 needs Python 3.11; SageMaker images still run 3.10 with IPython 8)."""
+    import IPython
+
+    if channel == "notebook_export" and IPython.version_info < (9,):
+        pytest.skip("IPython 8's %notebook export holds no outputs, so nothing can leak there")
+    return channel
+
+
 @dataclass
 class Run:
     """One executed notebook and what its kernel left behind."""
@@ -311,7 +321,7 @@ def test_out_and_underscores_hold_no_key(on):
 @pytest.mark.parametrize("channel", KEPT)
 def test_kept_channel_is_redacted(on, channel):
     run, key = on
-    text = run.kept(channel)
+    text = run.kept(kept_channel(channel))
     assert "[REDACTED:openai]" in text
     assert leaks(text, key) == []
 
@@ -360,7 +370,7 @@ def test_without_redaction_out_holds_the_key(off):
 @pytest.mark.parametrize("channel", KEPT)
 def test_without_redaction_kept_channel_leaks(off, channel):
     run, key = off
-    assert leaks(run.kept(channel), key)
+    assert leaks(run.kept(kept_channel(channel)), key)
 
 
 def test_without_redaction_saved_notebook_and_history_leak(off):
