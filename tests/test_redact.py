@@ -273,3 +273,27 @@ def test_values_over_the_run_limit_are_redacted_whole():
     assert r.text(value[1:40]) == value[1:40]  # no run matching past the limit
     short = value[:MAX_RUN_VALUE]
     assert "[REDACTED:blob]" in Redactor.of({short: "blob"}).text(short[1:40])
+
+
+def test_notebook_export_scrubs_output_kept_after_the_cell(ip, tmp_path):
+    """Output that reaches IPython's per-cell record after the after-cell scrub (a late
+    thread's print) is scrubbed again right before %notebook writes the file."""
+    import IPython
+    import nbformat
+
+    if IPython.version_info < (9,):
+        pytest.skip("IPython 8's %notebook export holds no outputs")
+    from IPython.core.history import HistoryOutput
+
+    key = "sk-late-0123456789abcdefghijkl"
+    redact.register("openai", key)
+    ip.run_cell("x = 1", store_history=True)
+    count = ip.execution_count - 1
+    ip.history_manager.outputs[count].append(
+        HistoryOutput(output_type="out_stream", bundle={"stream": [f"late: {key[2:]}\n"]}))
+    path = tmp_path / "export.ipynb"
+    ip.run_cell(f"%notebook {path}", store_history=True)
+    text = path.read_text()
+    assert "late: [REDACTED:openai]" in text
+    assert key[2:14] not in text
+    nbformat.validate(nbformat.reads(text, as_version=4))

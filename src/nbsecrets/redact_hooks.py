@@ -215,6 +215,32 @@ def _scrub_outputs(hm: Any, counts: Any = None) -> None:
                 exceptions[count] = _r(exceptions[count])
 
 
+def _wrap_notebook_magic(shell: Any) -> None:
+    """Scrub every kept output right before ``%notebook`` writes them to a file.
+
+    The after-cell scrub covers the cell just run; output that reaches a cell's record after
+    that (``os.system`` output relayed late by ipykernel's capture thread, or from a thread
+    the user started) would otherwise be exported as it came.
+    """
+    manager = getattr(shell, "magics_manager", None)
+    line_magics = getattr(manager, "magics", {}).get("line", {})
+    original = line_magics.get("notebook")
+    if original is None or getattr(original, _FLAG, False):
+        return
+    if hasattr(manager, "find"):  # IPython 9 registers it lazily: load the real one to wrap
+        original = manager.find("line", "notebook") or original
+
+    def notebook(*args: Any, **kwargs: Any) -> Any:
+        hm = getattr(shell, "history_manager", None)
+        if hm is not None and redact.active():
+            _scrub_outputs(hm)
+        return original(*args, **kwargs)
+
+    notebook.__doc__ = original.__doc__
+    _mark(notebook)
+    line_magics["notebook"] = notebook
+
+
 def _post_run_cell(shell: Any) -> Any:
     def post_run_cell(*_args: Any) -> None:
         if not redact.active():
@@ -323,5 +349,8 @@ def on_register(new_value: bool) -> None:
     if shell is None:
         return
     install(shell)
+    # Only once a key exists: loading the %notebook magic's module is not free, and
+    # %load_ext nbsecrets stays instant.
+    _wrap_notebook_magic(shell)
     if new_value and redact.active():
         scrub_history(shell)
