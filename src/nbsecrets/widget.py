@@ -147,8 +147,10 @@ class KeyPicker(widgets.VBox):
         self.provider_field = widgets.Combobox(
             placeholder="provider, e.g. openai", ensure_option=False,
             layout=widgets.Layout(width="180px"))
+        # continuous_update: the value must be in the kernel by the time "Store" is clicked.
+        # With updates on blur only, the click could overtake the value and store nothing.
         self.secret_field = SecretField(placeholder="new key (hidden, cleared after use)",
-                                        continuous_update=False,
+                                        continuous_update=True,
                                         layout=widgets.Layout(width="280px"))
         self.store_button = widgets.Button(description="Store and load", icon="upload",
                                            tooltip="Store the key as the new current version, "
