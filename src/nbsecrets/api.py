@@ -15,7 +15,7 @@ from nbsecrets import redact
 from nbsecrets.config import Config, config_path, env_fingerprint
 from nbsecrets.errors import ConfigError, NbSecretsError, SecretFormatError, combine
 from nbsecrets.providers import check_env_var
-from nbsecrets.refs import KeyRef, parse_ref
+from nbsecrets.refs import KeyRef
 from nbsecrets.store import LoadedKey, SecretInfo, SecretVersion, Store
 
 __all__ = ["KeyStatus", "get", "list_keys", "load", "load_keys", "store", "store_key", "unload"]
@@ -73,7 +73,7 @@ def store() -> Store:
 def _refs(names: Sequence[str], st: Store) -> list[KeyRef]:
     if not names:
         raise ConfigError("Name at least one provider, e.g. %aikey openai.")
-    refs = [parse_ref(n, st.config.providers, st.config.prefix) for n in names]
+    refs = [st.config.ref(n) for n in names]
     unique: dict[str, KeyRef] = {}
     for ref in refs:
         prior = unique.get(ref.label)

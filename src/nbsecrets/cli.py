@@ -23,10 +23,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 def _secret_id(name: str) -> str:
     """The secret a provider or ``provider=SECRET_ID[#FIELD]`` reference names."""
     from nbsecrets import api
-    from nbsecrets.refs import parse_ref
 
-    config = api.store().config
-    return parse_ref(name, config.providers, config.prefix).secret_id
+    return api.store().config.ref(name).secret_id
 
 
 def _cmd_versions(args: argparse.Namespace) -> int:
@@ -63,11 +61,12 @@ def _read_secret(prompt: str) -> str:
 
 def _cmd_set(args: argparse.Namespace) -> int:
     from nbsecrets import api
+    from nbsecrets.report import stored_line
 
     provider = api.store().config.providers.get(args.name).name
     value = _read_secret(f"{provider} API key (input hidden): ")
     version = api.store_key(provider, value)
-    print(f"{provider}: stored as {version.name} (version {version.version_id[:8]}).")
+    print(stored_line(provider, version))
     return 0
 
 
@@ -96,10 +95,7 @@ def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
                 raise ConfigError("Cannot resolve the AWS region for the policy; pass --region R "
                                   "(or set AWS_REGION).") from None
         if not account:
-            try:
-                account = store.client(service="sts").get_caller_identity()["Account"]
-            except Exception:
-                account = None
+            account = store.account()
             if not account:
                 raise ConfigError(
                     "Cannot resolve the AWS account ID (STS GetCallerIdentity failed: no or "

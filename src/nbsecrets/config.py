@@ -18,6 +18,7 @@ from typing import Any
 
 from nbsecrets.errors import ConfigError, NoRegionError
 from nbsecrets.providers import Registry
+from nbsecrets.refs import KeyRef, parse_ref
 
 __all__ = ["SAGEMAKER_METADATA", "Config", "config_path", "env_fingerprint", "sagemaker_region"]
 
@@ -114,6 +115,10 @@ class Config:
     redact: bool = True
     providers: Registry = field(default_factory=Registry, compare=False)
     source: str = "defaults"
+
+    def ref(self, text: str) -> KeyRef:
+        """Parse ``provider`` or ``provider=SECRET_ID[#FIELD]`` with these providers and prefix."""
+        return parse_ref(text, self.providers, self.prefix)
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> Config:

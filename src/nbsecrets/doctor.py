@@ -22,7 +22,6 @@ from nbsecrets import access, awserrors
 from nbsecrets.config import SAGEMAKER_METADATA, Config
 from nbsecrets.errors import NbSecretsError
 from nbsecrets.iam import partition_of
-from nbsecrets.refs import parse_ref
 from nbsecrets.store import Store
 
 __all__ = ["Finding", "Report", "broad_grants", "execution_role", "role_from_identity", "run",
@@ -307,7 +306,7 @@ def _check_reads(store: Store, names: Sequence[str], account: str, region: str,
     arns: dict[str, str] = {}
     for name in names:
         try:
-            ref = parse_ref(name, store.config.providers, store.config.prefix)
+            ref = store.config.ref(name)
         except NbSecretsError as exc:
             report.add("error", f"Key {name}: {exc}")
             continue

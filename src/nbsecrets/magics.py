@@ -10,7 +10,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from nbsecrets import api
 from nbsecrets.errors import ConfigError, NbSecretsError
-from nbsecrets.report import day, loaded_line, table
+from nbsecrets.report import day, loaded_line, stored_line, table
 
 __all__ = ["AikeyMagics", "list_table"]
 
@@ -108,6 +108,6 @@ class AikeyMagics(Magics):
                 f"{provider}: no value could be read from a prompt here, so nothing was stored; "
                 f"run `nbsecrets set {provider}` in a terminal instead.") from None
         version = api.store_key(provider, value)
-        print(f"{provider}: stored as {version.name} (version {version.version_id[:8]}).")
+        print(stored_line(provider, version))
         for key, env_vars in api.load_keys([provider], refresh=True):
             print(loaded_line(key, env_vars, api.store().region))

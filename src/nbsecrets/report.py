@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 from nbsecrets.store import LoadedKey, SecretVersion
 
-__all__ = ["age_days", "day", "loaded_line", "table"]
+__all__ = ["age_days", "day", "loaded_line", "stored_line", "table"]
 
 
 def day(when: datetime | None) -> str:
@@ -41,6 +41,11 @@ def loaded_line(key: LoadedKey, env_vars: Sequence[str], primary_region: str) ->
     if key.cached:
         bits.append("cached")
     return f"{key.ref.label}: {', '.join(env_vars)} <- {key.secret.name} ({', '.join(bits)})"
+
+
+def stored_line(provider: str, version: SecretVersion) -> str:
+    """``openai: stored as nbsecrets/openai (version 1a2b3c4d).``"""
+    return f"{provider}: stored as {version.name} (version {version.version_id[:8]})."
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

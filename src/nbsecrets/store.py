@@ -18,6 +18,7 @@ from nbsecrets._version import __version__
 from nbsecrets.config import Config, no_region_error, sagemaker_region
 from nbsecrets.errors import (
     AccessDeniedError,
+    ConfigError,
     KeyNotFoundError,
     NbSecretsError,
     NoCredentialsError,
@@ -294,8 +295,6 @@ class Store:
             All or nothing: if any key fails, the error names each failing key and why.
         """
         if stage is not None and version_id is not None:
-            from nbsecrets.errors import ConfigError
-
             raise ConfigError("Give either --stage or --version-id, not both.")
         ids = list(dict.fromkeys(ref.secret_id for ref in refs))
         versions, failures = self._versions(ids, stage, version_id, refresh)
@@ -316,14 +315,6 @@ class Store:
         if by_key:
             raise combine(by_key)
         return loaded
-
-    def get_version(self, secret_id: str, *, stage: str | None = None,
-                    version_id: str | None = None, refresh: bool = False) -> SecretVersion:
-        """One version of one secret (cached)."""
-        versions, failures = self._versions([secret_id], stage, version_id, refresh)
-        if secret_id in failures:
-            raise failures[secret_id]
-        return versions[secret_id][0]
 
     def _versions(self, ids: list[str], stage: str | None, version_id: str | None,
                   refresh: bool) -> tuple[dict[str, tuple[SecretVersion, bool]],
@@ -481,7 +472,7 @@ class Store:
         if ref.secret_id.startswith("arn:"):
             resource = ref.secret_id if ref.secret_id.count("-") else f"{ref.secret_id}-??????"
         else:
-            account = self._account() or "ACCOUNT_ID"
+            account = self.account() or "ACCOUNT_ID"
             resource = (f"arn:aws:secretsmanager:{self.region}:{account}:secret:"
                         f"{ref.secret_id}-??????")
         return (
@@ -490,7 +481,8 @@ class Store:
             f"with `nbsecrets provision --role ROLE --provider {ref.label}`."
         )
 
-    def _account(self) -> str | None:
+    def account(self) -> str | None:
+        """The account id of the credentials in use (STS GetCallerIdentity), or None."""
         try:
             return self.client(service="sts").get_caller_identity()["Account"]
         except Exception:

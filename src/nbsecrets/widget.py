@@ -33,7 +33,7 @@ from traitlets import Unicode
 from nbsecrets import api
 from nbsecrets.errors import NbSecretsError
 from nbsecrets.providers import Registry
-from nbsecrets.report import age_days, day, loaded_line
+from nbsecrets.report import age_days, day, loaded_line, stored_line
 from nbsecrets.store import SecretVersion
 
 __all__ = ["MAX_AGE_DAYS", "KeyPicker", "Row", "SecretField", "age_warning", "build_rows",
@@ -341,7 +341,7 @@ class KeyPicker(widgets.VBox):
             self.provider_field.value = ""
             self._list()
             self._render()
-            lines = [f"{provider}: stored as {version.name} (version {version.version_id[:8]})."]
+            lines = [stored_line(provider, version)]
             lines += [loaded_line(key, env_vars, region) for key, env_vars in results]
             if self._listing_error:
                 lines.append(self._listing_error)
