@@ -45,6 +45,19 @@ def reset_moto(endpoint: str) -> None:
         assert resp.status == 200
 
 
+def emulator_env(endpoint: str, tmp: Path) -> dict[str, str]:
+    """Standard AWS variables pointing at the emulator, with files of our own in ``tmp``."""
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_CONFIG_FILE": str(tmp / "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials"),
+        "NBSECRETS_CONFIG": str(tmp / "nbsecrets.toml"),
+    }
+
+
 @pytest.fixture(autouse=True)
 def aws_env(moto_endpoint: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     saved = dict(os.environ)
@@ -52,15 +65,7 @@ def aws_env(moto_endpoint: str, tmp_path: Path) -> Iterator[dict[str, str]]:
         if var.startswith(("AWS_", "NBSECRETS_")) or var.endswith(("_API_KEY", "_API_TOKEN")) \
                 or var == "HF_TOKEN":
             del os.environ[var]
-    env = {
-        "AWS_ENDPOINT_URL": moto_endpoint,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": str(tmp_path / "aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "aws-credentials"),
-        "NBSECRETS_CONFIG": str(tmp_path / "nbsecrets.toml"),
-    }
+    env = emulator_env(moto_endpoint, tmp_path)
     os.environ.update(env)
     reset_moto(moto_endpoint)
     yield env

@@ -29,7 +29,7 @@ import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
-from tests.conftest import REGION
+from tests.conftest import REGION, emulator_env
 
 pytestmark = pytest.mark.kernel
 
@@ -180,14 +180,8 @@ def kernel_env(endpoint: str, tmp: Path, redact: bool) -> dict[str, str]:
     config = "c.HistoryManager.db_log_output = True\n"
     for name in ("ipython_config.py", "ipython_kernel_config.py"):
         (ipythondir / "profile_default" / name).write_text(config, encoding="utf-8")
+    env.update(emulator_env(endpoint, tmp))
     env.update({
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": str(tmp / "aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials"),
-        "NBSECRETS_CONFIG": str(tmp / "nbsecrets.toml"),
         "NBSECRETS_PREFIX": f"leaks-{tmp.name}/",
         "IPYTHONDIR": str(ipythondir),
         "NBSECRETS_REDACT": "1" if redact else "0",
