@@ -39,7 +39,7 @@ def test_no_boto3_until_first_fetch(case):
     assert heavy == []
     assert "nbsecrets" in modules
     if case == "load_ext":
-        assert "nbsecrets.magics" in modules
+        assert "nbsecrets.notebook.magic" in modules
 
 
 def test_the_probe_can_see_boto3():

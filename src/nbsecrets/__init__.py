@@ -10,8 +10,10 @@ Importing this package does not import boto3; the first fetch does.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
+from nbsecrets import redact
 from nbsecrets._version import __version__
 from nbsecrets.api import get, list_keys, load, unload
 from nbsecrets.errors import (
@@ -47,17 +49,29 @@ __all__ = [
 
 def picker() -> Any:
     """The key picker widget (ipywidgets): see, load and store keys, never their values."""
-    from nbsecrets.widget import picker as _picker
+    from nbsecrets.notebook.picker import picker as _picker
 
     return _picker()
 
 
+def _kernel_hooks(new: bool) -> None:
+    # The package root wires the layers: a value registered by the core (api) reaches the
+    # kernel hooks, which install themselves and scrub what the shell kept before it.
+    if "IPython" in sys.modules:
+        from nbsecrets.notebook import hooks
+
+        hooks.on_register(new)
+
+
+redact.on_register(_kernel_hooks)
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%aikey`` and the redaction hooks (called by ``%load_ext nbsecrets``)."""
-    from nbsecrets import redact_hooks
-    from nbsecrets.magics import AikeyMagics
+    from nbsecrets.notebook import hooks
+    from nbsecrets.notebook.magic import AikeyMagics
 
-    redact_hooks.install(ipython)
+    hooks.install(ipython)
     ipython.register_magics(AikeyMagics)
 
 

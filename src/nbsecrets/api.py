@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from nbsecrets import redact
+from nbsecrets.aws.records import LoadedKey, SecretInfo, SecretVersion
+from nbsecrets.aws.store import Store
 from nbsecrets.config import Config, config_path, env_fingerprint
 from nbsecrets.errors import ConfigError, NbSecretsError, SecretFormatError, combine
 from nbsecrets.providers import check_env_var
 from nbsecrets.refs import KeyRef
-from nbsecrets.store import LoadedKey, SecretInfo, SecretVersion, Store
 
 __all__ = ["KeyStatus", "get", "list_keys", "load", "load_keys", "store", "store_key", "unload"]
 

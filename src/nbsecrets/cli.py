@@ -14,7 +14,7 @@ __all__ = ["main"]
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from nbsecrets.magics import list_table
+    from nbsecrets.report import list_table
 
     print(list_table())
     return 0
@@ -78,14 +78,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
     """PolicyOptions from the command line; region and account default to the resolved ones."""
+    from nbsecrets.admin.policy import PolicyOptions
     from nbsecrets.config import Config
     from nbsecrets.errors import ConfigError
-    from nbsecrets.iam import PolicyOptions
 
     config = Config.load()
     region, account = args.region, args.account
     if need_ids and not (region and account):
-        from nbsecrets.store import Store
+        from nbsecrets.aws.store import Store
 
         store = Store(config)
         if not region:
@@ -107,7 +107,7 @@ def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
-    from nbsecrets import iam
+    from nbsecrets.admin import policy as iam
 
     if args.format == "cloudformation":
         print(iam.cloudformation_yaml(_policy_options(args, need_ids=False)), end="")
@@ -117,11 +117,12 @@ def _cmd_policy(args: argparse.Namespace) -> int:
 
 
 def _cmd_provision(args: argparse.Namespace) -> int:
-    from nbsecrets import iam
-    from nbsecrets.store import Store
+    from nbsecrets.admin import policy as iam
+    from nbsecrets.admin.provision import provision
+    from nbsecrets.aws.store import Store
 
     document = iam.policy_document(_policy_options(args))
-    result = iam.provision(Store().client(service="iam"), args.role, document)
+    result = provision(Store().client(service="iam"), args.role, document)
     if result.changed:
         print(result.diff)
         print(f"Put the inline policy {iam.POLICY_NAME} on role {result.role}.")
@@ -132,7 +133,7 @@ def _cmd_provision(args: argparse.Namespace) -> int:
 
 
 def _cmd_doctor(args: argparse.Namespace) -> int:
-    from nbsecrets import doctor
+    from nbsecrets.admin import doctor
 
     report = doctor.run(providers=args.provider, role=args.role)
     print(report.text())
@@ -141,7 +142,7 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _cmd_lifecycle(args: argparse.Namespace) -> int:
-    from nbsecrets import lifecycle
+    from nbsecrets.admin import lifecycle
 
     if args.template:
         print(lifecycle.template_text(pip_spec=args.pip_spec), end="")
@@ -150,7 +151,7 @@ def _cmd_lifecycle(args: argparse.Namespace) -> int:
         from nbsecrets.errors import ConfigError
 
         raise ConfigError("Give the lifecycle configuration a name: --name NAME.")
-    from nbsecrets.store import Store
+    from nbsecrets.aws.store import Store
 
     done = lifecycle.deploy(Store().client(service="sagemaker"), args.name, studio=args.studio,
                             pip_spec=args.pip_spec)

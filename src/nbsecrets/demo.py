@@ -89,7 +89,7 @@ DEMO_ROLE = "nbsecrets-demo-notebook"
 
 def seed_role(iam: Any, region: str = DEMO_REGION, account: str = "123456789012") -> str:
     """Create the role ``nbsecrets-demo-notebook`` with the least-privilege policy inline."""
-    from nbsecrets.iam import POLICY_NAME, PolicyOptions, policy_document
+    from nbsecrets.admin.policy import POLICY_NAME, PolicyOptions, policy_document
 
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
              "Principal": {"Service": "sagemaker.amazonaws.com"}}]}

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
-from nbsecrets.store import LoadedKey, SecretVersion
+from nbsecrets import api
+from nbsecrets.aws.records import LoadedKey, SecretVersion
 
-__all__ = ["age_days", "day", "loaded_line", "stored_line", "table"]
+__all__ = ["age_days", "day", "list_table", "loaded_line", "stored_line", "table"]
 
 
 def day(when: datetime | None) -> str:
@@ -55,3 +56,15 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
              for r in (headers, *rows)]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
+
+
+def list_table() -> str:
+    """The ``--list`` table: what the role can see under the prefix, without values."""
+    keys = api.list_keys()
+    if not keys:
+        prefix = api.store().config.prefix
+        return (f"No keys under {prefix} that these credentials can list; store one with "
+                "%aikey --set PROVIDER.")
+    rows = [(k.info.provider, ", ".join(k.env_vars), k.info.name, day(k.info.last_changed),
+             "loaded" if k.loaded else "-") for k in keys]
+    return table(("provider", "variables", "secret", "last changed", "loaded"), rows)

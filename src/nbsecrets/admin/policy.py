@@ -2,18 +2,17 @@
 
 :func:`policy_document` is a pure function from :class:`PolicyOptions` to the policy JSON.
 :func:`cloudformation_policy` gives the same policy for a template, with the region, account
-and partition left to CloudFormation's pseudo parameters unless given. :func:`provision` puts
-the policy on a role as the inline policy ``nbsecrets`` and reports what changed.
+and partition left to CloudFormation's pseudo parameters unless given.
+:mod:`nbsecrets.admin.provision` puts it on a role.
 """
 
 from __future__ import annotations
 
-import difflib
 import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-from nbsecrets.cfn import to_yaml
+from nbsecrets.admin.cfn import to_yaml
 from nbsecrets.config import DEFAULT_PREFIX
 from nbsecrets.errors import ConfigError
 from nbsecrets.providers import Registry
@@ -23,14 +22,11 @@ __all__ = [
     "READ_ACTIONS",
     "WRITE_ACTIONS",
     "PolicyOptions",
-    "ProvisionResult",
     "cloudformation_policy",
     "cloudformation_yaml",
     "partition_of",
     "policy_document",
     "policy_json",
-    "provision",
-    "role_name",
     "secret_arns",
 ]
 
@@ -186,89 +182,3 @@ def cloudformation_yaml(opts: PolicyOptions, indent: int = 0) -> str:
     """A ``Policies:`` entry for an ``AWS::IAM::Role``, as YAML, ready to paste."""
     entry = {"PolicyName": POLICY_NAME, "PolicyDocument": cloudformation_policy(opts)}
     return to_yaml({"Policies": [entry]}, indent)
-
-
-# -- putting the policy on a role -------------------------------------------------------------
-
-
-def role_name(name_or_arn: str) -> str:
-    """The role name from a name or an ARN (``arn:aws:iam::A:role/path/NAME``)."""
-    if name_or_arn.startswith("arn:"):
-        resource = name_or_arn.split(":", 5)[-1]
-        if not resource.startswith("role/"):
-            raise ConfigError(f"{name_or_arn} is not a role ARN; give a role name or "
-                              "arn:aws:iam::ACCOUNT:role/NAME.")
-        return resource.rsplit("/", 1)[-1]
-    return name_or_arn
-
-
-@dataclass(frozen=True)
-class ProvisionResult:
-    """What :func:`provision` did: the role, whether it changed, and the unified diff."""
-
-    role: str
-    changed: bool
-    diff: str
-
-
-def _canonical(document: Any) -> str:
-    return json.dumps(document, indent=2)
-
-
-def provision(iam: Any, role: str, document: dict[str, Any]) -> ProvisionResult:
-    """Put ``document`` on ``role`` as the inline policy ``nbsecrets``, if it differs.
-
-    Parameters
-    ----------
-    iam : botocore client
-        An IAM client with admin rights (iam:GetRolePolicy and iam:PutRolePolicy on the role).
-    role : str
-        Role name or ARN.
-
-    Raises
-    ------
-    NbSecretsError
-        If the role does not exist or the credentials may not change it.
-    """
-    from nbsecrets import awserrors
-
-    name = role_name(role)
-    try:
-        old: Any = iam.get_role_policy(RoleName=name, PolicyName=POLICY_NAME)["PolicyDocument"]
-        if isinstance(old, str):  # the API returns it URL-encoded JSON; boto3 decodes it
-            old = json.loads(old)
-    except Exception as exc:
-        if awserrors.error_code(exc) != "NoSuchEntity":
-            raise _iam_error(exc, "iam:GetRolePolicy", name) from None
-        old = None
-        try:
-            iam.get_role(RoleName=name)
-        except Exception as exc2:
-            raise _iam_error(exc2, "iam:GetRole", name) from None
-    before = _canonical(old).splitlines() if old is not None else []
-    after = _canonical(document).splitlines()
-    diff = "\n".join(difflib.unified_diff(
-        before, after, fromfile=f"{name}/{POLICY_NAME} (before)" if old is not None else
-        "/dev/null", tofile=f"{name}/{POLICY_NAME}", lineterm=""))
-    if old == document:
-        return ProvisionResult(name, False, "")
-    try:
-        iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME,
-                            PolicyDocument=json.dumps(document))
-    except Exception as exc:
-        raise _iam_error(exc, "iam:PutRolePolicy", name) from None
-    return ProvisionResult(name, True, diff)
-
-
-def _iam_error(exc: BaseException, action: str, role: str) -> Exception:
-    from nbsecrets import awserrors
-    from nbsecrets.errors import AccessDeniedError, KeyNotFoundError
-
-    code = awserrors.error_code(exc)
-    if code == "NoSuchEntity":
-        return KeyNotFoundError(f"IAM role {role} does not exist; check the name, or create it "
-                                "(lifecycle-config/template.yaml creates one).")
-    if code in awserrors.DENIED_CODES:
-        return AccessDeniedError(f"the credentials in use are not allowed {action} on role "
-                                 f"{role}; run this with admin credentials.")
-    return awserrors.translate(exc, action=action, target=f"role {role}", region="global")

@@ -13,7 +13,7 @@ from ipywidgets.widgets.widget import _instances as widget_instances
 
 from nbsecrets import api, picker
 from nbsecrets.errors import NbSecretsError
-from nbsecrets.widget import KeyPicker, SecretField, age_warning
+from nbsecrets.notebook.picker import KeyPicker, SecretField, age_warning
 
 OPENAI = "sk-widget-openai-0123456789abcdef"
 ANTHROPIC = "sk-ant-widget-fedcba9876543210"

@@ -10,21 +10,9 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from nbsecrets import api
 from nbsecrets.errors import ConfigError, NbSecretsError
-from nbsecrets.report import day, loaded_line, stored_line, table
+from nbsecrets.report import list_table, loaded_line, stored_line
 
-__all__ = ["AikeyMagics", "list_table"]
-
-
-def list_table() -> str:
-    """The ``--list`` table: what the role can see under the prefix, without values."""
-    keys = api.list_keys()
-    if not keys:
-        prefix = api.store().config.prefix
-        return (f"No keys under {prefix} that these credentials can list; store one with "
-                "%aikey --set PROVIDER.")
-    rows = [(k.info.provider, ", ".join(k.env_vars), k.info.name, day(k.info.last_changed),
-             "loaded" if k.loaded else "-") for k in keys]
-    return table(("provider", "variables", "secret", "last changed", "loaded"), rows)
+__all__ = ["AikeyMagics"]
 
 
 def _widget_frontend(shell: object) -> bool:
@@ -84,7 +72,7 @@ class AikeyMagics(Magics):
         elif _widget_frontend(self.shell):
             from IPython.display import display
 
-            from nbsecrets.widget import picker
+            from nbsecrets.notebook.picker import picker
 
             display(picker())
         else:

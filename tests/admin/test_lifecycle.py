@@ -16,10 +16,11 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from nbsecrets import cli, lifecycle
-from nbsecrets.iam import PolicyOptions, cloudformation_policy
+from nbsecrets import cli
+from nbsecrets.admin import lifecycle
+from nbsecrets.admin.policy import PolicyOptions, cloudformation_policy
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 LC = ROOT / "lifecycle-config"
 SCRIPTS = ["provision.sh", "notebook-instance/on-create.sh", "notebook-instance/on-start.sh",
            "studio/on-start.sh"]

@@ -31,10 +31,10 @@ import ipywidgets as widgets
 from traitlets import Unicode
 
 from nbsecrets import api
+from nbsecrets.aws.records import SecretVersion
 from nbsecrets.errors import NbSecretsError
 from nbsecrets.providers import Registry
 from nbsecrets.report import age_days, day, loaded_line, stored_line
-from nbsecrets.store import SecretVersion
 
 __all__ = ["MAX_AGE_DAYS", "KeyPicker", "Row", "SecretField", "age_warning", "build_rows",
            "picker"]

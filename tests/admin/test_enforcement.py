@@ -29,9 +29,9 @@ from IPython.core.error import UsageError
 
 import nbsecrets
 from nbsecrets import api
+from nbsecrets.admin.policy import PolicyOptions, policy_document
 from nbsecrets.errors import AccessDeniedError
-from nbsecrets.iam import PolicyOptions, policy_document
-from nbsecrets.magics import AikeyMagics
+from nbsecrets.notebook.magic import AikeyMagics
 
 REGION = "us-east-1"
 KEY = "sk-enforced-0123456789abcdefghijkl"

@@ -8,8 +8,9 @@ import boto3
 import pytest
 
 from nbsecrets import cli
+from nbsecrets.admin.policy import PolicyOptions, policy_document
+from nbsecrets.admin.provision import provision
 from nbsecrets.errors import KeyNotFoundError
-from nbsecrets.iam import PolicyOptions, policy_document, provision
 
 ACCOUNT = "123456789012"
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{

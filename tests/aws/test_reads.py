@@ -8,9 +8,9 @@ import os
 import pytest
 
 import nbsecrets
+from nbsecrets.aws.store import Store
 from nbsecrets.config import Config
 from nbsecrets.refs import parse_ref
-from nbsecrets.store import Store
 
 KEY = "sk-test-0123456789abcdefghij"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from nbsecrets.access import action_matches, allows, evaluate, resource_matches
-from nbsecrets.iam import PolicyOptions, policy_document
+from nbsecrets.admin.evaluator import action_matches, allows, evaluate, resource_matches
+from nbsecrets.admin.policy import PolicyOptions, policy_document
 
 # -- wildcards in resources (IAM User Guide, "IAM JSON policy elements: Resource") ------------
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nbsecrets import awserrors
+from nbsecrets.aws import errors as awserrors
 from nbsecrets.errors import AccessDeniedError, ConfigError, NbSecretsError
 
 __all__ = [
@@ -33,7 +33,7 @@ _SPEC_LINE = re.compile(r'^NBSECRETS_PIP_SPEC="\$\{NBSECRETS_PIP_SPEC:-[^}]*\}"$
 
 def scripts_dir() -> Path:
     """``lifecycle-config/``: shipped in the wheel, or in the source tree."""
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parents[1]  # the nbsecrets package
     for candidate in (here / "_shipped" / "lifecycle-config",
                       here.parents[1] / "lifecycle-config"):
         if (candidate / "notebook-instance" / "on-start.sh").is_file():
@@ -180,8 +180,8 @@ def template_text(opts: Any = None, pip_spec: str | None = None) -> str:
     opts : PolicyOptions, optional
         The policy; by default every key under ``nbsecrets/`` in the stack's region/account.
     """
-    from nbsecrets.cfn import to_yaml
-    from nbsecrets.iam import POLICY_NAME, PolicyOptions, cloudformation_policy
+    from nbsecrets.admin.cfn import to_yaml
+    from nbsecrets.admin.policy import POLICY_NAME, PolicyOptions, cloudformation_policy
 
     opts = opts or PolicyOptions(region=None, account=None)
     template = {

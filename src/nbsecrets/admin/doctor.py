@@ -4,31 +4,31 @@ it is granted beyond that.
 The role is resolved as SageMaker's ``get_execution_role`` does: the notebook's resource
 metadata, then SageMaker's describe calls, else STS GetCallerIdentity turning an assumed-role
 ARN into the role ARN. Whether the role may read each key is answered by IAM's
-SimulatePrincipalPolicy where it works, else by :mod:`nbsecrets.access` over the role's
+SimulatePrincipalPolicy where it works, else by :mod:`nbsecrets.admin.evaluator` over the role's
 policies; the report says which. Values are never printed.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbsecrets import access, awserrors
+from nbsecrets.admin import evaluator
+from nbsecrets.admin.policy import partition_of
+from nbsecrets.aws import errors as awserrors
+from nbsecrets.aws.session import execution_role
+from nbsecrets.aws.store import Store
 from nbsecrets.config import SAGEMAKER_METADATA, Config
 from nbsecrets.errors import NbSecretsError
-from nbsecrets.iam import partition_of
-from nbsecrets.store import Store
 
-__all__ = ["Finding", "Report", "broad_grants", "execution_role", "role_from_identity", "run",
+__all__ = ["Finding", "Report", "broad_grants", "run",
            "simulate"]
 
 READ = "secretsmanager:GetSecretValue"
-_ASSUMED = re.compile(r"^arn:([\w-]+):sts::(\d+):assumed-role/([^/]+)/.+$")
 
 
 @dataclass(frozen=True)
@@ -62,92 +62,6 @@ class Report:
 
 # -- the role ---------------------------------------------------------------------------------
 
-def role_from_identity(arn: str) -> str:
-    """``arn:aws:sts::A:assumed-role/NAME/SESSION`` -> ``arn:aws:iam::A:role/NAME``.
-
-    Any other ARN (a user, a role ARN) is returned as it is.
-    """
-    m = _ASSUMED.match(arn)
-    return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else arn
-
-
-def _metadata(path: Path) -> dict[str, Any]:
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return meta if isinstance(meta, dict) else {}
-
-
-def execution_role(sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_METADATA
-                   ) -> tuple[str | None, str]:
-    """The execution role ARN and how it was found, or ``(None, why not)``.
-
-    Parameters
-    ----------
-    sagemaker, sts : botocore clients
-    metadata_path : Path
-        The notebook's resource metadata (``/opt/ml/metadata/resource-metadata.json``).
-    """
-    meta = _metadata(metadata_path)
-    try:
-        if meta.get("ExecutionRoleArn"):
-            return meta["ExecutionRoleArn"], f"from {metadata_path}"
-        if meta.get("DomainId"):
-            found = _studio_role(sagemaker, meta)
-            if found:
-                return found
-        elif meta.get("ResourceName"):
-            desc = sagemaker.describe_notebook_instance(NotebookInstanceName=meta["ResourceName"])
-            return desc["RoleArn"], f"notebook instance {meta['ResourceName']}"
-    except Exception:  # noqa: S110 - fall back to STS, as get_execution_role does
-        pass
-    try:
-        arn = sts.get_caller_identity()["Arn"]
-    except Exception as exc:
-        return None, f"STS GetCallerIdentity failed ({awserrors.error_code(exc) or exc})"
-    role = role_from_identity(arn)
-    if ":role/" not in role:
-        return None, f"the credentials are not a role ({arn})"
-    return role, "from STS GetCallerIdentity"
-
-
-def _profile_role(sagemaker: Any, domain: str, profile: str) -> str | None:
-    try:
-        desc = sagemaker.describe_user_profile(DomainId=domain, UserProfileName=profile)
-    except Exception:
-        return None  # the domain's default still answers
-    return desc.get("UserSettings", {}).get("ExecutionRole")
-
-
-def _studio_role(sagemaker: Any, meta: dict[str, Any]) -> tuple[str, str] | None:
-    """A Studio app's role: a private space runs as its owner's user profile, a shared space
-    as the domain's space default; a user's app as the profile, else the domain default."""
-    domain = meta["DomainId"]
-    space, profile = meta.get("SpaceName"), meta.get("UserProfileName")
-    if space:
-        try:
-            desc = sagemaker.describe_space(DomainId=domain, SpaceName=space)
-        except Exception:
-            desc = {}
-        if desc.get("SpaceSharingSettings", {}).get("SharingType") == "Private":
-            owner = desc.get("OwnershipSettings", {}).get("OwnerUserProfileName")
-            role = _profile_role(sagemaker, domain, owner) if owner else None
-            if role:
-                return role, f"user profile {owner}, owner of space {space}"
-        role = sagemaker.describe_domain(DomainId=domain).get(
-            "DefaultSpaceSettings", {}).get("ExecutionRole")
-        if role:
-            return role, f"space {space} of domain {domain}"
-    if profile:
-        role = _profile_role(sagemaker, domain, profile)
-        if role:
-            return role, f"user profile {profile}"
-    role = sagemaker.describe_domain(DomainId=domain).get(
-        "DefaultUserSettings", {}).get("ExecutionRole")
-    return (role, f"domain {domain}") if role else None
-
-
 # -- the role's policies ----------------------------------------------------------------------
 
 def role_policies(iam: Any, role_name: str) -> list[tuple[str, dict[str, Any]]]:
@@ -176,7 +90,7 @@ def broad_grants(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
     """Allow statements wider than nbsecrets needs: ``*:*``, ``secretsmanager:*``, and
     GetSecretValue on ``*`` (or on everything but a few ARNs, through NotResource)."""
     found = []
-    for st in (s for name, doc in policies for s in access.statements(doc, name)):
+    for st in (s for name, doc in policies for s in evaluator.statements(doc, name)):
         if st.effect != "Allow":
             continue
         where = f"{st.source}, statement {st.sid}"
@@ -186,8 +100,8 @@ def broad_grants(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
         elif any(a in ("*", "*:*") for a in st.actions):
             found.append(f"{where} allows every action (*:*)")
         elif wide := [a for a in st.actions
-                      if access.action_matches(a, "secretsmanager:DeleteSecret")
-                      and access.action_matches(a, "secretsmanager:GetSecretValue")]:
+                      if evaluator.action_matches(a, "secretsmanager:DeleteSecret")
+                      and evaluator.action_matches(a, "secretsmanager:GetSecretValue")]:
             what = ("secretsmanager:* (every Secrets Manager action)"
                     if wide[0].lower() == "secretsmanager:*"
                     else f"{wide[0]}, which covers reading and deleting secrets")
@@ -357,7 +271,7 @@ def _check_grants(store: Store, iam: Any, role_arn: str, arns: dict[str, str], a
                                f"({awserrors.error_code(exc) or type(exc).__name__}) and the "
                                "policies could not be read.")
             return
-        answers = {(READ, arn): access.allows(policies, READ, arn) for arn in probes.values()}
+        answers = {(READ, arn): evaluator.allows(policies, READ, arn) for arn in probes.values()}
         how = (f"local evaluation of the role's policies (SimulatePrincipalPolicy failed: "
                f"{awserrors.error_code(exc) or type(exc).__name__})")
     report.add("info", f"Policy answers below come from {how}.")

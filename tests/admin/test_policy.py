@@ -7,9 +7,9 @@ import json
 import pytest
 
 from nbsecrets import cli
-from nbsecrets.cfn import to_yaml
+from nbsecrets.admin.cfn import to_yaml
+from nbsecrets.admin.policy import PolicyOptions, cloudformation_policy, policy_document
 from nbsecrets.errors import ConfigError
-from nbsecrets.iam import PolicyOptions, cloudformation_policy, policy_document
 
 R, A = "eu-west-1", "111122223333"
 ARN = f"arn:aws:secretsmanager:{R}:{A}:secret:"
@@ -186,7 +186,7 @@ def test_policy_command_cloudformation(capsys):
 def test_admin_docs_show_the_generated_policy():
     from pathlib import Path
 
-    text = (Path(__file__).resolve().parents[1] / "docs" / "admin.md").read_text()
+    text = (Path(__file__).resolve().parents[2] / "docs" / "admin.md").read_text()
     shown = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
     assert shown == policy_document(PolicyOptions(region="us-east-1", account="111122223333",
                                                   providers=("openai", "anthropic")))

@@ -1,0 +1,148 @@
+"""Writes and versions: put a new value, list versions, roll back. Primary region only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nbsecrets.aws.reads import Reader
+from nbsecrets.aws.records import CURRENT, PREVIOUS, SecretVersion, VersionInfo
+from nbsecrets.errors import AccessDeniedError, KeyNotFoundError, SecretFormatError
+
+__all__ = ["Writer"]
+
+
+class Writer:
+    """Stores keys and moves staging labels, through a :class:`Reader`'s calls and cache."""
+
+    def __init__(self, reads: Reader):
+        self.reads = reads
+
+    # -- versions ------------------------------------------------------------------------
+
+    def _stages(self, secret_id: str, *, primary: bool = False) -> dict[str, tuple[str, ...]]:
+        """Version id -> staging labels, from DescribeSecret (which the read policy grants).
+
+        ``primary`` reads the primary region only, as a write that follows must.
+        """
+        resp, _ = self.reads.call("describe_secret", target=secret_id, write=primary,
+                             action="secretsmanager:DescribeSecret", SecretId=secret_id)
+        return {vid: tuple(st) for vid, st in resp.get("VersionIdsToStages", {}).items()}
+
+    def versions(self, secret_id: str) -> list[VersionInfo]:
+        """The versions of ``secret_id`` (ids, staging labels, dates; no values).
+
+        AWSCURRENT comes first, then AWSPREVIOUS, then the rest, newest first. Dates and
+        versions with no label come from ListSecretVersionIds; a role that is not granted it
+        (the least-privilege policy is not) gets the labelled versions without dates.
+
+        Raises
+        ------
+        KeyNotFoundError
+            If the secret does not exist.
+        """
+        stages = self._stages(secret_id)
+        out: list[VersionInfo] = []
+        token: str | None = None
+        try:
+            while True:
+                kwargs: dict[str, Any] = {"SecretId": secret_id, "IncludeDeprecated": True}
+                if token:
+                    kwargs["NextToken"] = token
+                resp, _ = self.reads.call("list_secret_version_ids", target=secret_id,
+                                     action="secretsmanager:ListSecretVersionIds", **kwargs)
+                for item in resp.get("Versions", []):
+                    out.append(VersionInfo(
+                        version_id=item.get("VersionId", ""),
+                        stages=tuple(item.get("VersionStages", ())),
+                        created=item.get("CreatedDate"),
+                        last_accessed=item.get("LastAccessedDate"),
+                    ))
+                token = resp.get("NextToken")
+                if not token:
+                    break
+        except AccessDeniedError:
+            out = [VersionInfo(vid, st, None) for vid, st in stages.items()]
+
+        def order(v: VersionInfo) -> tuple[int, float]:
+            rank = 0 if CURRENT in v.stages else 1 if PREVIOUS in v.stages else 2
+            return rank, -(v.created.timestamp() if v.created else 0.0)
+
+        return sorted(out, key=order)
+
+    def rollback(self, secret_id: str) -> tuple[str, str]:
+        """Move AWSCURRENT back to the AWSPREVIOUS version of ``secret_id``.
+
+        The version that was current becomes AWSPREVIOUS, so a second rollback undoes the
+        first. Uses DescribeSecret and UpdateSecretVersionStage, in the primary region only
+        (replicas are read-only).
+
+        Returns
+        -------
+        tuple[str, str]
+            The version id now current, and the one that was current before (now AWSPREVIOUS).
+
+        Raises
+        ------
+        KeyNotFoundError
+            If the secret does not exist or has no AWSPREVIOUS version.
+        """
+        stages = self._stages(secret_id, primary=True)
+        current = next((v for v, st in stages.items() if CURRENT in st), None)
+        previous = next((v for v, st in stages.items() if PREVIOUS in st), None)
+        if current is None or previous is None:
+            raise KeyNotFoundError(
+                f"secret {secret_id} has no {PREVIOUS} version to roll back to; see "
+                f"`nbsecrets versions {secret_id}`.")
+        self.reads.call("update_secret_version_stage", target=secret_id, write=True,
+                   action="secretsmanager:UpdateSecretVersionStage", SecretId=secret_id,
+                   VersionStage=CURRENT, MoveToVersionId=previous,
+                   RemoveFromVersionId=current)
+        # Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT left; make sure of it.
+        after = self._stages(secret_id, primary=True)
+        if PREVIOUS not in after.get(current, ()):
+            holder = next((v for v, st in after.items() if PREVIOUS in st), None)
+            extra = {"RemoveFromVersionId": holder} if holder else {}
+            self.reads.call("update_secret_version_stage", target=secret_id, write=True,
+                       action="secretsmanager:UpdateSecretVersionStage", SecretId=secret_id,
+                       VersionStage=PREVIOUS, MoveToVersionId=current, **extra)
+        self.reads.forget()  # the id may be a name or an ARN; cached entries may use either
+        return previous, current
+
+
+    # -- writes --------------------------------------------------------------------------
+
+    def put(self, provider: str, value: str) -> SecretVersion:
+        """Store ``value`` as the new current version of ``{prefix}{provider}``.
+
+        Creates the secret, tagged ``nbsecrets:provider`` and ``nbsecrets:managed``, when it
+        does not exist yet.
+
+        Raises
+        ------
+        SecretFormatError
+            If the value is empty or has surrounding whitespace.
+        """
+        if not value:
+            raise SecretFormatError(f"{provider}: the value is empty; nothing was stored.")
+        if value != value.strip():
+            raise SecretFormatError(
+                f"{provider}: the value has spaces or newlines around it; nothing was stored. "
+                "Paste the key alone.")
+        sid = f"{self.reads.config.prefix}{provider}"
+        try:
+            resp, region = self.reads.call("put_secret_value", target=sid,
+                                      action="secretsmanager:PutSecretValue", write=True,
+                                      SecretId=sid, SecretString=value)
+        except KeyNotFoundError:
+            resp, region = self.reads.call(
+                "create_secret", target=sid, action="secretsmanager:CreateSecret", write=True,
+                Name=sid,
+                SecretString=value,
+                Description=f"{provider} API key, managed by nbsecrets",
+                Tags=[{"Key": "nbsecrets:provider", "Value": provider},
+                      {"Key": "nbsecrets:managed", "Value": "true"}])
+        self.reads.forget(sid)
+        return SecretVersion(name=resp.get("Name", sid), arn=resp.get("ARN", ""),
+                             version_id=resp.get("VersionId", ""), stages=(CURRENT,),
+                             created=None, region=region, payload="")
+

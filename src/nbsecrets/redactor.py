@@ -1,0 +1,281 @@
+"""What redaction matches, and the matcher that replaces it: :class:`Redactor`.
+
+The registry of loaded values is :mod:`nbsecrets.redact`; the byte search is
+:mod:`nbsecrets.scan`. What is replaced, by ``[REDACTED:provider]``:
+
+- the value itself and its encoded forms: base64 (standard and URL-safe, each at the three
+  byte offsets a value can start at inside a larger encoded payload, so the base64 of
+  ``"x" + key`` is caught too), hexadecimal, URL-encoded (``quote`` and ``quote_plus``),
+  JSON-escaped, HTML-escaped and ``repr``-escaped;
+- for values of 12 characters or more: **any run of 12 or more consecutive characters** of the
+  value or of any of those forms, so ``print(key[1:])`` or ``key[5:30]`` is caught, which exact
+  matching (what Databricks does) misses. Runs are measured in UTF-8 bytes; for the ASCII keys
+  providers issue, bytes and characters are the same. The hexadecimal form is the exception:
+  it is matched whole, because runs of hex digits turn up by chance in outputs full of ids and
+  hashes, and checking each one would cost more than the rare hex-printed key is worth.
+
+Short values follow a simpler rule, because a short run would match ordinary text:
+
+- 8 to 11 characters: exact occurrences of the value and its forms only;
+- more than 4096 characters (``MAX_RUN_VALUE``; no API key is that long): exact
+  occurrences of the value and its forms only, which keeps registration and scanning cheap;
+- fewer than 8 characters: not redacted at all. No provider issues keys that short, and
+  replacing a 5-letter string everywhere would garble output while protecting nothing.
+
+How it stays fast on large outputs: the text is UTF-8 encoded (a copy for ASCII text) and
+``struct`` pulls one 4-byte integer out of every 9 bytes in C. Any 12-byte window contains
+one of those anchors, so a single set intersection against the 4-grams of all registered
+forms decides, per 36 KB chunk, whether anything needs a closer look. Only chunks with a hit are
+examined in Python, by extending each hit along the form it came from. The scan costs the
+same for one key or twenty, and text with no key in it is returned unchanged (the same
+object). Containers with many strings (a big JSON output) are first checked as one JSON text,
+and the last few large texts are remembered, because the kernel looks at each output twice
+(to send it, and in what IPython keeps for ``%notebook``). ``benchmarks/bench_redact.py``
+measures all this on 10 MB outputs: about 30 ms for 10 MB of text.
+
+Replacements keep the text valid for its type: the marker holds no quote, backslash or angle
+bracket; a quote or angle bracket at the edge of a run stays (a key holding quotes must not
+take the quote that opens a JSON string with it); a cut never leaves half a backslash escape
+behind; and :func:`redact` walks containers (JSON-like dicts and lists) so only string values
+change, never the structure.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from nbsecrets.scan import ANCHOR, RUN, marker, ranges, runs, splice
+
+__all__ = ["MAX_RUN_VALUE", "MIN_EXACT", "RUN", "Redactor", "forms", "marker", "walk"]
+
+# Longer values (no provider issues a key this long) are matched whole: indexing every 4-gram
+# of a 60 KB secret in a dozen forms would make each registration and scan cost far more.
+MAX_RUN_VALUE = 4096
+MIN_EXACT = 8  # values shorter than this are not redacted at all
+
+_CACHE_MIN = 1 << 18  # texts this long (256 KB) are remembered...
+_CACHE_ENTRIES = 4  # ...this many at a time
+_CLEAN = ""  # stands for "nothing to replace" in the cache
+_DEPTH_MAX = 100
+_WALK_MAX = 256  # containers with more items than this are checked as JSON text first
+
+
+def _more_nodes_than(obj: Any, limit: int) -> bool:
+    """Whether ``obj`` holds more than ``limit`` items in all (stops counting there)."""
+    stack = [obj]
+    seen = 0
+    while stack:
+        item = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            seen += len(item)
+            if seen > limit:
+                return True
+            stack.extend(item.values() if isinstance(item, dict) else item)
+    return False
+
+
+class _NotJson(Exception):
+    pass
+
+
+def _not_json(obj: object) -> None:
+    raise _NotJson
+
+
+T = TypeVar("T")
+@dataclass(frozen=True)
+class Redactor:
+    """Replaces a fixed set of values (each with its provider label). Build with :meth:`of`.
+
+    The module keeps one for the registered values; build your own to redact other values.
+    """
+
+    forms: tuple[bytes, ...]  # run-matched forms
+    form_labels: tuple[str, ...]
+    # (form index, offset j) of each 4-gram, keyed by it with the 4 bytes after it
+    # (f[j:j+8]) and with the 4 bytes before it (f[j-4:j+4])
+    after: dict[bytes, tuple[tuple[int, int], ...]]
+    before: dict[bytes, tuple[tuple[int, int], ...]]
+    anchor_set: frozenset[int]
+    # forms matched whole only: those of values of 8 to 11 characters, and hexadecimal
+    # (hex runs would turn up by chance in hex-heavy output, like ids and hashes)
+    exact: tuple[tuple[bytes, str], ...]
+    shortest: int
+    recent: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def of(cls, values: dict[str, str]) -> Redactor | None:
+        """A redactor for ``values`` (value -> label); None when none is long enough."""
+        return _build(values)
+
+    def text(self, text: str) -> str:
+        """``text`` with the values replaced; the same object when nothing matched."""
+        if len(text) < self.shortest // 4:
+            return text
+        big = len(text) >= _CACHE_MIN
+        if big:
+            # the kernel sees a large output twice (sent, and kept for %notebook):
+            # remember the last few results, keyed by the text itself (no hash-only match)
+            known = self.recent.get(text)
+            if known is not None:
+                return text if known is _CLEAN else known
+        b = text.encode("utf-8", "surrogatepass")
+        if len(b) < self.shortest:
+            return text
+        found = ranges(b, self, text=True)
+        out = splice(b, found).decode("utf-8", "surrogatepass") if found else text
+        if big:
+            self._remember(text, _CLEAN if out is text else out)
+        return out
+
+    def _remember(self, text: str, result: str) -> None:
+        recent = self.recent
+        try:
+            while len(recent) >= _CACHE_ENTRIES:
+                del recent[next(iter(recent))]
+        except (KeyError, StopIteration, RuntimeError):  # another thread got there first
+            pass
+        recent[text] = result
+
+    def binary(self, data: bytes) -> bytes:
+        """``data`` with the values replaced; the same object when nothing matched."""
+        if len(data) < self.shortest:
+            return data
+        found = ranges(bytes(data), self, text=False)
+        return splice(bytes(data), found) if found else data
+
+    def obj(self, obj: T) -> T:
+        """``obj`` with the values replaced in every string it holds (see :func:`redact`)."""
+        if isinstance(obj, (dict, list, tuple)) and _more_nodes_than(obj, _WALK_MAX):
+            # Many strings (a big JSON output): one C-speed pass over its JSON text first.
+            # If no form of a value shows in it, no string inside holds one (the JSON
+            # escape of every form is a form too).
+            try:
+                dumped = json.dumps(obj, ensure_ascii=False, default=_not_json,
+                                    check_circular=False)
+            except (_NotJson, TypeError, ValueError, RecursionError):
+                pass
+            else:
+                b = dumped.encode("utf-8", "surrogatepass")
+                if not (self.forms and runs(b, self)) and not (
+                        any(f in b for f, _ in self.exact)):
+                    return obj
+        return walk(obj, self, 0)
+
+
+_matcher: Redactor | None = None
+_enabled = True
+
+
+
+def _b64_cores(raw: bytes) -> list[str]:
+    """The base64 characters that depend only on ``raw``, at each of the 3 byte offsets."""
+    out = []
+    for k in range(3):
+        enc = base64.b64encode(b"\0" * k + raw).decode("ascii")
+        start = -(-8 * k // 6)  # first character with no prefix bits
+        end = 8 * (k + len(raw)) // 6  # characters past this one hold bits of what follows
+        core = enc[start:end]
+        out.append(core)
+        out.append(core.replace("+", "-").replace("/", "_"))
+    return out
+
+
+def forms(value: str) -> list[str]:
+    """The forms of ``value`` that are redacted: itself, then its encodings, without repeats.
+
+    Examples
+    --------
+    >>> forms("sk-abc/def+ghi")[0]
+    'sk-abc/def+ghi'
+    """
+    raw = value.encode("utf-8", "surrogatepass")
+    candidates = [
+        value,
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+        # Values are any str, lone surrogates included (JSON can carry "\ud800").
+        urllib.parse.quote(value, safe="", errors="surrogatepass"),
+        urllib.parse.quote(value, errors="surrogatepass"),
+        urllib.parse.quote_plus(value, errors="surrogatepass"),
+        html.escape(value),
+        html.escape(value, quote=False),
+        repr(value)[1:-1],
+        raw.hex(),
+        *_b64_cores(raw),
+    ]
+    seen: dict[str, None] = {}
+    for form in candidates:
+        if form:
+            seen.setdefault(form, None)
+    for form in list(seen):  # as it shows inside JSON text (the prefilter of Redactor.obj)
+        seen.setdefault(json.dumps(form, ensure_ascii=False)[1:-1], None)
+    return list(seen)
+
+
+def _build(values: dict[str, str]) -> Redactor | None:
+    run_forms: list[bytes] = []
+    run_labels: list[str] = []
+    exact_labels: dict[bytes, str] = {}
+    for value, label in values.items():
+        if len(value) < MIN_EXACT:
+            continue
+        hexed = value.encode("utf-8", "surrogatepass").hex()
+        for form in forms(value):
+            b = form.encode("utf-8", "surrogatepass")
+            if RUN <= len(value) <= MAX_RUN_VALUE and len(b) >= RUN and form != hexed:
+                if b not in run_forms:
+                    run_forms.append(b)
+                    run_labels.append(label)
+            else:
+                exact_labels.setdefault(b, label)
+    if not run_forms and not exact_labels:
+        return None
+    anchors: set[int] = set()
+    after: dict[bytes, list[tuple[int, int]]] = {}
+    before: dict[bytes, list[tuple[int, int]]] = {}
+    for i, b in enumerate(run_forms):
+        for j in range(len(b) - ANCHOR + 1):
+            anchors.add(int.from_bytes(b[j:j + ANCHOR], "little"))
+            if j + 8 <= len(b):
+                after.setdefault(b[j:j + 8], []).append((i, j))
+            if j >= 4:
+                before.setdefault(b[j - 4:j + 4], []).append((i, j))
+    lengths = [RUN] if run_forms else []
+    lengths += [len(b) for b in exact_labels]
+    return Redactor(
+        forms=tuple(run_forms), form_labels=tuple(run_labels),
+        after={k: tuple(v) for k, v in after.items()},
+        before={k: tuple(v) for k, v in before.items()}, anchor_set=frozenset(anchors),
+        exact=tuple(exact_labels.items()), shortest=min(lengths))
+
+
+def walk(obj: Any, m: Redactor, depth: int) -> Any:
+    if isinstance(obj, str):
+        return m.text(obj)
+    if depth > _DEPTH_MAX:  # deeper than any real output: keep it only if its repr is clean
+        shown = repr(obj)
+        safe = m.text(shown)
+        return obj if safe is shown else safe
+    if isinstance(obj, dict):
+        changed = False
+        items = []
+        for k, v in obj.items():
+            nk = walk(k, m, depth + 1) if isinstance(k, str) else k
+            nv = walk(v, m, depth + 1)
+            changed = changed or nk is not k or nv is not v
+            items.append((nk, nv))
+        return dict(items) if changed else obj
+    if isinstance(obj, (list, tuple)):
+        new = [walk(v, m, depth + 1) for v in obj]
+        if any(n is not o for n, o in zip(new, obj, strict=True)):
+            return new if isinstance(obj, list) else tuple(new)
+        return obj
+    if isinstance(obj, (bytes, bytearray)):
+        return m.binary(obj)
+    return obj

@@ -1,0 +1,175 @@
+"""Finding registered values in bytes, fast: 4-byte anchors every 9 bytes, then extension.
+
+See :mod:`nbsecrets.redactor` for what is matched. This module holds the byte-level search;
+it takes any object with a Redactor's fields (``forms``, ``anchor_set``, ...).
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from collections.abc import Iterable
+from typing import Any
+
+__all__ = ["ANCHOR", "RUN", "STRIDE", "marker", "ranges", "runs", "splice"]
+
+RUN = 12  # a run of this many bytes of a loaded value (or of an encoded form) is redacted
+STRIDE = 9  # one anchor every 9 bytes: any 12-byte window holds a whole 4-byte anchor
+ANCHOR = 4
+_CHUNK = 4096  # anchors per struct call (36 KB of text)
+_UNPACKERS = tuple((n, struct.Struct("<" + "I5x" * n)) for n in (_CHUNK, 512, 64, 8, 1))
+
+
+def marker(label: str) -> str:
+    """The text that stands in for a value of ``label``: ``[REDACTED:label]``."""
+    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label) or "key"
+    return f"[REDACTED:{safe}]"
+
+
+def _scan(buf: bytes, start: int, count: int, base: int, aset: frozenset[int],
+          hits: list[tuple[int, int]]) -> None:
+    """Anchors ``start .. start+count`` of ``buf`` (anchor i at byte 9i); hits at ``base``+."""
+    done = 0
+    for size, unpacker in _UNPACKERS:
+        unpack = unpacker.unpack_from
+        while count - done >= size:
+            off = (start + done) * STRIDE
+            ints = unpack(buf, off)
+            if not aset.isdisjoint(ints):
+                common = aset.intersection(ints)
+                if len(common) > 2:
+                    hits.extend((base + off + STRIDE * i, v)
+                                for i, v in enumerate(ints) if v in common)
+                else:
+                    for v in common:  # one or two: find them with C-level index()
+                        i = ints.index(v)
+                        while True:
+                            hits.append((base + off + STRIDE * i, v))
+                            try:
+                                i = ints.index(v, i + 1)
+                            except ValueError:
+                                break
+            done += size
+
+
+def _anchor_hits(b: bytes, m: Any) -> list[tuple[int, int]]:
+    """(position, anchor) of each anchor of ``b`` that is a 4-gram of some form."""
+    n = len(b)
+    hits: list[tuple[int, int]] = []
+    if n < RUN:
+        return hits
+    count = (n - ANCHOR) // STRIDE + 1  # anchors at 0, 9, 18, ... that fit in b
+    whole = min(count, n // STRIDE) // _CHUNK * _CHUNK  # read in place, 9 bytes each
+    _scan(b, 0, whole, 0, m.anchor_set, hits)
+    if count > whole:  # the rest, with the last anchor's skipped bytes padded
+        base = whole * STRIDE
+        tail = b[base:] + b"\0" * STRIDE
+        _scan(tail, 0, count - whole, base, m.anchor_set, hits)
+    hits.sort()
+    return hits
+
+
+def runs(b: bytes, m: Any) -> list[tuple[int, int, str]]:
+    out: list[tuple[int, int, str]] = []
+    hits = _anchor_hits(b, m)
+    if not hits:
+        return out
+    n = len(b)
+    seen: dict[tuple[int, int], tuple[int, int]] = {}  # (form, diagonal) -> segment found
+    after, before = m.after, m.before
+    for p, _v in hits:
+        # a run of 12 through this 4-byte anchor goes on for 4 more bytes on one side
+        candidates = after.get(b[p:p + 8], ())
+        if p >= 4:
+            candidates += before.get(b[p - 4:p + 4], ())
+        for fi, j in candidates:
+            diag = (fi, p - j)
+            prior = seen.get(diag)
+            if prior is not None and prior[0] <= p < prior[1]:
+                continue
+            f = m.forms[fi]
+            a, fa = p, j
+            while a > 0 and fa > 0 and b[a - 1] == f[fa - 1]:
+                a -= 1
+                fa -= 1
+            e, fe = p, j
+            while e < n and fe < len(f) and b[e] == f[fe]:
+                e += 1
+                fe += 1
+            seen[diag] = (a, e)
+            if e - a >= RUN:
+                out.append((a, e, m.form_labels[fi]))
+    return out
+
+
+_ESCAPE_TAIL = re.compile(rb"\\(?:u[0-9A-Fa-f]{0,3}|x[0-9A-Fa-f]?)?\Z")
+
+
+_SYNTAX = frozenset(b"\"'<>")  # quotes and angle brackets at the edges of a run stay
+
+
+def _adjust(b: bytes, a: int, e: int, text: bool) -> tuple[int, int]:
+    """Move the edges of a cut so the text stays valid for its type.
+
+    A run of a key that holds quotes or angle brackets can take in the quote that opens a
+    JSON string or closes an HTML attribute: those stay visible at the edges. A cut never
+    splits a backslash escape (``\\"``, ``\\u0022``), and, for text, no UTF-8 character.
+    """
+    while a < e and b[a] in _SYNTAX:
+        a += 1
+    while e > a and b[e - 1] in _SYNTAX:
+        e -= 1
+    # an escape that starts before the cut and would lose its tail: take it in
+    m = _ESCAPE_TAIL.search(b, max(0, a - 6), a)
+    if m is not None:
+        start = m.start()
+        slashes = 0
+        while start - slashes - 1 >= 0 and b[start - slashes - 1] == 0x5C:
+            slashes += 1
+        if slashes % 2 == 0:  # the backslash is not itself escaped
+            a = start
+    # a backslash at the end of the cut that escapes what follows: leave it with what follows
+    slashes = 0
+    while e - slashes - 1 >= a and b[e - slashes - 1] == 0x5C:
+        slashes += 1
+    if slashes % 2 == 1:
+        e -= 1
+    if text:
+        while a > 0 and 0x80 <= b[a] < 0xC0:
+            a -= 1
+        while e < len(b) and 0x80 <= b[e] < 0xC0:
+            e += 1
+    return a, e
+
+
+def ranges(b: bytes, m: Any, text: bool) -> list[tuple[int, int, str]]:
+    found = runs(b, m) if m.forms else []
+    for f, label in m.exact:
+        i = b.find(f)
+        while i >= 0:
+            found.append((i, i + len(f), label))
+            i = b.find(f, i + 1)
+    if not found:
+        return found
+    adjusted = sorted((*_adjust(b, a, e, text), label) for a, e, label in found)
+    merged: list[list[Any]] = []
+    for a, e, label in adjusted:
+        if e <= a:
+            continue
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], e)
+        else:
+            merged.append([a, e, label])
+    return [(a, e, label) for a, e, label in merged]
+
+
+def splice(b: bytes, ranges: Iterable[tuple[int, int, str]]) -> bytes:
+    parts = []
+    pos = 0
+    for a, e, label in ranges:
+        parts.append(b[pos:a])
+        parts.append(marker(label).encode("ascii"))
+        pos = e
+    parts.append(b[pos:])
+    return b"".join(parts)
+
