@@ -101,9 +101,15 @@ def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
                     "Cannot resolve the AWS account ID (STS GetCallerIdentity failed: no or "
                     "invalid credentials); pass --account ID, or use --format cloudformation, "
                     "which leaves it to ${AWS::AccountId}.")
-    return PolicyOptions(region=region, account=account, prefix=args.prefix or config.prefix,
-                         providers=tuple(args.provider), kms_key_arn=args.kms_key_arn,
-                         allow_write=args.allow_write, list_secrets=not args.no_list)
+    opts = PolicyOptions(region=region, account=account, prefix=args.prefix or config.prefix,
+                         providers=tuple(args.provider), kms_key_arns=tuple(args.kms_key_arn),
+                         allow_write=args.allow_write, list_secrets=not args.no_list,
+                         fallback_regions=tuple(args.fallback_region or config.fallback_regions),
+                         install_artifact=args.artifact)
+    if opts.allow_write and not opts.providers:
+        print(f"note: --allow-write with no --provider allows writing every key under the "
+              f"prefix {opts.prefix}", file=sys.stderr)
+    return opts
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
@@ -173,8 +179,13 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
                    "the prefix)")
     p.add_argument("--region", help="region of the secrets (default: the resolved region)")
     p.add_argument("--account", metavar="ID", help="account ID (default: from STS)")
-    p.add_argument("--kms-key-arn", metavar="ARN", help="customer managed KMS key of the "
-                   "secrets (kms:Decrypt through Secrets Manager only)")
+    p.add_argument("--kms-key-arn", metavar="[REGION=]ARN", action="append", default=[],
+                   help="customer managed KMS key of the secrets (kms:Decrypt through Secrets "
+                   "Manager only); repeat as REGION=ARN for each fallback region's key")
+    p.add_argument("--fallback-region", action="append", metavar="R", help="replica region "
+                   "reads fail over to (repeat; default NBSECRETS_FALLBACK_REGIONS)")
+    p.add_argument("--artifact", metavar="S3_URI", help="s3://BUCKET/KEY of the install "
+                   "artifact (s3:GetObject on that object only)")
     p.add_argument("--allow-write", action="store_true",
                    help="also allow storing new values and rollback")
     p.add_argument("--no-list", action="store_true", help="do not allow ListSecrets")
