@@ -148,27 +148,15 @@ def _cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def _cmd_lifecycle(args: argparse.Namespace) -> int:
-    from nbsecrets.admin import lifecycle
+    from nbsecrets.admin import deploy_cli
 
-    if args.template:
-        print(lifecycle.template_text(pip_spec=args.pip_spec), end="")
-        return 0
-    if not args.name:
-        from nbsecrets.errors import ConfigError
+    return deploy_cli.run_lifecycle(args)
 
-        raise ConfigError("Give the lifecycle configuration a name: --name NAME.")
-    from nbsecrets.aws.store import Store
 
-    done = lifecycle.deploy(Store().client(service="sagemaker"), args.name, studio=args.studio,
-                            pip_spec=args.pip_spec)
-    kind = "Studio (JupyterLab)" if done.studio else "notebook instance"
-    if done.action == "unchanged":
-        print(f"The {kind} lifecycle configuration {done.name} is already up to date "
-              f"({done.arn}).")
-    else:
-        print(f"{done.action.capitalize()} the {kind} lifecycle configuration {done.name} "
-              f"({done.arn}).")
-    return 0
+def _cmd_artifact(args: argparse.Namespace) -> int:
+    from nbsecrets.admin import deploy_cli
+
+    return deploy_cli.run_artifact(args)
 
 
 def _add_policy_options(p: argparse.ArgumentParser) -> None:
@@ -233,13 +221,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="check this role's policies instead of the execution role (admins)")
     p = add("lifecycle", _cmd_lifecycle, "Create or update the SageMaker lifecycle "
             "configuration from the scripts in lifecycle-config/.")
-    p.add_argument("--name", help="name of the lifecycle configuration")
-    p.add_argument("--studio", action="store_true",
-                   help="a Studio JupyterLab configuration (default: notebook instance)")
-    p.add_argument("--pip-spec", metavar="SPEC", help="what the scripts pip-install "
-                   "(default nbsecrets; nbsecrets is not on PyPI yet: a wheel or git URL)")
-    p.add_argument("--template", action="store_true",
-                   help="print lifecycle-config/template.yaml instead of deploying")
+    from nbsecrets.admin import deploy_cli
+
+    deploy_cli.add_lifecycle_arguments(p)
+    p = add("artifact", _cmd_artifact, "Build the pinned install artifact (wheelhouse) and "
+            "upload it and the nbsecrets wheel to S3; prints their URIs and sha256s.")
+    deploy_cli.add_artifact_arguments(p)
     return parser
 
 

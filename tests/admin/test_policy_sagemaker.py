@@ -88,7 +88,7 @@ def test_write_with_a_customer_managed_key_grants_generate_data_key():
 
 @pytest.mark.parametrize("arn", [f"arn:aws:kms:{R}:{A}:alias/team", "alias/team"])
 def test_alias_arn_is_refused_with_a_sentence(arn):
-    with pytest.raises(ConfigError, match="alias|key ARN") as err:
+    with pytest.raises(ConfigError, match=r"alias|key ARN") as err:
         PolicyOptions(region=R, account=A, kms_key_arn=arn)
     assert "\n" not in str(err.value)
 
