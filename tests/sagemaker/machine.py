@@ -223,7 +223,8 @@ def run_script(text: str, path: Path, env: dict[str, str], user: Machine | None 
     """
     path.write_text(text)
     path.chmod(0o755)
-    base = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", **env}
+    base = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "HOME": "/root", **env}
     if user is None:
         done = subprocess.run(["bash", str(path)], env=base, capture_output=True, text=True,
                               timeout=LIMIT_S)
