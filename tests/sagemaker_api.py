@@ -22,6 +22,8 @@ class SageMakerApi:
         self.studio: dict[str, dict[str, Any]] = {}
         self.notebook: dict[str, dict[str, Any]] = {}
         self.domains: dict[str, dict[str, Any]] = {}
+        self.spaces: dict[str, dict[str, Any]] = {}  # space name -> DescribeSpace answer
+        self.profiles: dict[str, dict[str, Any]] = {}  # profile -> DescribeUserProfile answer
         handler = type("Handler", (_Handler,), {"api": self})
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -83,6 +85,14 @@ class SageMakerApi:
         for key, value in body.get("DefaultUserSettings", {}).items():
             domain.setdefault("DefaultUserSettings", {})[key] = value
         return 200, {"DomainArn": domain["DomainArn"]}
+
+    def op_DescribeSpace(self, body):
+        found = self.spaces.get(body["SpaceName"])
+        return (200, found) if found else self._missing(body["SpaceName"])
+
+    def op_DescribeUserProfile(self, body):
+        found = self.profiles.get(body["UserProfileName"])
+        return (200, found) if found else self._missing(body["UserProfileName"])
 
     def op_DescribeNotebookInstanceLifecycleConfig(self, body):
         name = body["NotebookInstanceLifecycleConfigName"]

@@ -141,7 +141,7 @@ def _cmd_provision(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from nbsecrets.admin import doctor
 
-    report = doctor.run(providers=args.provider, role=args.role)
+    report = doctor.run(providers=args.provider, role=args.role, at_start=args.at_start)
     print(report.text())
     print("All good." if report.ok else "Something is wrong: see FAIL and WARN above.")
     return 0 if report.ok else 1
@@ -219,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="key to check (repeat; default: every key under the prefix)")
     p.add_argument("--role", metavar="NAME_OR_ARN",
                    help="check this role's policies instead of the execution role (admins)")
+    p.add_argument("--at-start", action="store_true", help="only checks that cause no "
+                   "AccessDenied (the lifecycle script's check at each start)")
     p = add("lifecycle", _cmd_lifecycle, "Create or update the SageMaker lifecycle "
             "configuration from the scripts in lifecycle-config/.")
     from nbsecrets.admin import deploy_cli
