@@ -128,7 +128,8 @@ def _cmd_provision(args: argparse.Namespace) -> int:
     from nbsecrets.aws.store import Store
 
     document = iam.policy_document(_policy_options(args))
-    result = provision(Store().client(service="iam"), args.role, document)
+    result = provision(Store().client(service="iam"), args.role, document,
+                       replace=args.replace)
     if result.changed:
         print(result.diff)
         print(f"Put the inline policy {iam.POLICY_NAME} on role {result.role}.")
@@ -212,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("provision", _cmd_provision, "Put the least-privilege policy on a role as its "
             "inline policy nbsecrets (admin credentials); prints what changed.")
     p.add_argument("--role", required=True, metavar="NAME_OR_ARN")
+    p.add_argument("--replace", action="store_true", help="replace the inline policy instead "
+                   "of merging into it (drops grants it had)")
     _add_policy_options(p)
     p = add("doctor", _cmd_doctor, "Check identity, region, role, readable keys and over-broad "
             "grants; exit 1 when something is wrong.")
