@@ -109,9 +109,14 @@ def settings(cfg: pulumi.Config) -> Settings:
                               else [])], "adminRoles")
     except NbSecretsError as exc:
         raise pulumi.RunError(str(exc)) from None
+    account = cfg.get("account")
+    if not kms and [r for r in consumers if r.split(":")[4] != account]:
+        raise pulumi.RunError("Roles in another account cannot decrypt secrets under the AWS "
+                              "managed key; set kmsKeyArn to a customer managed key (or set "
+                              "account, if the consumer roles are in this one).")
     s = Settings(
         providers=providers, prefix=cfg.get("prefix") or "nbsecrets/", region=region,
-        account=cfg.get("account"), replica_regions=replicas,
+        account=account, replica_regions=replicas,
         replica_kms_key_arns=dict(replica_keys), kind=kind, kms_key_arn=kms,
         consumer_roles=consumers, admin_roles=admins,
         allow_write=cfg.get_bool("allowWrite") or False,

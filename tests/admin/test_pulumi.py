@@ -133,8 +133,9 @@ CONFIGS = {
     "rotation, consumers, replicas, notebook": (
         {"providers": ["openai"], "rotationLambdaArn": LAMBDA, "rotationRoleArn": ROTATION_ROLE,
          "consumerRoles": [CONSUMER], "adminRoles": [ADMIN], "replicaRegions": ["us-west-2"],
+         "kmsKeyArn": KMS, "replicaKmsKeyArns": {"us-west-2": KMS.replace(R, "us-west-2")},
          "notebookInstanceName": "my-notebook"},
-        ("--provider", "openai")),
+        ("--provider", "openai", "--kms-key-arn", KMS)),
 }
 
 
@@ -185,7 +186,9 @@ def test_rotation_consumers_replicas_and_notebook():
     assert rotation.inputs["rotationLambdaArn"] == LAMBDA
     assert rotation.inputs["rotationRules"]["automaticallyAfterDays"] == 30
     [secret] = of_type(mocks, "aws:secretsmanager/secret:Secret")
-    assert [r["region"] for r in secret.inputs["replicas"]] == ["us-west-2"]
+    assert secret.inputs["replicas"] == [
+        {"region": "us-west-2", "kmsKeyId": KMS.replace(R, "us-west-2")}]
+    assert secret.inputs["kmsKeyId"] == KMS
     [notebook] = of_type(mocks, "aws:sagemaker/notebookInstance:NotebookInstance")
     assert notebook.inputs["roleArn"] == exports["roleArn"]
     assert exports["notebookInstanceName"] == "my-notebook"
@@ -256,6 +259,7 @@ def test_plain_text_value_is_refused():
     ({"providers": ["openai"], "kmsKeyArn": KMS, "replicaRegions": ["us-west-2"]},
      "replicaKmsKeyArns.us-west-2"),
     ({"providers": ["openai"], "kmsKeyArn": "alias/mine"}, "--kms-key-arn takes a key ARN"),
+    ({"providers": ["openai"], "consumerRoles": [CONSUMER]}, "set kmsKeyArn"),
 ])
 def test_bad_settings_are_one_sentence(config, words):
     with pytest.raises(Exception, match=words.replace(".", r"\.")):
