@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nbsecrets._version import __version__
-from nbsecrets.errors import NbSecretsError
+from nbsecrets.errors import ConfigError, NbSecretsError
 
 __all__ = ["main"]
 
@@ -122,6 +122,8 @@ def _cmd_policy(args: argparse.Namespace) -> int:
         doc = rp.key_policy_statement(opts, args.role) if args.key_policy else \
             rp.resource_policies(opts, args.role, args.admin_role)
         print(json.dumps(doc, indent=2))
+    elif args.role or args.admin_role:
+        raise ConfigError("--role and --admin-role go with --resource-policy or --key-policy.")
     elif args.format == "cloudformation":
         print(iam.cloudformation_yaml(_policy_options(args, need_ids=False)), end="")
     else:
@@ -202,7 +204,7 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--secrets-account", metavar="ID", help="account that holds the keys, when "
                    "not the role's own (needs --kms-key-arn: a customer managed key)")
     p.add_argument("--admin-role", action="append", default=[], metavar="ARN", help="with "
-                   "--resource-policy: a role also allowed to read (admins, rotation Lambda)")
+                   "--resource-policy: a role exempt from its deny (admins, rotation Lambda)")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -177,6 +177,8 @@ def test_cli_bad_role_is_one_line(capsys):
     assert cli.main(["policy", "--resource-policy", "--role", "notebook"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "takes a role ARN" in err
+    assert cli.main(["policy", "--role", NOTEBOOK]) == 1
+    assert "go with --resource-policy or --key-policy" in capsys.readouterr().err
 
 
 def test_cli_arn_prefix_means_secrets_account(capsys, monkeypatch):
