@@ -138,6 +138,17 @@ def test_broad_principals(principal, words):
     assert words in text and "statement Open" in text
 
 
+def test_broad_not_principal_and_narrow_ones():
+    doc = {"Statement": [
+        {"Sid": "AllBut", "Effect": "Allow", "NotPrincipal": {"AWS": NOTEBOOK},
+         "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
+        {"Sid": "Describe", "Effect": "Allow", "Principal": "*",
+         "Action": "secretsmanager:DescribeSecret", "Resource": "*"},
+        {"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}]}
+    assert broad_principals(doc) == ["statement AllBut lets everyone but its NotPrincipal "
+                                     "read it"]
+
+
 @pytest.mark.parametrize("bad", ["notebook", "*", HOME, f"arn:aws:iam::{HOME}:root",
                                  f"arn:aws:iam::{HOME}:user/bob"])
 def test_only_role_arns(bad):

@@ -229,6 +229,8 @@ def broad_principals(policy: dict[str, Any] | str) -> list[str]:
             continue
         sid = st.get("Sid") or f"#{i + 1}"
         cond = " (with conditions: check them)" if st.get("Condition") else ""
+        if "NotPrincipal" in st:
+            found.append(f"statement {sid} lets everyone but its NotPrincipal read it{cond}")
         for p in _principals(st.get("Principal")):
             if p == "*":
                 found.append(f"statement {sid} lets everyone (*) read it{cond}")
