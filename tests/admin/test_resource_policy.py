@@ -138,6 +138,18 @@ def test_broad_principals(principal, words):
     assert words in text and "statement Open" in text
 
 
+def test_an_account_principal_defers_to_that_accounts_policies():
+    doc = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HOME}:root"},
+                          "Action": GET, "Resource": "*"}]}
+    assert not decide(doc, OTHER, GET, SECRET).allowed  # same account: its own policy decides
+    assert decide(doc, OTHER, GET, SECRET, [BROAD]).allowed
+    # From another account the account principal is the secret's side of the grant.
+    assert decide(doc, OTHER, GET, CENTRAL_SECRET, [BROAD]).allowed
+    assert not decide(doc, OTHER, GET, CENTRAL_SECRET).allowed
+    assert not decide(doc, STRANGER.replace(CENTRAL, "444455556666"), GET, CENTRAL_SECRET,
+                      [BROAD]).allowed
+
+
 def test_broad_not_principal_and_narrow_ones():
     doc = {"Statement": [
         {"Sid": "AllBut", "Effect": "Allow", "NotPrincipal": {"AWS": NOTEBOOK},

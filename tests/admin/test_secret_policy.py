@@ -156,3 +156,32 @@ def test_doctor_says_once_when_it_may_not_read_resource_policies(seed, proxy):
     lines = [f.text for f in report.findings if "resource policies" in f.text]
     assert len(lines) == 1 and "not allowed" in lines[0]
     assert proxy.actions().count("GetResourcePolicy") == 1
+
+
+def test_key_policy_statement_on_a_kms_key_of_the_emulator(aws_env, seed, capsys):
+    """The statement `policy --key-policy` prints goes into a real key policy, is stored
+    and read back, and still answers as intended; a secret under that key reads fine."""
+    import nbsecrets
+    from nbsecrets.admin.resource_policy import decide
+
+    kms = boto3.client("kms", region_name="us-east-1")
+    key = kms.create_key(Description="nbsecrets keys")["KeyMetadata"]
+    assert cli.main(["policy", "--key-policy", "--role", NOTEBOOK, "--region", "us-east-1",
+                     "--account", ACCOUNT, "--provider", "openai"]) == 0
+    statement = json.loads(capsys.readouterr().out)
+    owner = {"Sid": "KeyAdministration", "Effect": "Allow",
+             "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*",
+             "Resource": "*"}
+    policy = {"Version": "2012-10-17", "Statement": [owner, statement]}
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(policy))
+    back = json.loads(kms.get_key_policy(KeyId=key["KeyId"], PolicyName="default")["Policy"])
+    assert back == policy
+    arn = seed("nbsecrets/openai", KEY, KmsKeyId=key["Arn"])["ARN"]
+    assert nbsecrets.get("openai") == KEY
+    via = {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com",
+           "kms:EncryptionContext:SecretARN": arn}
+    assert decide(back, NOTEBOOK, "kms:Decrypt", key["Arn"], (), via).allowed
+    # Another role of the account: only through its own policies (the root statement).
+    assert not decide(back, OTHER, "kms:Decrypt", key["Arn"], (), via).allowed
+    assert not decide(back, NOTEBOOK, "kms:Decrypt", key["Arn"], (),
+                      {"kms:EncryptionContext:SecretARN": arn}).allowed

@@ -160,23 +160,26 @@ def _account_of(arn: str) -> str:
     return parts[4] if len(parts) > 4 else arn
 
 
-def _names(statement: dict[str, Any], principal_arn: str) -> bool:
-    """True if the statement's Principal covers the IAM role ``principal_arn``."""
+def _names(statement: dict[str, Any], principal_arn: str, direct: bool) -> bool:
+    """True if the statement's Principal covers the IAM role ``principal_arn``: by name or
+    ``*`` (``direct``), or also through its account (``ACCOUNT`` / ``:root``), which in an
+    Allow only hands the decision to that account's own policies."""
     for p in _principals(statement.get("Principal")):
         if p == "*" or p == principal_arn:
             return True
-        if _ACCOUNT_ROOT.match(p) and _account_of(p if ":" in p else f"::::{p}") \
-                == _account_of(principal_arn):
+        if not direct and _ACCOUNT_ROOT.match(p) \
+                and _account_of(p if ":" in p else f"::::{p}") == _account_of(principal_arn):
             return True
     return False
 
 
-def _applicable(policy: dict[str, Any] | str, principal_arn: str) -> list[evaluator.Statement]:
+def _applicable(policy: dict[str, Any] | str, principal_arn: str, direct: bool
+                ) -> list[evaluator.Statement]:
     doc = json.loads(policy) if isinstance(policy, str) else policy
     raw = doc.get("Statement", [])
     raw = raw if isinstance(raw, list) else [raw]
     kept = {"Version": "2012-10-17",
-            "Statement": [s for s in raw if _names(s, principal_arn)]}
+            "Statement": [s for s in raw if _names(s, principal_arn, direct)]}
     return evaluator.statements(kept, "resource policy")
 
 
@@ -186,7 +189,9 @@ def decide(resource_policy_doc: dict[str, Any] | str | None, principal_arn: str,
     """Whether the role ``principal_arn`` may do ``action`` on the secret ``secret_arn``.
 
     AWS's rule for a resource policy: an explicit Deny in either policy wins; in the secret's
-    own account an Allow in either one is enough; from another account both must allow.
+    own account an Allow in either one is enough, where the resource policy's Allow must name
+    the role (or ``*``: an account principal defers to the account's identity policies);
+    from another account both must allow.
     Conditions see ``aws:PrincipalArn``, ``aws:PrincipalAccount`` and
     ``aws:PrincipalIsAWSService`` (false) besides ``context``.
     """
@@ -195,7 +200,8 @@ def decide(resource_policy_doc: dict[str, Any] | str | None, principal_arn: str,
     identity = [st for pol in identity_policies for st in (
         evaluator.statements(pol[1], pol[0]) if isinstance(pol, tuple)
         else evaluator.statements(pol))]
-    resource = _applicable(resource_policy_doc, principal_arn) if resource_policy_doc else []
+    doc = resource_policy_doc or {}
+    resource = _applicable(doc, principal_arn, direct=False)
     for st in (*identity, *resource):
         if st.effect == "Deny":
             d = evaluator.evaluate([st], action, secret_arn, ctx)
@@ -205,7 +211,10 @@ def decide(resource_policy_doc: dict[str, Any] | str | None, principal_arn: str,
     by_resource = evaluator.evaluate(resource, action, secret_arn, ctx)
     same_account = _account_of(principal_arn) == _account_of(secret_arn)
     if same_account:
-        return by_identity if by_identity.allowed else by_resource
+        if by_identity.allowed:
+            return by_identity
+        return evaluator.evaluate(_applicable(doc, principal_arn, direct=True), action,
+                                  secret_arn, ctx)
     if by_identity.allowed and by_resource.allowed:
         return by_resource
     return evaluator.Decision(False, "implicit deny (another account: the role's policy and "
