@@ -127,6 +127,14 @@ def test_provision_for_a_role_in_another_account_leaves_its_policy_to_that_accou
     assert "PutRolePolicy" not in proxy.actions("query.")
 
 
+def test_provision_resource_policy_for_secrets_in_another_account_is_refused(iam, capsys):
+    assert cli.main(["provision", "--role", "notebook", "--resource-policy", "--region",
+                     "us-east-1", "--account", ACCOUNT, "--secrets-account", "999988887777",
+                     "--kms-key-arn", "arn:aws:kms:us-east-1:999988887777:key/k"]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "with that account's admin credentials" in err
+
+
 def test_doctor_reports_missing_and_broad_resource_policies(seed, sm):
     seed("nbsecrets/openai", KEY)
     seed("nbsecrets/anthropic", KEY)

@@ -162,6 +162,10 @@ def provision_secrets(sm: Any, opts: PolicyOptions, role: str, admin_roles: Sequ
     """
     from nbsecrets.admin.provision import _iam_error, role_name
 
+    if opts.secrets_account not in (None, opts.account):
+        raise ConfigError(f"The secrets are in account {opts.secrets_account}: put their "
+                          "resource policies there, with that account's admin credentials "
+                          "(drop --resource-policy here).")
     if role.startswith("arn:"):
         role_arn = role
     else:
