@@ -114,14 +114,10 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     from nbsecrets.admin import policy as iam
 
     if args.resource_policy or args.key_policy:
-        import json
+        from nbsecrets.admin.resource_policy import policy_text
 
-        from nbsecrets.admin import resource_policy as rp
-
-        opts = _policy_options(args, need_ids=args.key_policy)
-        doc = rp.key_policy_statement(opts, args.role) if args.key_policy else \
-            rp.resource_policies(opts, args.role, args.admin_role)
-        print(json.dumps(doc, indent=2))
+        print(policy_text(_policy_options(args, need_ids=args.key_policy), args.role,
+                          args.admin_role, key=args.key_policy))
     elif args.role or args.admin_role:
         raise ConfigError("--role and --admin-role go with --resource-policy or --key-policy.")
     elif args.format == "cloudformation":

@@ -34,6 +34,7 @@ __all__ = [
     "broad_principals",
     "decide",
     "key_policy_statement",
+    "policy_text",
     "resource_policies",
     "resource_policy",
     "role_arns",
@@ -143,6 +144,14 @@ def key_policy_statement(opts: PolicyOptions, roles: Sequence[str],
             "StringLike": {"kms:EncryptionContext:SecretARN": arns},
         },
     }
+
+
+def policy_text(opts: PolicyOptions, roles: Sequence[str], admin_roles: Sequence[str] = (),
+                *, key: bool = False) -> str:
+    """What ``nbsecrets policy --resource-policy`` (or ``--key-policy`` with ``key``) prints."""
+    doc = key_policy_statement(opts, roles) if key else \
+        resource_policies(opts, roles, admin_roles)
+    return json.dumps(doc, indent=2)
 
 
 # -- evaluation with principals ---------------------------------------------------------------
