@@ -79,3 +79,18 @@ def test_batch_errors(error, words):
     err = Reader._batch_error("team/openai", {"SecretId": "team/openai", **error}, "us-east-1")
     assert isinstance(err, AccessDeniedError) and words in str(err)
     assert error["ErrorMessage"] not in str(err)
+
+
+def test_set_by_arn_prefix_adds_versions_but_creates_nothing(seed, sm, proxy, monkeypatch):
+    from nbsecrets import api
+    from nbsecrets.errors import KeyNotFoundError
+
+    seed("team/openai", KEY)
+    monkeypatch.setenv("NBSECRETS_PREFIX", PREFIX)
+    api.store_key("openai", KEY[::-1])
+    assert sm.get_secret_value(SecretId="team/openai")["SecretString"] == KEY[::-1]
+    with pytest.raises(KeyNotFoundError, match="cannot be created by ARN") as err:
+        api.store_key("anthropic", KEY)
+    assert KEY not in str(err.value)
+    assert "CreateSecret" not in proxy.actions()
+    assert [s["Name"] for s in sm.list_secrets()["SecretList"]] == ["team/openai"]
