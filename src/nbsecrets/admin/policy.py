@@ -83,6 +83,9 @@ class PolicyOptions:
         Regions of replicas that reads fail over to: their ARNs are granted too.
     install_artifact : str, optional
         ``s3://BUCKET/KEY`` of the pinned install artifact; s3:GetObject on that object only.
+    secrets_account : str, optional
+        The account that holds the secrets, when not the role's own (cross-account): the
+        secret ARNs name it, and a customer managed ``kms_key_arn`` is required.
     """
 
     region: str | None
@@ -96,6 +99,7 @@ class PolicyOptions:
     fallback_regions: tuple[str, ...] = ()
     kms_key_arns: tuple[str, ...] = ()
     install_artifact: str | None = None
+    secrets_account: str | None = None  # default: account
 
     def __post_init__(self) -> None:
         if not self.prefix or any(c in self.prefix for c in "*?"):
@@ -118,6 +122,14 @@ class PolicyOptions:
                 or "/" not in self.install_artifact[5:].strip("/")):
             raise ConfigError(f"The install artifact {self.install_artifact!r} must be "
                               "s3://BUCKET/KEY of one object.")
+        if self.secrets_account is not None and self.secrets_account != self.account:
+            if not (self.secrets_account.isdigit() and len(self.secrets_account) == 12):
+                raise ConfigError(f"--secrets-account takes a 12-digit account ID, not "
+                                  f"{self.secrets_account!r}.")
+            if not self.kms_key_arns:
+                raise ConfigError("Keys read from another account must be encrypted with a "
+                                  "customer managed KMS key (the AWS managed key cannot be shared);"
+                                  " pass --kms-key-arn with that key's ARN.")
 
 
 def _region_keys(opts: PolicyOptions) -> list[tuple[str, str]]:
@@ -145,11 +157,12 @@ def _key_arn(entry: str) -> tuple[str, str]:
 
 def secret_arns(opts: PolicyOptions) -> list[str]:
     """The secret ARN patterns the policy reads: one per provider, or the whole prefix."""
-    if not opts.region or not opts.account:
+    account = opts.secrets_account or opts.account
+    if not opts.region or not account:
         raise ConfigError("The policy needs a region and an account ID; pass --region and "
                           "--account.")
     partition = opts.partition or partition_of(opts.region)
-    base = f"arn:{partition}:secretsmanager:{opts.region}:{opts.account}:secret:{opts.prefix}"
+    base = f"arn:{partition}:secretsmanager:{opts.region}:{account}:secret:{opts.prefix}"
     if not opts.providers:
         return [base + "*"]
     return [f"{base}{p}{ARN_SUFFIX}" for p in opts.providers]

@@ -7,7 +7,12 @@ from typing import Any
 from nbsecrets.aws import errors as awserrors
 from nbsecrets.aws.reads import Reader
 from nbsecrets.aws.records import CURRENT, PREVIOUS, SecretVersion, VersionInfo
-from nbsecrets.errors import AccessDeniedError, KeyNotFoundError, NbSecretsError, SecretFormatError
+from nbsecrets.errors import (
+    AccessDeniedError,
+    KeyNotFoundError,
+    NbSecretsError,
+    SecretFormatError,
+)
 
 __all__ = ["Writer"]
 
@@ -112,6 +117,26 @@ class Writer:
 
     # -- writes --------------------------------------------------------------------------
 
+    def _create_or_put(self, provider: str, sid: str, value: str) -> tuple[Any, str]:
+        """CreateSecret first: a policy granting "{prefix}{provider}-??????" cannot match a
+        secret that does not exist yet, so PutSecretValue on it would be AccessDenied. On
+        ResourceExistsException, add a version."""
+        kms = self.reads.config.kms_key_id
+        try:
+            return self.reads.call(
+                "create_secret", target=sid, action="secretsmanager:CreateSecret", write=True,
+                Name=sid, SecretString=value,
+                Description=f"{provider} API key, managed by nbsecrets",
+                Tags=[{"Key": "nbsecrets:provider", "Value": provider},
+                      {"Key": "nbsecrets:managed", "Value": "true"}],
+                **({"KmsKeyId": kms} if kms else {}))
+        except NbSecretsError as err:
+            if awserrors.error_code(err.__context__) != "ResourceExistsException":
+                raise
+        return self.reads.call("put_secret_value", target=sid,
+                               action="secretsmanager:PutSecretValue", write=True,
+                               SecretId=sid, SecretString=value)
+
     def put(self, provider: str, value: str) -> SecretVersion:
         """Store ``value`` as the new current version of ``{prefix}{provider}``.
 
@@ -131,24 +156,18 @@ class Writer:
                 f"{provider}: the value has spaces or newlines around it; nothing was stored. "
                 "Paste the key alone.")
         sid = f"{self.reads.config.prefix}{provider}"
-        # CreateSecret first: a policy granting "{prefix}{provider}-??????" cannot match a
-        # secret that does not exist yet, so PutSecretValue on it would be AccessDenied.
-        extra = {"KmsKeyId": self.reads.config.kms_key_id} if self.reads.config.kms_key_id \
-            else {}
-        try:
-            resp, region = self.reads.call(
-                "create_secret", target=sid, action="secretsmanager:CreateSecret", write=True,
-                Name=sid,
-                SecretString=value,
-                Description=f"{provider} API key, managed by nbsecrets",
-                Tags=[{"Key": "nbsecrets:provider", "Value": provider},
-                      {"Key": "nbsecrets:managed", "Value": "true"}], **extra)
-        except NbSecretsError as err:
-            if awserrors.error_code(err.__context__) != "ResourceExistsException":
-                raise
-            resp, region = self.reads.call("put_secret_value", target=sid,
-                                           action="secretsmanager:PutSecretValue", write=True,
-                                           SecretId=sid, SecretString=value)
+        if sid.startswith("arn:"):  # an ARN prefix: the keys are held in another account
+            try:
+                resp, region = self.reads.call("put_secret_value", target=sid,
+                                               action="secretsmanager:PutSecretValue",
+                                               write=True, SecretId=sid, SecretString=value)
+            except KeyNotFoundError:
+                raise KeyNotFoundError(
+                    f"secret {sid} does not exist, and a secret cannot be created by ARN; an "
+                    "admin of the account that holds the keys creates it, then this adds "
+                    "versions.") from None
+        else:
+            resp, region = self._create_or_put(provider, sid, value)
         self.reads.forget(sid)
         return SecretVersion(name=resp.get("Name", sid), arn=resp.get("ARN", ""),
                              version_id=resp.get("VersionId", ""), stages=(CURRENT,),
