@@ -264,6 +264,8 @@ def test_plain_text_value_is_refused():
      "replicaKmsKeyArns.us-west-2"),
     ({"providers": ["openai"], "kmsKeyArn": "alias/mine"}, "--kms-key-arn takes a key ARN"),
     ({"providers": ["openai"], "consumerRoles": [CONSUMER]}, "set kmsKeyArn"),
+    ({"providers": ["openai"], "pipRequirement": "nbsecrets"}, "must pin a version and a hash"),
+    ({"providers": ["openai"], "artifactUri": "s3://team-artifacts/x.tar.gz"}, "needs its sha256"),
 ])
 def test_bad_settings_are_one_sentence(config, words):
     with pytest.raises(Exception, match=words.replace(".", r"\.")):

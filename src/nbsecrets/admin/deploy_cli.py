@@ -15,6 +15,7 @@ __all__ = ["add_artifact_arguments", "add_lifecycle_arguments", "run_artifact", 
 
 
 def add_artifact_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``nbsecrets artifact``."""
     p.add_argument("--s3", required=True, metavar="s3://BUCKET/PREFIX/",
                    help="where to upload the wheelhouse archive and the bare nbsecrets wheel")
     p.add_argument("--wheel", type=Path, metavar="PATH",
@@ -22,6 +23,7 @@ def add_artifact_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_lifecycle_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``nbsecrets lifecycle``."""
     p.add_argument("--name", help="name of the lifecycle configuration")
     p.add_argument("--studio", action="store_true",
                    help="a Studio JupyterLab configuration (default: notebook instance)")
