@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from nbsecrets import api
 from nbsecrets.aws.records import LoadedKey, SecretVersion
 
-__all__ = ["age_days", "day", "list_table", "loaded_line", "stored_line", "table"]
+if TYPE_CHECKING:
+    from nbsecrets.aws.audit import SecretRead
+
+__all__ = ["age_days", "audit_table", "audit_text", "day", "list_table", "loaded_line",
+           "stored_line", "table"]
 
 
 def day(when: datetime | None) -> str:
@@ -68,3 +73,25 @@ def list_table() -> str:
     rows = [(k.info.provider, ", ".join(k.env_vars), k.info.name, day(k.info.last_changed),
              "loaded" if k.loaded else "-") for k in keys]
     return table(("provider", "variables", "secret", "last changed", "loaded"), rows)
+
+
+def audit_text(names: Sequence[str], *, days: float = 7, as_json: bool = False) -> str:
+    """``nbsecrets audit``: the reads of ``names`` (default: every key under the prefix)."""
+    import json
+
+    from nbsecrets.aws.audit import AuditLog
+
+    st = api.store()
+    reads = AuditLog(st.aws).reads([st.config.ref(n).secret_id for n in names],
+                                   prefix=st.config.prefix, days=days)
+    return json.dumps([r.as_json() for r in reads], indent=2) if as_json else audit_table(reads)
+
+
+def audit_table(reads: Sequence[SecretRead]) -> str:
+    """``nbsecrets audit``: one row per read (time, principal, source, key, version)."""
+    if not reads:
+        return "No reads of these keys in CloudTrail's event history for that period."
+    rows = [(r.time.strftime("%Y-%m-%d %H:%M:%S"), r.principal, r.source_ip,
+             r.user_agent[:40], r.secret, r.version or "-", r.result) for r in reads]
+    return table(("time (UTC)", "principal", "source IP", "user agent", "key", "version",
+                  "result"), rows)

@@ -60,11 +60,14 @@ class Rotation:
         Settings (default ``os.environ``): grace days, admin secret names, base URLs.
     now : callable, optional
         The clock used for the grace period (default: UTC now).
+    grace_days : float, optional
+        Overrides the grace period the secret's tag or the environment give.
     """
 
     def __init__(self, staging: Staging, *, environ: Mapping[str, str] | None = None,
-                 now: Callable[[], datetime] | None = None):
+                 now: Callable[[], datetime] | None = None, grace_days: float | None = None):
         self.staging = staging
+        self.grace_days = grace_days
         self.environ = os.environ if environ is None else environ
         self.now = now or _utcnow
         self.notes: list[str] = []
@@ -237,7 +240,8 @@ class Rotation:
         since = ctx.secret.created.get(cur or "")
         if not prev or not cur or prev == cur or since is None:
             return None
-        grace = ctx.grace_days() if grace_days is None else grace_days
+        grace = grace_days if grace_days is not None else self.grace_days
+        grace = ctx.grace_days() if grace is None else grace
         if since.tzinfo is None:
             since = since.replace(tzinfo=timezone.utc)
         if self.now() - since < timedelta(days=grace):
