@@ -94,7 +94,8 @@ class StandIn:
                 raw = self.rfile.read(length) if length else b""
                 url = urlparse(self.path)
                 record = {"method": self.command, "path": url.path, "query": url.query,
-                          "headers": dict(self.headers), "body": raw.decode()}
+                          "headers": {k.lower(): v for k, v in self.headers.items()},
+                          "body": raw.decode()}
                 with stand_in._lock:
                     stand_in.requests.append(record)
                     if stand_in.down:
