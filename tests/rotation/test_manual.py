@@ -61,6 +61,12 @@ def test_hand_rotation_promotes_the_tested_key_and_archives_the_old(
     tests = [r for r in provider.requests if r["path"] == "/v1/models"]
     assert [r["headers"].get("x-api-key") for r in tests] == [new]
     assert tests[0]["headers"].get("anthropic-version") == "2023-06-01"
+    # The admin API saw only the admin key: never the old or the new key, not even in part.
+    for r in provider.requests:
+        if r["path"].startswith("/v1/organizations"):
+            sent = json.dumps(r)
+            assert all(v[i:i + 12] not in sent for v in (anthropic, new)
+                       for i in range(len(v) - 11))
     archive = [r for r in provider.requests if r["method"] == "POST"]
     assert len(archive) == 1 and json.loads(archive[0]["body"]) == {"status": "archived"}
 

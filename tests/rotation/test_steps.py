@@ -200,3 +200,25 @@ def test_unknown_step_and_provider_are_one_sentence_errors(seed):
         rotation.handler(event("rotateEverything", "t"), None)
     with pytest.raises(NbSecretsError, match="not mistral"):
         rotation.handler(event("createSecret", str(uuid.uuid4()), "nbsecrets/mistral"), None)
+
+
+def test_the_lambda_runs_with_boto3_alone(openai_secret, provider, sm, aws_env):
+    """As in Lambda: a fresh interpreter where IPython and ipywidgets cannot be imported."""
+    import subprocess
+    import sys
+
+    os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "0"
+    token = str(uuid.uuid4())
+    code = ("import sys, json\n"
+            "for m in ('IPython', 'ipywidgets', 'traitlets', 'ipykernel'): sys.modules[m] = None\n"
+            "from nbsecrets.rotation import handler\n"
+            "for step in ('createSecret', 'setSecret', 'testSecret', 'finishSecret'):\n"
+            f"    handler({{'SecretId': '{SECRET}', 'ClientRequestToken': '{token}', "
+            "'Step': step}, None)\n")
+    result = subprocess.run([sys.executable, "-c", code], env=dict(os.environ),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert stages(sm)[token] == {"AWSCURRENT"} and not provider.openai_valid(openai_secret)
+    new = json.loads(current(sm))["api_key"]
+    assert new not in result.stdout + result.stderr
+    assert openai_secret not in result.stdout + result.stderr
