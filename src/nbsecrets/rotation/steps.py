@@ -139,7 +139,10 @@ class Rotation:
         current = self.staging.payload(secret_id, stage=CURRENT)
         provider = self.provider(ctx)
         self._key(current, provider, ctx.secret.name)  # the current value must be readable
-        self.revoke_previous(secret_id, ctx=ctx, provider=provider)
+        if self.revoke_previous(secret_id, ctx=ctx, provider=provider) is None \
+                and ctx.secret.holder(PREVIOUS) not in (None, ctx.secret.holder(CURRENT)):
+            self._note(f"{ctx.secret.name}: the {PREVIOUS} key is still in its grace period; "
+                       "this rotation retires it unrevoked: revoke it by hand if it must go.")
         self._drop_stale_pending(ctx, provider, token)
         if value is None:
             fields = provider.mint(ctx, token)
