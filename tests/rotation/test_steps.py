@@ -222,3 +222,30 @@ def test_the_lambda_runs_with_boto3_alone(openai_secret, provider, sm, aws_env):
     new = json.loads(current(sm))["api_key"]
     assert new not in result.stdout + result.stderr
     assert openai_secret not in result.stdout + result.stderr
+
+
+def test_provider_down_while_revoking_postpones_revocation_only(openai_secret, provider, sm):
+    os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "0"
+    token = str(uuid.uuid4())
+    rotate(token, STEPS[:3])
+    provider.down = True
+    rotation.handler(event("finishSecret", token), None)  # promoted; revocation waits
+    assert stages(sm)[token] == {"AWSCURRENT"}
+    assert openai_secret in provider.openai_keys
+    provider.down = False
+    rotation.handler({"SecretId": SECRET, "Step": "revokePrevious"}, None)
+    assert openai_secret not in provider.openai_keys
+
+
+def test_aikey_refresh_in_a_notebook_gets_the_rotated_key(openai_secret, provider, sm, ip,
+                                                         capsys):
+    ip.run_line_magic("aikey", "openai")
+    assert os.environ["OPENAI_API_KEY"] == openai_secret
+    rotate(str(uuid.uuid4()))
+    ip.run_line_magic("aikey", "openai")  # cached: still the old key until a refresh
+    assert os.environ["OPENAI_API_KEY"] == openai_secret
+    ip.run_line_magic("aikey", "--refresh openai")
+    new = json.loads(current(sm))["api_key"]
+    assert os.environ["OPENAI_API_KEY"] == new
+    out = capsys.readouterr().out
+    assert new not in out and openai_secret not in out

@@ -16,6 +16,7 @@ import logging
 import os
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from nbsecrets.aws.pending import PENDING, Staging
 from nbsecrets.aws.records import CURRENT, PREVIOUS
@@ -139,7 +140,7 @@ class Rotation:
         current = self.staging.payload(secret_id, stage=CURRENT)
         provider = self.provider(ctx)
         self._key(current, provider, ctx.secret.name)  # the current value must be readable
-        if self.revoke_previous(secret_id, ctx=ctx, provider=provider) is None \
+        if self._revoke_later_if_it_fails(secret_id, ctx=ctx, provider=provider) is None \
                 and ctx.secret.holder(PREVIOUS) not in (None, ctx.secret.holder(CURRENT)):
             self._note(f"{ctx.secret.name}: the {PREVIOUS} key is still in its grace period; "
                        "this rotation retires it unrevoked: revoke it by hand if it must go.")
@@ -205,7 +206,7 @@ class Rotation:
         before = self.staging.promote(secret_id, token)
         if before:
             self._note(f"{secret_id}: version {token} is {CURRENT}; {before} is {PREVIOUS}.")
-        self.revoke_previous(secret_id)
+        self._revoke_later_if_it_fails(secret_id)
 
     def run(self, event: Mapping[str, str]) -> None:
         """Run the step an event from Secrets Manager names."""
@@ -251,10 +252,20 @@ class Rotation:
             return None
         provider = provider or self.provider(ctx)
         payload = self.staging.payload(secret_id, version_id=prev)
-        if self._key(payload, provider, ctx.secret.name) == self._key(
-                self.staging.payload(secret_id, version_id=cur), provider, ctx.secret.name):
+        old = self._key(payload, provider, ctx.secret.name)
+        if old == self._key(self.staging.payload(secret_id, version_id=cur), provider,
+                            ctx.secret.name):
             return None  # the same key stored twice: it is still in use
-        done = provider.revoke(ctx, _fields(payload), self._key(payload, provider,
-                                                                  ctx.secret.name))
+        done = provider.revoke(ctx, _fields(payload), old)
         self._note(f"{ctx.secret.name}: {done}")
         return done
+
+    def _revoke_later_if_it_fails(self, secret_id: str, **kwargs: Any) -> str | None:
+        """:meth:`revoke_previous`, but a provider that is down only postpones it."""
+        try:
+            return self.revoke_previous(secret_id, **kwargs)
+        except NbSecretsError as exc:
+            self._note(f"{secret_id}: the old key could not be revoked yet ({exc}); the daily "
+                       "revokePrevious event or `nbsecrets rotate --revoke-previous` retries.")
+            log.warning("revocation postponed for %s", secret_id)
+            return ""
