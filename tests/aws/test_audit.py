@@ -152,3 +152,9 @@ def test_policy_audit_is_lookup_events_only(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["Statement"] == [{"Sid": "ReadSecretAccessEvents", "Effect": "Allow",
                                  "Action": "cloudtrail:LookupEvents", "Resource": "*"}]
+
+
+def test_an_arn_prefix_matches_secret_names(trail):
+    prefix = "arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/"
+    reads = audit_log().reads([], prefix=prefix)
+    assert len(reads) == 124 and all(r.secret.startswith("nbsecrets/") for r in reads)

@@ -169,7 +169,7 @@ def test_provider_down_at_each_step_leaves_awscurrent_and_loses_nothing(
 def test_admin_key_missing_or_wrong_fails_create_cleanly(provider, seed, sm):
     old = provider.add_openai_key()
     seed(SECRET, old)
-    with pytest.raises(NbSecretsError, match="nbsecrets-admin/openai"):
+    with pytest.raises(NbSecretsError, match=r"nbsecrets-admin/openai does not exist.*--prompt"):
         rotation.handler(event("createSecret", str(uuid.uuid4())), None)
     seed("nbsecrets-admin/openai", json.dumps({"admin_key": "sk-admin-wrong"}))
     with pytest.raises(KeyRejectedError, match="HTTP 401") as info:

@@ -195,6 +195,7 @@ class AuditLog:
             raise ConfigError(f"--days {days:g} is out of range; CloudTrail's event history "
                               f"keeps 1 to {MAX_DAYS} days.")
         wanted = {secret_name(n) for n in names}
+        prefix = prefix.split(":secret:", 1)[-1]  # an ARN prefix (keys in another account)
         out = []
         for event in self.events(days, now):
             read = _read(event)

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from nbsecrets.aws.pending import SecretState, Staging
-from nbsecrets.errors import ConfigError, SecretFormatError
+from nbsecrets.errors import ConfigError, KeyNotFoundError, SecretFormatError
 
 __all__ = ["GRACE_TAG", "Context", "KeyProvider", "hint_matches"]
 
@@ -66,7 +66,13 @@ class Context:
         """
         env = f"NBSECRETS_{provider.upper()}_ADMIN_SECRET"
         name = self.environ.get(env) or default
-        payload = self.staging.payload(name).strip()
+        try:
+            payload = self.staging.payload(name).strip()
+        except KeyNotFoundError:
+            raise KeyNotFoundError(
+                f"the {provider} admin key secret {name} does not exist; store the admin key "
+                f"there (or name another secret in {env}), or paste a new key with "
+                f"`nbsecrets rotate {provider} --prompt`.") from None
         if not payload.startswith("{"):
             return {"admin_key": payload}
         try:
