@@ -24,8 +24,9 @@ def test_function_schedule_and_permission():
     fn = res["RotationFunction"]["Properties"]
     assert fn["Handler"] == "nbsecrets.rotation.handler" and fn["Runtime"] in (
         "python3.11", "python3.12")
-    assert fn["Code"] == {"S3Bucket": {"Ref": "RotationCodeBucket"},
-                          "S3Key": {"Ref": "RotationCodeKey"}}
+    assert fn["Code"]["S3Bucket"] == {"Ref": "RotationCodeBucket"}
+    assert fn["Code"]["S3Key"] == {"Ref": "RotationCodeKey"}
+    assert fn["Code"]["S3ObjectVersion"]["Fn::If"][0] == "RotationCodePinned"
     perm = res["RotationInvokePermission"]["Properties"]
     assert perm["Principal"] == "secretsmanager.amazonaws.com"
     assert perm["SourceAccount"] == {"Ref": "AWS::AccountId"}

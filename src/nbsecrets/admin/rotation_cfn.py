@@ -50,6 +50,9 @@ def rotation_parts() -> dict[str, dict[str, Any]]:
                                    "Lambda (leave empty: no rotation)."},
             "RotationCodeKey": {"Type": "String", "Default": "",
                                 "Description": "S3 key of that wheel."},
+            "RotationCodeObjectVersion": {"Type": "String", "Default": "", "Description":
+                                          "S3 object version of that wheel (pins it in a "
+                                          "versioned bucket; empty: the key's latest)."},
             "RotationSecretName": {"Type": "String", "Default": "nbsecrets/openai",
                                    "Description": "The secret whose key the Lambda rotates."},
             "RotationDays": {"Type": "Number", "Default": 30, "MinValue": 1, "MaxValue": 1000,
@@ -62,7 +65,9 @@ def rotation_parts() -> dict[str, dict[str, Any]]:
         },
         "Conditions": {CONDITION: {"Fn::And": [
             {"Fn::Not": [{"Fn::Equals": [{"Ref": "RotationCodeBucket"}, ""]}]},
-            {"Fn::Not": [{"Fn::Equals": [{"Ref": "RotationCodeKey"}, ""]}]}]}},
+            {"Fn::Not": [{"Fn::Equals": [{"Ref": "RotationCodeKey"}, ""]}]}]},
+            "RotationCodePinned": {"Fn::Not": [
+                {"Fn::Equals": [{"Ref": "RotationCodeObjectVersion"}, ""]}]}},
         "Resources": {
             "RotationRole": {"Type": "AWS::IAM::Role", **cond, "Properties": {
                 "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
@@ -79,7 +84,10 @@ def rotation_parts() -> dict[str, dict[str, Any]]:
                 "Description": "nbsecrets: rotates AI provider keys in Secrets Manager",
                 "Runtime": RUNTIME, "Handler": "nbsecrets.rotation.handler",
                 "Code": {"S3Bucket": {"Ref": "RotationCodeBucket"},
-                         "S3Key": {"Ref": "RotationCodeKey"}},
+                         "S3Key": {"Ref": "RotationCodeKey"},
+                         "S3ObjectVersion": {"Fn::If": [
+                             "RotationCodePinned", {"Ref": "RotationCodeObjectVersion"},
+                             {"Ref": "AWS::NoValue"}]}},
                 "Role": {"Fn::GetAtt": ["RotationRole", "Arn"]},
                 "Timeout": 120, "MemorySize": 256,
                 "Environment": {"Variables": {
