@@ -147,6 +147,13 @@ class StandIn:
                          "api_key": {"object": "organization.project.service_account.api_key",
                                      "value": value, "name": "Secret Key",
                                      "created_at": 1711471533, "id": key_id}}
+        if kind == "service_accounts" and method == "GET" and not item:
+            accts = [{"object": "organization.project.service_account", "id": sid,
+                      "name": a["name"], "role": "member", "created_at": 1711471533}
+                     for sid, a in self.service_accounts.items() if a["project"] == project]
+            return 200, {"object": "list", "data": accts, "has_more": False,
+                         "first_id": accts[0]["id"] if accts else None,
+                         "last_id": accts[-1]["id"] if accts else None}
         if kind == "service_accounts" and method == "DELETE" and item:
             acct = self.service_accounts.get(item)
             if acct is None or acct["project"] != project:

@@ -249,3 +249,19 @@ def test_aikey_refresh_in_a_notebook_gets_the_rotated_key(openai_secret, provide
     assert os.environ["OPENAI_API_KEY"] == new
     out = capsys.readouterr().out
     assert new not in out and openai_secret not in out
+
+
+def test_create_retried_after_a_crash_between_mint_and_put_leaves_no_orphan(
+        openai_secret, provider, sm):
+    """The Lambda died after OpenAI created the key but before PutSecretValue: AWS retries
+    createSecret with the same token, and the orphan (same name) is deleted first."""
+    from nbsecrets.rotation.openai import OpenAI
+
+    token = str(uuid.uuid4())
+    staging = Staging(Store().reads)
+    orphan = OpenAI().mint(Rotation(staging).context(SECRET), token)  # minted, never stored
+    assert len(provider.service_accounts) == 1
+    rotate(token)
+    assert orphan["openai_service_account_id"] not in provider.service_accounts
+    assert len(provider.service_accounts) == 1
+    assert json.loads(current(sm))["api_key"] != orphan["api_key"]

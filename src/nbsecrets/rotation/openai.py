@@ -59,8 +59,10 @@ class OpenAI(KeyProvider):
     def mint(self, ctx: Context, token: str) -> dict[str, str]:
         headers, project = self._admin(ctx)
         label = re.sub(r"[^A-Za-z0-9-]+", "-", ctx.secret.name).strip("-")
+        name = f"nbsecrets-{label}-{token[:8]}"
+        self._drop_orphans(headers, project, name)
         _, body = request("POST", self._project_url(project, "service_accounts"), headers,
-                          {"name": f"nbsecrets-{label}-{token[:8]}"},
+                          {"name": name},
                           what="OpenAI POST /organization/projects/{project}/service_accounts")
         key = (body or {}).get("api_key") or {}
         if not isinstance(key, dict) or not key.get("value") or not body.get("id"):
@@ -68,6 +70,26 @@ class OpenAI(KeyProvider):
                                 "the project's key policy.")
         return {"api_key": key["value"], "openai_key_id": str(key.get("id", "")),
                 "openai_service_account_id": str(body["id"]), "openai_project_id": project}
+
+    def _drop_orphans(self, headers: dict[str, str], project: str, name: str) -> None:
+        """Delete service accounts a crashed earlier try of this step created (same name):
+        their keys were never stored, so nobody can use them."""
+        after: str | None = None
+        for _ in range(100):
+            query = {"limit": "100", **({"after": after} if after else {})}
+            url = self._project_url(project, "service_accounts") + "?" + \
+                urllib.parse.urlencode(query)
+            _, body = request("GET", url, headers,
+                              what="OpenAI GET /organization/projects/{project}/service_accounts")
+            data = (body or {}).get("data") or []
+            for acct in data:
+                if acct.get("name") == name and acct.get("id"):
+                    request("DELETE", self._project_url(project, "service_accounts",
+                                                        str(acct["id"])), headers,
+                            what=f"OpenAI DELETE service account {acct['id']}")
+            if not body.get("has_more") or not data:
+                return
+            after = body.get("last_id") or data[-1].get("id")
 
     def revoke(self, ctx: Context, fields: dict[str, str], value: str) -> str:
         headers, project = self._admin(ctx)
