@@ -253,15 +253,13 @@ class Reader:
     @staticmethod
     def _batch_error(sid: str, error: dict, region: str) -> NbSecretsError:
         code = error.get("ErrorCode", "")
+        if awserrors.is_key_failure(code, error.get("ErrorMessage")):
+            return awserrors.key_failure(sid)
         if code in awserrors.NOT_FOUND_CODES:
             return KeyNotFoundError(f"secret {sid} was not found in {region}.")
         if code in awserrors.DENIED_CODES:
             return AccessDeniedError(
                 f"the credentials in use are not allowed secretsmanager:GetSecretValue on {sid}.")
-        if code == "DecryptionFailure":
-            return AccessDeniedError(
-                f"secret {sid} cannot be decrypted: the role needs kms:Decrypt on its KMS key "
-                "(see `nbsecrets policy --kms-key-arn`).")
         return NbSecretsError(f"secret {sid} could not be read ({code}).")
 
     def _remember(self, sid: str, stage: str | None, version_id: str | None,
@@ -306,6 +304,13 @@ class Reader:
             account = self.aws.account() or "ACCOUNT_ID"
             resource = (f"arn:aws:secretsmanager:{self.aws.region}:{account}:secret:"
                         f"{ref.secret_id}-??????")
+        other = resource.split(":")[4] if resource.startswith("arn:") else ""
+        own = self.aws.account() if other else None
+        if other and own and other != own:
+            return (f"The secret is in account {other}: its resource policy must allow the "
+                    "role too (`nbsecrets policy --resource-policy --role ROLE_ARN`, put there "
+                    "by that account's admin), and the role's policy must name it "
+                    f"(`nbsecrets policy --secrets-account {other}`).")
         return (
             'The role needs {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", '
             f'"secretsmanager:DescribeSecret"], "Resource": "{resource}"}}; an admin can add it '
