@@ -265,3 +265,29 @@ def test_create_retried_after_a_crash_between_mint_and_put_leaves_no_orphan(
     assert orphan["openai_service_account_id"] not in provider.service_accounts
     assert len(provider.service_accounts) == 1
     assert json.loads(current(sm))["api_key"] != orphan["api_key"]
+
+
+def test_the_role_policy_allows_every_call_a_rotation_makes_and_no_more(
+        openai_secret, provider, sm, proxy):
+    """Every Secrets Manager request of a full rotation (with revocation), seen at the proxy,
+    is allowed by the rotation role's policy on the secret it names; nothing else is granted."""
+    from nbsecrets.admin.evaluator import allows
+    from nbsecrets.admin.ops_policy import ROTATION_ACTIONS, rotation_policy_document
+
+    os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "0"
+    arn = sm.describe_secret(SecretId=SECRET)["ARN"]
+    admin_arn = sm.describe_secret(SecretId="nbsecrets-admin/openai")["ARN"]
+    first = len(proxy.requests)
+    rotate(str(uuid.uuid4()))
+    calls = [(a, json.loads(b or b"{}").get("SecretId"))
+             for a, b in zip(proxy.requests[first:], proxy.bodies[first:], strict=True)]
+    doc = rotation_policy_document(region="us-east-1", account=arn.split(":")[4],
+                                   secrets=[SECRET])
+    used = set()
+    for action, secret_id in calls:
+        target = admin_arn if secret_id == "nbsecrets-admin/openai" else arn
+        iam_action = action.replace("secretsmanager.", "secretsmanager:")
+        assert allows([doc], iam_action, target), (iam_action, secret_id)
+        if target == arn:
+            used.add(iam_action)
+    assert used == set(ROTATION_ACTIONS)  # each granted action is needed
