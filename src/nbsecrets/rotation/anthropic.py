@@ -9,7 +9,9 @@ lists keys with a ``partial_key_hint``; ``POST /v1/organizations/api_keys/{id}``
 
 from __future__ import annotations
 
+import os
 import urllib.parse
+from collections.abc import Mapping
 
 from nbsecrets.errors import AccessDeniedError, KeyNotFoundError
 from nbsecrets.rotation.base import Context, KeyProvider, hint_matches
@@ -27,9 +29,7 @@ class Anthropic(KeyProvider):
     name = "anthropic"
     can_mint = False
 
-    def __init__(self, environ: dict[str, str] | None = None):
-        import os
-
+    def __init__(self, environ: Mapping[str, str] | None = None):
         env = os.environ if environ is None else environ
         self.base = (env.get("NBSECRETS_ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
                      ).rstrip("/")

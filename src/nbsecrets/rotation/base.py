@@ -102,6 +102,10 @@ class KeyProvider(ABC):
     #: True when its admin API creates keys, so the Lambda can rotate on its own.
     can_mint: bool = False
 
+    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+        """``environ``: where base URLs and settings are read (default ``os.environ``)."""
+        self.environ = os.environ if environ is None else environ
+
     @abstractmethod
     def test(self, value: str) -> None:
         """Prove ``value`` works with a call that spends no tokens.

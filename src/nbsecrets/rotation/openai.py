@@ -10,8 +10,10 @@ it with its keys; ``GET .../api_keys`` lists the project's keys (``redacted_valu
 
 from __future__ import annotations
 
+import os
 import re
 import urllib.parse
+from collections.abc import Mapping
 
 from nbsecrets.errors import ConfigError
 from nbsecrets.rotation.base import Context, KeyProvider, hint_matches
@@ -30,9 +32,7 @@ class OpenAI(KeyProvider):
     name = "openai"
     can_mint = True
 
-    def __init__(self, environ: dict[str, str] | None = None):
-        import os
-
+    def __init__(self, environ: Mapping[str, str] | None = None):
         env = os.environ if environ is None else environ
         self.base = (env.get("NBSECRETS_OPENAI_BASE_URL") or "https://api.openai.com/v1"
                      ).rstrip("/")

@@ -98,7 +98,7 @@ class Rotation:
         if name not in PROVIDERS:
             raise ConfigError(f"{ctx.secret.name}: nbsecrets rotates {' and '.join(PROVIDERS)} "
                               f"keys, not {name}; store a new {name} key with `nbsecrets set`.")
-        return PROVIDERS[name](dict(self.environ))
+        return PROVIDERS[name](self.environ)
 
     def _key(self, payload: str, provider: KeyProvider, name: str) -> str:
         reg = Registry()
