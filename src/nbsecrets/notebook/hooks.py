@@ -30,6 +30,13 @@ import sys
 from typing import Any
 
 from nbsecrets import redact
+from nbsecrets.notebook import fdtee
+from nbsecrets.notebook.channels import (
+    StreamSeams,
+    redact_buffers,
+    scrub_logfile,
+    scrub_output_rows,
+)
 from nbsecrets.redact import redact as _r
 from nbsecrets.redact import redact_text
 
@@ -51,23 +58,34 @@ def _mark(obj: Any) -> bool:
     return True
 
 
+_SEAMS = StreamSeams()
+
+
 def _redact_send(args: tuple[Any, ...], kwargs: dict[str, Any]
                  ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     # Session.send(stream, msg_or_type, content=None, parent=None, ident=None, buffers=None,
     #              track=False, header=None, metadata=None)
     args_l = list(args)
-    if len(args_l) > 1 and isinstance(args_l[1], dict):
+    msg_type = args_l[1] if len(args_l) > 1 else kwargs.get("msg_or_type")
+    if isinstance(msg_type, dict):
         msg = args_l[1]
         new = dict(msg)
         for part in ("content", "metadata"):
             if part in new:
-                new[part] = _r(new[part])
+                new[part] = (_SEAMS.content(new[part])
+                             if part == "content" and msg.get("msg_type") == "stream"
+                             else _r(new[part]))
+        if "buffers" in new:
+            new["buffers"] = redact_buffers(new["buffers"])
         args_l[1] = new
-    for pos, name in ((2, "content"), (8, "metadata")):
+    stream = msg_type == "stream"
+    for pos, name in ((2, "content"), (8, "metadata"), (5, "buffers")):
+        fix = redact_buffers if name == "buffers" else (
+            _SEAMS.content if stream and name == "content" else _r)
         if len(args_l) > pos:
-            args_l[pos] = _r(args_l[pos])
+            args_l[pos] = fix(args_l[pos])
         elif name in kwargs:
-            kwargs[name] = _r(kwargs[name])
+            kwargs[name] = fix(kwargs[name])
     return tuple(args_l), kwargs
 
 
@@ -294,6 +312,8 @@ def scrub_history(shell: Any) -> None:
         _scrub_outputs(hm)
         if lines:
             _scrub_database(hm, sorted(lines))
+        scrub_output_rows(hm)
+    scrub_logfile(shell)
     if isinstance(ns, dict):
         for name, value in list(ns.items()):
             if (name in _UNDERSCORES or _NUMBERED.fullmatch(name)) \
@@ -330,6 +350,8 @@ def install(shell: Any) -> None:
     _wrap_showtraceback(shell)
     _wrap_history(shell)
     _wrap_logger(shell)
+    if getattr(shell, "kernel", None) is not None:  # a kernel: its stdout/stderr are a log
+        fdtee.install()
     if not getattr(shell, "_nbsecrets_post_run", False):
         shell._nbsecrets_post_run = True
         shell.events.register("post_run_cell", _post_run_cell(shell))

@@ -1,0 +1,108 @@
+"""Redaction of what the kernel sends in pieces or keeps outside IPython's own caches.
+
+- :class:`StreamSeams`: a key printed in pieces shorter than 12 characters, one stream message
+  each (``print(piece, end='', flush=True)`` in a loop), shows whole once a front end joins
+  consecutive stream outputs. Each stream message is checked together with the raw tail of the
+  previous one on the same stream, and what belongs to the current message is replaced.
+- :func:`redact_buffers`: the binary buffers of a message (comm and widget messages, such as
+  ``ipywidgets.Image(value=...)``), which also become the widget state saved with a notebook.
+- :func:`scrub_output_rows` and :func:`scrub_logfile`: the history database's output rows
+  (``HistoryManager.db_log_output``) and the ``%logstart`` file, as written before a value
+  was loaded.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from nbsecrets.redact import redact, redact_after, redact_bytes
+
+__all__ = ["TAIL", "StreamSeams", "redact_buffers", "scrub_logfile", "scrub_output_rows"]
+
+TAIL = 512  # characters of each stream kept to check the next message against
+
+
+class StreamSeams:
+    """The raw tail of the last message on each stream (``stdout``, ``stderr``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tails: dict[str, str] = {}
+
+    def content(self, content: Any) -> Any:
+        """A stream message's ``content`` with its text redacted across the seam."""
+        if not isinstance(content, dict) or not isinstance(content.get("text"), str):
+            return redact(content)
+        name = str(content.get("name", ""))
+        text = content["text"]
+        with self._lock:
+            before = self._tails.get(name, "")
+            self._tails[name] = (before + text[-TAIL:])[-TAIL:]
+        safe = redact_after(before, text)
+        rest = {k: v for k, v in content.items() if k != "text"}
+        safe_rest = redact(rest)
+        if safe is text and safe_rest is rest:
+            return content
+        return {**safe_rest, "text": safe}
+
+
+def redact_buffers(buffers: Any) -> Any:
+    """``buffers`` (bytes or memoryviews) with registered values replaced; same list if none."""
+    if not isinstance(buffers, (list, tuple)) or not buffers:
+        return buffers
+    out = []
+    changed = False
+    for buf in buffers:
+        try:
+            raw = bytes(buf)
+        except TypeError:
+            out.append(buf)
+            continue
+        safe = redact_bytes(raw)
+        changed = changed or safe is not raw
+        out.append(safe if safe is not raw else buf)
+    return out if changed else buffers
+
+
+def scrub_output_rows(hm: Any) -> None:
+    """Redact this session's rows of ``output_history`` already in the history database."""
+    db = getattr(hm, "db", None)
+    session = getattr(hm, "session_number", None)
+    if db is None or not hasattr(db, "execute") or session is None:
+        return
+    try:
+        with db:
+            rows = db.execute("SELECT line, output FROM output_history WHERE session=?",
+                              (session,)).fetchall()
+            for line, output in rows:
+                if isinstance(output, str):
+                    safe = redact(output)
+                    if safe is not output:
+                        db.execute("UPDATE output_history SET output=? WHERE session=? AND "
+                                   "line=?", (safe, session, line))
+    except Exception:  # noqa: S110 - a busy or read-only history file must not break loading
+        pass
+
+
+def scrub_logfile(shell: Any) -> None:
+    """Rewrite the ``%logstart`` file with registered values replaced, if it holds any."""
+    logger = getattr(shell, "logger", None)
+    handle = getattr(logger, "logfile", None)
+    name = getattr(logger, "logfname", None)
+    if handle is None or not name or getattr(handle, "closed", True):
+        return
+    try:
+        handle.flush()
+        with open(name, encoding="utf-8") as f:
+            text = f.read()
+        safe = redact(text)
+        if safe is text:
+            return
+        # through the logger's own handle, so its position ('w' mode) stays at the end
+        handle.seek(0)
+        handle.truncate()
+        handle.write(safe)
+        handle.flush()
+    except (OSError, ValueError, UnicodeError):
+        pass
