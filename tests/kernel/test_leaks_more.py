@@ -44,6 +44,14 @@ CELLS = {
               "print()",
     "image": "import ipywidgets\n"
              "ipywidgets.Image(value=b'\\x89PNG\\r\\n' + key.encode() + b'\\x00', format='png')",
+    # botocore at DEBUG during a fetch: a file and the cell's stderr; the bundle's other field
+    # ("db") is never asked for, so never registered
+    "debug_log": "import logging, sys\n"
+                 "logging.basicConfig(level=logging.DEBUG, force=True, handlers=[\n"
+                 "    logging.FileHandler('debug.log'), logging.StreamHandler(sys.stderr)])\n"
+                 "prefix = os.environ['NBSECRETS_PREFIX']\n"
+                 "%aikey mistral={prefix}bundle#mistral\n"
+                 "logging.getLogger().setLevel(logging.WARNING)",
     "flush": "get_ipython().history_manager.writeout_cache()",
 }
 
@@ -83,12 +91,14 @@ class Run:
 
 
 def _execute(endpoint: str, tmp: Path, redact: bool) -> Run:
-    keys = {"openai": make_key(), "old": make_key()}
+    keys = {"openai": make_key(), "old": make_key(), "mistral": make_key(), "db": make_key()}
     env = kernel_env(endpoint, tmp, redact)
     sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint,
                       aws_access_key_id="testing", aws_secret_access_key="testing")
-    for name, value in keys.items():
-        sm.create_secret(Name=env["NBSECRETS_PREFIX"] + name, SecretString=value)
+    for name in ("openai", "old"):
+        sm.create_secret(Name=env["NBSECRETS_PREFIX"] + name, SecretString=keys[name])
+    sm.create_secret(Name=env["NBSECRETS_PREFIX"] + "bundle", SecretString=json.dumps(
+        {"mistral": keys["mistral"], "db": keys["db"]}))
     workdir = tmp / "work"
     workdir.mkdir()
     history = tmp / "ipython" / "profile_default" / "history.sqlite"
@@ -161,8 +171,19 @@ def test_saved_notebook(run):
     # shown before it was loaded: the front end has it, nothing can take it back (README)
     assert leaks(early_output, r.keys["openai"])
     rest = saved.replace(early_output, "")
-    for name in ("openai", "old"):
+    for name in ("openai", "old", "mistral", "db"):
         cells = json.dumps([c.outputs for c in r.nb.cells
                             if "early_shown" not in c.metadata.get("tags", [])])
         assert bool(leaks(cells, r.keys[name])) is not redact, name
     assert rest
+
+
+def test_botocore_debug_log_during_fetch(run):
+    redact, r = run
+    text = (r.tmp / "work" / "debug.log").read_text(encoding="utf-8")
+    assert "botocore.parsers" in text and "BatchGetSecretValue" in text  # DEBUG was on
+    shown = r.stream("debug_log")
+    assert "Response body" in shown
+    for name in ("mistral", "db"):
+        assert bool(leaks(text, r.keys[name])) is not redact, (name, "debug.log")
+        assert bool(leaks(shown, r.keys[name])) is not redact, (name, "cell output")
