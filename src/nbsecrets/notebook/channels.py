@@ -106,3 +106,51 @@ def scrub_logfile(shell: Any) -> None:
         handle.flush()
     except (OSError, ValueError, UnicodeError):
         pass
+
+
+PIECE = 1 << 18  # large stream messages go out in pieces of about this many characters
+
+
+def send_in_pieces(session: Any, original: Any, args: tuple[Any, ...],
+                   kwargs: dict[str, Any], seams: StreamSeams) -> bool:
+    """Send a large stream message as consecutive messages of about ``PIECE`` characters.
+
+    Each piece is redacted (across the seams) and sent before the next is looked at, so the
+    front end receives and renders output while the kernel redacts the rest: the redaction
+    of a 10 MB print overlaps its delivery instead of coming before it. Front ends join
+    consecutive stream outputs, so what shows is the same. Returns False (nothing sent) for
+    any other message.
+    """
+    if len(args) != 2 or not isinstance(args[1], dict) or args[1].get("msg_type") != "stream":
+        return False
+    msg = args[1]
+    content = msg.get("content")
+    text = content.get("text") if isinstance(content, dict) else None
+    if not isinstance(text, str) or len(text) <= 2 * PIECE or set(content) != {"name", "text"}:
+        return False
+    stream = args[0]
+    # In ipykernel's IOPub thread, a send is queued until the current callback returns: send
+    # each piece at once instead (what the queue would do next; order is kept), so the
+    # front end works on one piece while the next is redacted.
+    really = getattr(stream, "_really_send", None)
+    if callable(really) and getattr(stream, "thread", None) is threading.current_thread():
+        stream = _Direct(really)
+    start = 0
+    while start < len(text):
+        end = min(len(text), start + PIECE)
+        if end < len(text):
+            newline = text.rfind("\n", start, end)
+            end = newline + 1 if newline > start else end
+        piece = {"name": content["name"], "text": text[start:end]}
+        new = session.msg("stream", seams.content(piece), parent=msg.get("parent_header"),
+                          metadata=redact(msg.get("metadata")))
+        original(stream, new, **kwargs)
+        start = end
+    return True
+
+
+class _Direct:
+    """A stand-in for ipykernel's IOPub thread object that sends at once (in that thread)."""
+
+    def __init__(self, send: Any) -> None:
+        self.send_multipart = send

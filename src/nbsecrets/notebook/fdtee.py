@@ -118,6 +118,8 @@ class Tee:
         except OSError:
             return
         self.thread.join(timeout)
+        if not self.thread.is_alive():
+            os.close(self.original)
 
 
 def targets() -> list[int]:

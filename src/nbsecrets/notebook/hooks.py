@@ -36,6 +36,7 @@ from nbsecrets.notebook.channels import (
     redact_buffers,
     scrub_logfile,
     scrub_output_rows,
+    send_in_pieces,
 )
 from nbsecrets.redact import redact as _r
 from nbsecrets.redact import redact_text
@@ -96,6 +97,8 @@ def _wrap_session(session: Any) -> None:
 
     def send(*args: Any, **kwargs: Any) -> Any:
         if redact.active():
+            if send_in_pieces(session, original, args, kwargs, _SEAMS):
+                return None
             args, kwargs = _redact_send(args, kwargs)
         return original(*args, **kwargs)
 
@@ -259,15 +262,42 @@ def _wrap_notebook_magic(shell: Any) -> None:
     line_magics["notebook"] = notebook
 
 
+_DEFER_FROM = 1 << 18  # kept stream text this long is scrubbed when the next cell starts
+
+
+def _kept_size(hm: Any, counts: tuple[int, int]) -> int:
+    outputs = getattr(hm, "outputs", None)
+    if not isinstance(outputs, dict):
+        return 0
+    return sum(len(x) for count in counts for item in outputs.get(count, ())
+               for x in (getattr(item, "bundle", None) or {}).get("stream", ())
+               if isinstance(x, str))
+
+
 def _post_run_cell(shell: Any) -> Any:
+    pending: list[tuple[int, int]] = []
+
     def post_run_cell(*_args: Any) -> None:
         if not redact.active():
             return
         hm = getattr(shell, "history_manager", None)
         if hm is not None:
             count = shell.execution_count
-            _scrub_outputs(hm, (count - 1, count))
+            counts = (count - 1, count)
+            if _kept_size(hm, counts) < _DEFER_FROM:
+                _scrub_outputs(hm, counts)
+            else:
+                # A large print is still on its way to the front end (ipykernel sends it
+                # after this hook): scrub IPython's copy once it has gone, not before it.
+                # Nothing reads that copy in between; %notebook scrubs all before it writes.
+                pending.append(counts)
 
+    def pre_run_cell(*_args: Any) -> None:
+        hm = getattr(shell, "history_manager", None)
+        while pending and hm is not None:
+            _scrub_outputs(hm, pending.pop())
+
+    shell.events.register("pre_run_cell", pre_run_cell)
     return post_run_cell
 
 
