@@ -18,7 +18,10 @@ from typing import Any
 
 from nbsecrets.redact import redact, redact_after, redact_bytes
 
-__all__ = ["TAIL", "StreamSeams", "redact_buffers", "scrub_logfile", "scrub_output_rows"]
+__all__ = [
+    "DEFER_FROM", "PIECE", "TAIL", "StreamSeams", "kept_size", "redact_buffers",
+    "scrub_input_rows", "scrub_logfile", "scrub_output_rows", "send_in_pieces",
+]
 
 TAIL = 512  # characters of each stream kept to check the next message against
 
@@ -63,6 +66,22 @@ def redact_buffers(buffers: Any) -> Any:
         changed = changed or safe is not raw
         out.append(safe if safe is not raw else buf)
     return out if changed else buffers
+
+
+def scrub_input_rows(hm: Any, lines: list[int]) -> None:
+    """Write the (redacted) inputs ``lines`` of this session over their database rows."""
+    db = getattr(hm, "db", None)
+    if db is None or not hasattr(db, "execute"):
+        return
+    try:
+        with db:
+            for line in lines:
+                if 0 < line < len(hm.input_hist_parsed):
+                    db.execute("UPDATE history SET source=?, source_raw=? WHERE session=? AND "
+                               "line=?", (hm.input_hist_parsed[line], hm.input_hist_raw[line],
+                                          hm.session_number, line))
+    except Exception:  # noqa: S110 - a busy or read-only history file must not break loading
+        pass
 
 
 def scrub_output_rows(hm: Any) -> None:
@@ -154,3 +173,16 @@ class _Direct:
 
     def __init__(self, send: Any) -> None:
         self.send_multipart = send
+
+
+DEFER_FROM = 1 << 18  # kept stream text this long is scrubbed when the next cell starts
+
+
+def kept_size(hm: Any, counts: tuple[int, int]) -> int:
+    """Characters of stream output IPython keeps for the cells ``counts``."""
+    outputs = getattr(hm, "outputs", None)
+    if not isinstance(outputs, dict):
+        return 0
+    return sum(len(x) for count in counts for item in outputs.get(count, ())
+               for x in (getattr(item, "bundle", None) or {}).get("stream", ())
+               if isinstance(x, str))

@@ -5,7 +5,9 @@
 - ``Session.send`` of the kernel's session(s): the one choke point for every message to the
   front end (streams, display data, execute results, errors, execute_input, execute and
   inspect replies, comm messages that carry widget state, debugger replies). The message
-  ``content`` and ``metadata`` are redacted; headers are left alone.
+  ``content``, ``metadata`` and binary ``buffers`` are redacted; headers are left alone.
+  Stream messages are checked together with the tail of the previous one on the same
+  stream, and a large one goes out in pieces (:mod:`nbsecrets.notebook.channels`);
 - ``display_pub.publish`` and the display hook's ``compute_format_data``, so what IPython keeps
   of displayed data (the ``%notebook`` export, ``output_hist_reprs`` written to the history
   database when ``HistoryManager.db_log_output`` is on) is redacted too;
@@ -18,9 +20,12 @@
 - a ``post_run_cell`` handler that scrubs the streams, displays and exceptions IPython 9 keeps
   per cell in ``history_manager.outputs`` and ``history_manager.exceptions``.
 
+In a kernel, the descriptors that reach its original stdout and stderr (the server's log)
+are taken over by :mod:`nbsecrets.notebook.fdtee`.
+
 When a new value is registered, everything the shell kept before is scrubbed once
-(:func:`scrub_history`), including rows already written to the history database for this
-session. The hooks cost one boolean test while no key is loaded or ``NBSECRETS_REDACT=0``.
+(:func:`scrub_history`), including this session's input and output rows already written to
+the history database and the ``%logstart`` file. The hooks cost one boolean test while no key is loaded or ``NBSECRETS_REDACT=0``.
 """
 
 from __future__ import annotations
@@ -32,8 +37,11 @@ from typing import Any
 from nbsecrets import redact
 from nbsecrets.notebook import fdtee
 from nbsecrets.notebook.channels import (
+    DEFER_FROM,
     StreamSeams,
+    kept_size,
     redact_buffers,
+    scrub_input_rows,
     scrub_logfile,
     scrub_output_rows,
     send_in_pieces,
@@ -262,18 +270,6 @@ def _wrap_notebook_magic(shell: Any) -> None:
     line_magics["notebook"] = notebook
 
 
-_DEFER_FROM = 1 << 18  # kept stream text this long is scrubbed when the next cell starts
-
-
-def _kept_size(hm: Any, counts: tuple[int, int]) -> int:
-    outputs = getattr(hm, "outputs", None)
-    if not isinstance(outputs, dict):
-        return 0
-    return sum(len(x) for count in counts for item in outputs.get(count, ())
-               for x in (getattr(item, "bundle", None) or {}).get("stream", ())
-               if isinstance(x, str))
-
-
 def _post_run_cell(shell: Any) -> Any:
     pending: list[tuple[int, int]] = []
 
@@ -284,7 +280,7 @@ def _post_run_cell(shell: Any) -> Any:
         if hm is not None:
             count = shell.execution_count
             counts = (count - 1, count)
-            if _kept_size(hm, counts) < _DEFER_FROM:
+            if kept_size(hm, counts) < DEFER_FROM:
                 _scrub_outputs(hm, counts)
             else:
                 # A large print is still on its way to the front end (ipykernel sends it
@@ -341,7 +337,7 @@ def scrub_history(shell: Any) -> None:
                 out[k] = _r(out[k])
         _scrub_outputs(hm)
         if lines:
-            _scrub_database(hm, sorted(lines))
+            scrub_input_rows(hm, sorted(lines))
         scrub_output_rows(hm)
     scrub_logfile(shell)
     if isinstance(ns, dict):
@@ -351,21 +347,6 @@ def scrub_history(shell: Any) -> None:
                 safe = _r(value)
                 if safe is not value:
                     ns[name] = safe
-
-
-def _scrub_database(hm: Any, lines: list[int]) -> None:
-    db = getattr(hm, "db", None)
-    if db is None or not hasattr(db, "execute"):
-        return
-    try:
-        with db:
-            for line in lines:
-                if 0 < line < len(hm.input_hist_parsed):
-                    db.execute("UPDATE history SET source=?, source_raw=? WHERE session=? AND "
-                               "line=?", (hm.input_hist_parsed[line], hm.input_hist_raw[line],
-                                          hm.session_number, line))
-    except Exception:  # noqa: S110 - a busy or read-only history file must not break loading
-        pass
 
 
 def install(shell: Any) -> None:
