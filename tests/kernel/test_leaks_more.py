@@ -42,6 +42,8 @@ CELLS = {
               "    print(key[i:i + 8], end='', flush=True)\n"
               "    time.sleep(0.3)\n"
               "print()",
+    # a large print goes out in 256 KB pieces: this key straddles the first seam
+    "big": "print('x' * ((1 << 18) - 10) + key + '\\n' + 'y' * (3 << 20))",
     "image": "import ipywidgets\n"
              "ipywidgets.Image(value=b'\\x89PNG\\r\\n' + key.encode() + b'\\x00', format='png')",
     # botocore at DEBUG during a fetch: a file and the cell's stderr; the bundle's other field
@@ -187,3 +189,17 @@ def test_botocore_debug_log_during_fetch(run):
     for name in ("mistral", "db"):
         assert bool(leaks(text, r.keys[name])) is not redact, (name, "debug.log")
         assert bool(leaks(shown, r.keys[name])) is not redact, (name, "cell output")
+
+
+def test_large_print_in_pieces_arrives_whole_and_redacted(run):
+    redact, r = run
+    outputs = [o for o in r.cell("big").outputs if o.output_type == "stream"]
+    text = "".join(o.text for o in outputs)
+    assert text.startswith("x" * ((1 << 18) - 10)) and text.endswith("\n" + "y" * (3 << 20) + "\n")
+    middle = text[(1 << 18) - 10:-(3 << 20) - 2]
+    if redact:
+        assert len(outputs) > 1  # it came in pieces
+        assert leaks(text, r.keys["openai"]) == []
+        assert middle.endswith("[REDACTED:openai]"), middle
+    else:
+        assert middle == r.keys["openai"]
