@@ -25,7 +25,8 @@ are taken over by :mod:`nbsecrets.notebook.fdtee`.
 
 When a new value is registered, everything the shell kept before is scrubbed once
 (:func:`scrub_history`), including this session's input and output rows already written to
-the history database and the ``%logstart`` file. The hooks cost one boolean test while no key is loaded or ``NBSECRETS_REDACT=0``.
+the history database and the ``%logstart`` file. The hooks cost one boolean test while no key
+is loaded or ``NBSECRETS_REDACT=0``.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def _redact_send(args: tuple[Any, ...], kwargs: dict[str, Any]
     args_l = list(args)
     msg_type = args_l[1] if len(args_l) > 1 else kwargs.get("msg_or_type")
     if isinstance(msg_type, dict):
-        msg = args_l[1]
+        msg = msg_type
         new = dict(msg)
         for part in ("content", "metadata"):
             if part in new:
@@ -86,7 +87,10 @@ def _redact_send(args: tuple[Any, ...], kwargs: dict[str, Any]
                              else _r(new[part]))
         if "buffers" in new:
             new["buffers"] = redact_buffers(new["buffers"])
-        args_l[1] = new
+        if len(args_l) > 1:
+            args_l[1] = new
+        else:
+            kwargs["msg_or_type"] = new
     stream = msg_type == "stream"
     for pos, name in ((2, "content"), (8, "metadata"), (5, "buffers")):
         fix = redact_buffers if name == "buffers" else (
