@@ -147,7 +147,7 @@ def _print_once(kc: Any, n: int) -> float:
     return seconds
 
 
-def _kernel_best(cases: list[tuple[str, dict[str, str], str]], repeat: int = 7
+def _kernel_best(cases: list[tuple[str, dict[str, str], str]], repeat: int = 15
                  ) -> dict[str, float]:
     """Best time of each case, the cases taking turns (so a busy moment hits them alike)."""
     from jupyter_client.manager import start_new_kernel
