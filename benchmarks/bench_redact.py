@@ -10,6 +10,9 @@ ipykernel does to send it (``Session.serialize``: JSON and HMAC signature), so t
 (send + redact) / send. Kernel rows time ``print()`` of 10 MB in a real kernel, from the
 execute request to the kernel going idle, with all output received: no key loaded, a key loaded
 with ``NBSECRETS_REDACT=0``, and a key loaded with redaction on; there the ratio is to the first.
+The three kernels take turns, 15 rounds, best of each (the machine is shared). The fd-level
+rows write 10 MB with ``os.write`` to a file, directly and through the tee that redacts what
+a kernel writes to its own stdout/stderr; their ratio is to the direct write.
 The last in-process row is the design this one replaced: a regex alternation of a key's
 12-character runs, which is slower with one key and grows with every key loaded.
 """
