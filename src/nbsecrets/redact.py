@@ -130,8 +130,20 @@ def redact_after(before: S, text: S) -> S:
 
     For output that arrives in pieces (consecutive stream messages, reads from a pipe), which
     a reader sees joined: a run of a value that starts in ``before`` and goes on in ``text``
-    is replaced from the start of ``text``. Both are ``str``, or both ``bytes``. The same
-    object when nothing matched.
+    is replaced from the start of ``text``. The same object when nothing matched.
+
+    Parameters
+    ----------
+    before : str or bytes
+        The raw (unredacted) end of what was shown just before, e.g. its last 512 characters.
+    text : str or bytes
+        What is shown now; the same type as ``before``.
+
+    Returns
+    -------
+    str or bytes
+        ``text`` with every run of a registered value replaced, including a run that began in
+        ``before``.
     """
     m = _matcher
     if m is None:
