@@ -39,6 +39,10 @@ CHANNELS: dict[str, tuple[str, str]] = {
         ("p = multiprocessing.get_context('fork').Process(\n"
          "    target=os.system, args=('echo multiprocessing_child: $OPENAI_API_KEY',))\n"
          "p.start(); p.join()", "multiprocessing_child:"),
+    "multiprocessing_spawn":
+        ("q = multiprocessing.get_context('spawn').Process(\n"
+         "    target=os.system, args=('echo multiprocessing_spawn: $OPENAI_API_KEY',))\n"
+         "q.start(); q.join()", "multiprocessing_spawn:"),
     "kernel_log": ("get_ipython().kernel.log.error('kernel_log: %s', key)", "kernel_log:"),
     "traitlets_log": ("traitlets.log.get_logger().error('traitlets_log: %s', key)",
                       "traitlets_log:"),
