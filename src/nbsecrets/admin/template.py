@@ -153,4 +153,8 @@ def template_text(opts: Any = None) -> str:
                 "StudioLifecycleConfig", "StudioLifecycleConfigArn"]}},
         },
     }
+    from nbsecrets.admin.rotation_cfn import rotation_parts
+
+    for section, entries in rotation_parts().items():  # Conditional on RotationCodeBucket/Key
+        template[section].update(entries)
     return _TEMPLATE_HEAD + to_yaml(template)

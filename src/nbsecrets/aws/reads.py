@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from nbsecrets.aws import errors as awserrors
+from nbsecrets.aws import logs
 from nbsecrets.aws.records import CURRENT, LoadedKey, SecretInfo, SecretVersion
 from nbsecrets.aws.session import AwsSession
 from nbsecrets.errors import (
@@ -85,10 +86,14 @@ class Reader:
         """
         regions = (self.aws.region,) if write else self._read_order()
         first: tuple[BaseException, str, str | None] | None = None
+        # botocore logs bodies (the key, a bundle's other fields) at DEBUG: withhold them
+        quiet = self.config.redact
         for region in regions:
-            client = self.aws.client(region)
+            with logs.quiet(quiet):
+                client = self.aws.client(region)
             try:
-                response = getattr(client, op)(**kwargs)
+                with logs.quiet(quiet):
+                    response = getattr(client, op)(**kwargs)
             except Exception as exc:
                 if not awserrors.is_unreachable(exc):
                     err = awserrors.translate(exc, action=action, target=target, region=region,
@@ -363,6 +368,8 @@ class Reader:
                     arn=item.get("ARN", ""),
                     last_changed=item.get("LastChangedDate") or item.get("CreatedDate"),
                     tags=tags,
+                    rotation_enabled=bool(item.get("RotationEnabled")),
+                    last_rotated=item.get("LastRotatedDate"),
                 ))
             token = resp.get("NextToken")
             if not token:
