@@ -437,3 +437,26 @@ def test_template_passes_cfn_lint(tmp_path, capsys):
     for path in (LC / "template.yaml", variant):
         result = subprocess.run([str(cfn_lint), str(path)], capture_output=True, text=True)
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_provision_sh_builds_the_artifact_then_passes_its_key_and_hash(tmp_path):
+    """An S3 folder: `artifact` runs first and its printed URI and sha256 reach both
+    `provision` (s3:GetObject) and `lifecycle`; settings go to both, Studio options to one."""
+    record = tmp_path / "calls"
+    fake = tmp_path / "fake-cli"
+    fake.write_text('#!/bin/bash\necho "$*" >>"$RECORD"\nif [ "$1" = artifact ]; then\n'
+                    '  echo "ARTIFACT_URI=s3://bkt/nb/w-0.1.0-abc.tar.gz"\n'
+                    f'  echo "ARTIFACT_SHA256={SHA}"\n  echo "WHEEL_URI=s3://bkt/nb/x.whl"\nfi\n')
+    fake.chmod(0o755)
+    out = subprocess.run(["bash", str(LC / "provision.sh"), "--role", "nb", "--artifact",
+                          "s3://bkt/nb/", "--studio", "--domain-id", "d-1", "--prefix", "t/",
+                          "--provider", "openai"],
+                         env={"PATH": os.environ["PATH"], "NBSECRETS_CLI": str(fake),
+                              "RECORD": str(record)}, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert record.read_text().splitlines() == [
+        "artifact --s3 s3://bkt/nb/",
+        "provision --prefix t/ --provider openai --role nb --artifact "
+        "s3://bkt/nb/w-0.1.0-abc.tar.gz",
+        "lifecycle --studio --domain-id d-1 --prefix t/ --name nbsecrets --artifact "
+        f"s3://bkt/nb/w-0.1.0-abc.tar.gz --artifact-sha256 {SHA}"]
