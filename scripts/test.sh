@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# tests/sagemaker/ builds the simulated machine's environments from a Python outside /root.
+/usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if ((${#need[@]})); then
   echo "Installing Debian packages: ${need[*]}"
   sudo=""

@@ -59,3 +59,14 @@ def test_sagemaker_metadata_absent_or_odd(tmp_path, content):
     if content is not None:
         meta.write_text(content)
     assert sagemaker_region(meta) is None
+
+
+def test_kms_key_id_from_environment_or_file(tmp_path):
+    from nbsecrets.config import Config
+
+    key = "arn:aws:kms:us-east-1:111122223333:key/k"
+    assert Config.load({"NBSECRETS_KMS_KEY_ID": key}).kms_key_id == key
+    path = tmp_path / "c.toml"
+    path.write_text(f'kms_key_id = "{key}"\n')
+    assert Config.load({"NBSECRETS_CONFIG": str(path)}).kms_key_id == key
+    assert Config.load({"NBSECRETS_CONFIG": str(tmp_path / "none.toml")}).kms_key_id is None

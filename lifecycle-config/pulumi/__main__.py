@@ -61,19 +61,19 @@ class Settings:
     lifecycle_name: str
     notebook_instance: str | None
     notebook_instance_type: str
-    pip_spec: str | None
+    install: lifecycle.Settings  # install source and settings written into the scripts
     rotation_lambda_arn: str | None
     rotation_days: int
 
     def options(self, account: str) -> PolicyOptions:
         """The policy options: what ``nbsecrets policy`` takes on its command line."""
-        extra: dict[str, Any] = {}
-        if "fallback_regions" in {f.name for f in dataclasses.fields(PolicyOptions)}:
-            extra["fallback_regions"] = self.replica_regions  # when the package has them
         return PolicyOptions(region=self.region, account=account, prefix=self.prefix,
                              providers=self.providers, kms_key_arn=self.kms_key_arn,
                              allow_write=self.allow_write, list_secrets=self.list_secrets,
-                             **extra)
+                             fallback_regions=self.replica_regions,
+                             kms_key_arns=tuple(f"{r}={k}" for r, k in
+                                                self.replica_kms_key_arns.items()),
+                             install_artifact=self.install.artifact_uri or None)
 
 
 def settings(cfg: pulumi.Config) -> Settings:
@@ -125,7 +125,7 @@ def settings(cfg: pulumi.Config) -> Settings:
         lifecycle_name=cfg.get("lifecycleConfigName") or "nbsecrets",
         notebook_instance=cfg.get("notebookInstanceName") or None,
         notebook_instance_type=cfg.get("notebookInstanceType") or "ml.t3.medium",
-        pip_spec=cfg.get("pipSpec"), rotation_lambda_arn=rotation,
+        install=_install(cfg, region, replicas, kms), rotation_lambda_arn=rotation,
         rotation_days=cfg.get_int("rotationDays") or 30)
     try:
         s.options(s.account or "000000000000")  # the package's own checks, before anything
@@ -145,8 +145,23 @@ def _key_value(cfg: pulumi.Config, provider: str) -> pulumi.Output[str] | None:
     return cfg.require_secret(key)
 
 
-def _b64(relative: str, pip_spec: str | None) -> str:
-    return base64.b64encode(lifecycle.script_text(relative, pip_spec).encode()).decode()
+def _install(cfg: pulumi.Config, region: str, replicas: tuple[str, ...], kms: str | None
+             ) -> lifecycle.Settings:
+    """The scripts' settings: the pinned artifact (or a hashed pip requirement) and where the
+    keys are; an unpinned install source is refused with one sentence."""
+    try:
+        return lifecycle.Settings(
+            artifact_uri=cfg.get("artifactUri") or "",
+            artifact_sha256=cfg.get("artifactSha256") or "",
+            pip_requirement=cfg.get("pipRequirement") or "",
+            prefix=cfg.get("prefix") or "", region=region, fallback_regions=replicas,
+            kms_key_id=kms or "")
+    except NbSecretsError as exc:
+        raise pulumi.RunError(str(exc)) from None
+
+
+def _b64(relative: str, settings: lifecycle.Settings) -> str:
+    return base64.b64encode(lifecycle.script_text(relative, settings).encode()).decode()
 
 
 def main() -> dict[str, Any]:
@@ -190,13 +205,13 @@ def main() -> dict[str, Any]:
         lcc = aws.sagemaker.StudioLifecycleConfig(
             "lifecycle", studio_lifecycle_config_name=s.lifecycle_name,
             studio_lifecycle_config_app_type="JupyterLab",
-            studio_lifecycle_config_content=_b64("studio/on-start.sh", s.pip_spec))
+            studio_lifecycle_config_content=_b64("studio/on-start.sh", s.install))
         lcc_name = lcc.studio_lifecycle_config_name
     else:
         lcc = aws.sagemaker.NotebookInstanceLifecycleConfiguration(
             "lifecycle", name=s.lifecycle_name,
-            on_create=_b64("notebook-instance/on-create.sh", s.pip_spec),
-            on_start=_b64("notebook-instance/on-start.sh", s.pip_spec))
+            on_create=_b64("notebook-instance/on-create.sh", s.install),
+            on_start=_b64("notebook-instance/on-start.sh", s.install))
         lcc_name = lcc.name
     exports: dict[str, Any] = {
         "roleArn": role.arn, "roleName": role.name, "policyName": POLICY_NAME,

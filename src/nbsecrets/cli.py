@@ -121,10 +121,15 @@ def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
                     "Cannot resolve the AWS account ID (STS GetCallerIdentity failed: no or "
                     "invalid credentials); pass --account ID, or use --format cloudformation, "
                     "which leaves it to ${AWS::AccountId}.")
-    return PolicyOptions(region=region, account=account, prefix=prefix,
-                         providers=tuple(args.provider), kms_key_arn=args.kms_key_arn,
+    opts = PolicyOptions(region=region, account=account, prefix=prefix,
+                         providers=tuple(args.provider), kms_key_arns=tuple(args.kms_key_arn),
                          allow_write=args.allow_write, list_secrets=not args.no_list,
-                         secrets_account=secrets_account)
+                         secrets_account=secrets_account, install_artifact=args.artifact,
+                         fallback_regions=tuple(args.fallback_region or config.fallback_regions))
+    if opts.allow_write and not opts.providers:
+        print(f"note: --allow-write with no --provider allows writing every key under the "
+              f"prefix {opts.prefix}", file=sys.stderr)
+    return opts
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
@@ -162,7 +167,8 @@ def _cmd_provision(args: argparse.Namespace) -> int:
         print(text)
         if not local:
             return 0
-    result = provision(store.client(service="iam"), args.role, iam.policy_document(opts))
+    result = provision(store.client(service="iam"), args.role, iam.policy_document(opts),
+                       replace=args.replace)
     if result.changed:
         print(result.diff)
         print(f"Put the inline policy {iam.POLICY_NAME} on role {result.role}.")
@@ -175,34 +181,22 @@ def _cmd_provision(args: argparse.Namespace) -> int:
 def _cmd_doctor(args: argparse.Namespace) -> int:
     from nbsecrets.admin import doctor
 
-    report = doctor.run(providers=args.provider, role=args.role)
+    report = doctor.run(providers=args.provider, role=args.role, at_start=args.at_start)
     print(report.text())
     print("All good." if report.ok else "Something is wrong: see FAIL and WARN above.")
     return 0 if report.ok else 1
 
 
 def _cmd_lifecycle(args: argparse.Namespace) -> int:
-    from nbsecrets.admin import lifecycle
+    from nbsecrets.admin import deploy_cli
 
-    if args.template:
-        print(lifecycle.template_text(pip_spec=args.pip_spec), end="")
-        return 0
-    if not args.name:
-        from nbsecrets.errors import ConfigError
+    return deploy_cli.run_lifecycle(args)
 
-        raise ConfigError("Give the lifecycle configuration a name: --name NAME.")
-    from nbsecrets.aws.store import Store
 
-    done = lifecycle.deploy(Store().client(service="sagemaker"), args.name, studio=args.studio,
-                            pip_spec=args.pip_spec)
-    kind = "Studio (JupyterLab)" if done.studio else "notebook instance"
-    if done.action == "unchanged":
-        print(f"The {kind} lifecycle configuration {done.name} is already up to date "
-              f"({done.arn}).")
-    else:
-        print(f"{done.action.capitalize()} the {kind} lifecycle configuration {done.name} "
-              f"({done.arn}).")
-    return 0
+def _cmd_artifact(args: argparse.Namespace) -> int:
+    from nbsecrets.admin import deploy_cli
+
+    return deploy_cli.run_artifact(args)
 
 
 def _add_policy_options(p: argparse.ArgumentParser) -> None:
@@ -213,8 +207,13 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
                    "the prefix)")
     p.add_argument("--region", help="region of the secrets (default: the resolved region)")
     p.add_argument("--account", metavar="ID", help="account ID (default: from STS)")
-    p.add_argument("--kms-key-arn", metavar="ARN", help="customer managed KMS key of the "
-                   "secrets (kms:Decrypt through Secrets Manager only)")
+    p.add_argument("--kms-key-arn", metavar="[REGION=]ARN", action="append", default=[],
+                   help="customer managed KMS key of the secrets (kms:Decrypt through Secrets "
+                   "Manager only); repeat as REGION=ARN for each fallback region's key")
+    p.add_argument("--fallback-region", action="append", metavar="R", help="replica region "
+                   "reads fail over to (repeat; default NBSECRETS_FALLBACK_REGIONS)")
+    p.add_argument("--artifact", metavar="S3_URI", help="s3://BUCKET/KEY of the install "
+                   "artifact (s3:GetObject on that object only)")
     p.add_argument("--allow-write", action="store_true",
                    help="also allow storing new values and rollback")
     p.add_argument("--no-list", action="store_true", help="do not allow ListSecrets")
@@ -277,6 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("provision", _cmd_provision, "Put the least-privilege policy on a role as its "
             "inline policy nbsecrets (admin credentials); prints what changed.")
     p.add_argument("--role", required=True, metavar="NAME_OR_ARN")
+    p.add_argument("--replace", action="store_true", help="replace the inline policy instead "
+                   "of merging into it (drops grants it had)")
     _add_policy_options(p)
     p.add_argument("--resource-policy", action="store_true", help="also put the resource "
                    "policy on each secret (BlockPublicPolicy; merged, the diff is printed)")
@@ -286,15 +287,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="key to check (repeat; default: every key under the prefix)")
     p.add_argument("--role", metavar="NAME_OR_ARN",
                    help="check this role's policies instead of the execution role (admins)")
+    p.add_argument("--at-start", action="store_true", help="only checks that cause no "
+                   "AccessDenied (the lifecycle script's check at each start)")
     p = add("lifecycle", _cmd_lifecycle, "Create or update the SageMaker lifecycle "
             "configuration from the scripts in lifecycle-config/.")
-    p.add_argument("--name", help="name of the lifecycle configuration")
-    p.add_argument("--studio", action="store_true",
-                   help="a Studio JupyterLab configuration (default: notebook instance)")
-    p.add_argument("--pip-spec", metavar="SPEC", help="what the scripts pip-install "
-                   "(default nbsecrets; nbsecrets is not on PyPI yet: a wheel or git URL)")
-    p.add_argument("--template", action="store_true",
-                   help="print lifecycle-config/template.yaml instead of deploying")
+    from nbsecrets.admin import deploy_cli
+
+    deploy_cli.add_lifecycle_arguments(p)
+    p = add("artifact", _cmd_artifact, "Build the pinned install artifact (wheelhouse) and "
+            "upload it and the nbsecrets wheel to S3; prints their URIs and sha256s.")
+    deploy_cli.add_artifact_arguments(p)
     return parser
 
 

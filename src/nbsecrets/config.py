@@ -26,7 +26,8 @@ DEFAULT_PREFIX = "nbsecrets/"
 DEFAULT_TTL_S = 300.0
 SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 
-_KEYS = ("prefix", "region", "fallback_regions", "role_arn", "cache_ttl", "redact")
+_KEYS = ("prefix", "region", "fallback_regions", "role_arn", "cache_ttl", "redact",
+         "kms_key_id")
 # What decides which store a call talks to; a change in any of them builds a fresh store.
 _WATCHED = (
     *(f"NBSECRETS_{k.upper()}" for k in _KEYS),
@@ -115,6 +116,7 @@ class Config:
     redact: bool = True
     providers: Registry = field(default_factory=Registry, compare=False)
     source: str = "defaults"
+    kms_key_id: str | None = None  # customer managed key for secrets that `set` creates
 
     def ref(self, text: str) -> KeyRef:
         """Parse ``provider`` or ``provider=SECRET_ID[#FIELD]`` with these providers and prefix."""
@@ -168,6 +170,7 @@ class Config:
             redact=_parse_bool("NBSECRETS_REDACT", values.get("redact", True)),
             providers=Registry(provider_table),
             source=source,
+            kms_key_id=str(values["kms_key_id"]) if values.get("kms_key_id") else None,
         )
 
 

@@ -112,16 +112,28 @@ def test_resource_star_can_read_outside_the_prefix(notebook, seed):
                lines(report, "warn"))
 
 
-def test_missing_grant_and_missing_key_fail(notebook, seed):
+def test_missing_key_fails_and_a_key_not_granted_is_information(notebook, seed):
     seed("nbsecrets/openai", KEY)
     report = doctor.run(metadata_path=notebook(LEAST), providers=["openai", "anthropic"])
     assert not report.ok
     errors = lines(report, "error")
     assert any(t.startswith("Key anthropic: anthropic: secret nbsecrets/anthropic was not found")
                for t in errors)
-    assert any(t.startswith("Policy does not allow GetSecretValue on anthropic") for t in errors)
-    fix = next(f.fix for f in report.findings if f.text.startswith("Policy does not allow"))
-    assert fix == "`nbsecrets provision --role notebook --provider anthropic`."
+    # Not granted is information, with a fix that adds (provision merges) and drops nothing.
+    info = [t for t in lines(report, "info") if t.startswith("Policy does not allow")]
+    assert len(info) == 1 and "anthropic" in info[0]
+    assert "`nbsecrets provision --role notebook --prefix nbsecrets/ --provider anthropic`" \
+        in info[0] and "--replace" not in report.text()
+
+
+def test_at_start_makes_no_call_that_can_be_denied(notebook, seed, proxy):
+    seed("nbsecrets/openai", KEY)
+    meta = notebook(LEAST)
+    proxy.requests.clear()
+    report = doctor.run(metadata_path=meta, at_start=True)
+    assert report.ok, report.text()
+    # STS GetCallerIdentity is never denied; no key reads, no IAM, no SageMaker calls.
+    assert proxy.requests == ["query.GetCallerIdentity"]
 
 
 def test_doctor_command_exit_codes(iam, seed, capsys):

@@ -182,7 +182,7 @@ def test_listing_needs_list_secrets(enforcing, auth_server):
 
 def test_writes_need_allow_write(enforcing):
     enforcing("reader")
-    with pytest.raises(AccessDeniedError, match="secretsmanager:PutSecretValue"):
+    with pytest.raises(AccessDeniedError, match="secretsmanager:CreateSecret"):  # created first
         api.store_key("openai", "sk-new-value-0123456789abcdef")
     enforcing("writer")
     version = api.store_key("openai", "sk-new-value-0123456789abcdef")

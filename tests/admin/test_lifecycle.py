@@ -1,11 +1,13 @@
-"""Lifecycle scripts (lint, size, a run in a fake SageMaker layout), ``nbsecrets lifecycle``
-on the emulator and, for what moto does not serve, with botocore's Stubber; template.yaml."""
+"""Lifecycle scripts (lint, size, settings, a run in a fake SageMaker layout), ``nbsecrets
+lifecycle`` on the emulator and, for what moto does not serve, on a loopback SageMaker API;
+provision.sh; template.yaml. The real-machine runs are in tests/sagemaker/."""
 
 from __future__ import annotations
 
 import base64
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,11 +16,13 @@ from pathlib import Path
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 
 from nbsecrets import cli
 from nbsecrets.admin import lifecycle
-from nbsecrets.admin.policy import PolicyOptions, cloudformation_policy
+from nbsecrets.admin.lifecycle import Settings
+from nbsecrets.admin.template import template_text
+from nbsecrets.errors import ConfigError
+from tests.sagemaker_api import SageMakerApi
 
 ROOT = Path(__file__).resolve().parents[2]
 LC = ROOT / "lifecycle-config"
@@ -74,6 +78,14 @@ exec "$@"
 """
 
 
+SHA = "ab" * 32
+PIP = Settings(pip_requirement=f"nbsecrets==0.1.0 --hash=sha256:{SHA}", prefix="team-a/",
+               region="eu-west-1", fallback_regions=("us-west-2",),
+               kms_key_id="arn:aws:kms:eu-west-1:111122223333:key/k")
+ART = Settings(artifact_uri="s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-x.tar.gz",
+               artifact_sha256=SHA)
+
+
 def fake_env(tmp_path: Path, env_names: list[str]) -> tuple[dict[str, str], Path]:
     home = tmp_path / "home"
     bindir = tmp_path / "bin"
@@ -95,9 +107,14 @@ def fake_env(tmp_path: Path, env_names: list[str]) -> tuple[dict[str, str], Path
         "NBSECRETS_HOME": str(home),
         "NBSECRETS_ENVS_DIR": str(home / "anaconda3" / "envs"),
         "NBSECRETS_LOG": str(tmp_path / "lifecycle.log"),
-        "NBSECRETS_PIP_SPEC": "nbsecrets @ https://example.invalid/nbsecrets.whl",
     }
     return env, home
+
+
+def script(tmp_path: Path, relative: str, settings: Settings = PIP) -> Path:
+    path = tmp_path / relative.replace("/", "-")
+    path.write_text(lifecycle.script_text(relative, settings))
+    return path
 
 
 def wait_for_done(log: Path) -> str:
@@ -117,32 +134,40 @@ def check_ipython_config(home: Path) -> None:
     c = Config()
     exec(compile(config, "ipython_config.py", "exec"), {"c": c})  # nbsecrets is importable here
     assert list(c.InteractiveShellApp.extensions.get_value([])) == ["nbsecrets"]
+    assert (home / ".ipython" / "profile_default" / "startup" / "00-nbsecrets.py").is_file()
+
+
+PIP_ARGS = ("-m pip install --quiet --disable-pip-version-check --upgrade-strategy "
+            "only-if-needed --require-hashes -r /tmp/nbsecrets-install.")
 
 
 def test_notebook_on_start_in_fake_layout(tmp_path):
     env, home = fake_env(tmp_path, ["python3", "pytorch_p310", "JupyterSystemEnv"])
-    script = LC / "notebook-instance" / "on-start.sh"
-    subprocess.run(["bash", str(script)], env=env, check=True, timeout=60)
+    path = script(tmp_path, "notebook-instance/on-start.sh")
+    out = subprocess.run(["bash", str(path)], env=env, check=True, timeout=60,
+                         capture_output=True, text=True)
     log = Path(env["NBSECRETS_LOG"])
-    # It returned while the first install is still held at the gate.
+    # It returned while the first install is still held at the gate, and logged to stdout.
     assert "nbsecrets: done" not in log.read_text()
-    assert "this script returns now" in log.read_text()
+    assert "this script returns now" in log.read_text() and "this script returns now" in out.stdout
     check_ipython_config(home)  # written before returning
+    settings = (home / ".config" / "nbsecrets" / "config.toml").read_text()
+    for line in ('prefix = "team-a/"', 'region = "eu-west-1"', 'fallback_regions = "us-west-2"',
+                 'kms_key_id = "arn:aws:kms:eu-west-1:111122223333:key/k"'):
+        assert line in settings
     Path(env["GATE"]).touch()
     text = wait_for_done(log)
     calls = Path(env["RECORD"]).read_text().splitlines()
-    spec = env["NBSECRETS_PIP_SPEC"]
-    pip = f"-m pip install --quiet --disable-pip-version-check {spec}"
     installs = [c for c in calls if " pip " in c and not c.startswith("sudo")]
-    assert sorted(installs) == [f"python3 {pip}", f"pytorch_p310 {pip}"]
+    assert sorted(c.split(" ", 1)[0] for c in installs) == ["python3", "pytorch_p310"]
+    assert all(c.split(" ", 1)[1].startswith(PIP_ARGS) for c in installs), installs
     assert not any(c.startswith("JupyterSystemEnv") for c in calls)
-    assert any(c.endswith("-m nbsecrets.cli doctor") for c in calls)
+    assert any(c.endswith("-m nbsecrets.cli doctor --at-start") for c in calls)
     assert all(c.startswith("sudo -u notebook-user -H -- ") for c in calls if c.startswith("sudo"))
     assert len([c for c in calls if c.startswith("sudo")]) == 3  # two installs and doctor
-    assert "installed into python3" in text and "installed into pytorch_p310" in text
-    assert "FAKE DOCTOR REPORT" in text
+    assert "installed into" in text and "FAKE DOCTOR REPORT" in text
     # A second start does not add the extension twice.
-    subprocess.run(["bash", str(script)], env=env, check=True, timeout=60)
+    subprocess.run(["bash", str(path)], env=env, check=True, timeout=60, capture_output=True)
     wait_for_done(log)
     check_ipython_config(home)
 
@@ -153,116 +178,164 @@ def test_studio_on_start_in_fake_layout(tmp_path):
     env.pop("NBSECRETS_ENVS_DIR")
     env["NBSECRETS_USER"] = subprocess.run(["id", "-un"], capture_output=True, text=True,
                                            check=True).stdout.strip()  # already that user
-    subprocess.run(["bash", str(LC / "studio" / "on-start.sh")], env=env, check=True,
-                   timeout=60)
+    subprocess.run(["bash", str(script(tmp_path, "studio/on-start.sh"))], env=env, check=True,
+                   timeout=60, capture_output=True)
     log = Path(env["NBSECRETS_LOG"])
     assert "nbsecrets: done" not in log.read_text()
     check_ipython_config(home)
     Path(env["GATE"]).touch()
     wait_for_done(log)
     calls = Path(env["RECORD"]).read_text().splitlines()
-    spec = env["NBSECRETS_PIP_SPEC"]
-    assert calls == [f"conda -m pip install --quiet --disable-pip-version-check {spec}",
-                     "conda -m nbsecrets.cli doctor"]  # no sudo: already the user
+    assert len(calls) == 2 and calls[0].startswith(f"conda {PIP_ARGS}")
+    assert calls[1] == "conda -m nbsecrets.cli doctor --at-start"  # no sudo: already the user
+
+
+def test_shipped_scripts_install_nothing_without_a_source(tmp_path):
+    env, _ = fake_env(tmp_path, ["python3"])
+    subprocess.run(["bash", str(LC / "notebook-instance" / "on-start.sh")], env=env, check=True,
+                   timeout=60, capture_output=True)
+    log = Path(env["NBSECRETS_LOG"])
+    for _ in range(600):  # a bounded wait for the background job
+        if "no install source set" in log.read_text():
+            break
+        time.sleep(0.1)
+    assert "no install source set" in log.read_text()
+    assert not Path(env["RECORD"]).exists()  # no python, no pip was run
 
 
 def test_on_create_logs(tmp_path):
     log = tmp_path / "l.log"
-    subprocess.run(["bash", str(LC / "notebook-instance" / "on-create.sh")],
-                   env={"PATH": os.environ["PATH"], "NBSECRETS_LOG": str(log)}, check=True)
+    out = subprocess.run(["bash", str(LC / "notebook-instance" / "on-create.sh")],
+                         env={"PATH": os.environ["PATH"], "NBSECRETS_LOG": str(log)}, check=True,
+                         capture_output=True, text=True)
     assert "on-create: instance created" in log.read_text()
+    assert "on-create: instance created" in out.stdout
 
 
-@pytest.mark.parametrize("spec", ["nbsecrets @ https://x/y.whl",
-                                  "git+https://h/r.git@v1#egg=nbsecrets",
-                                  'odd "spec" with $HOME, `x` and {}\\'])
-def test_pip_spec_replaces_the_default(spec):
-    text = lifecycle.script_text("notebook-instance/on-start.sh", spec)
-    assert text.count("NBSECRETS_PIP_SPEC=") == 1
+def test_studio_script_has_the_notebook_body():
+    def body(relative: str) -> str:
+        text = (LC / relative).read_text()
+        return text[text.index("LOG="):]
+
+    assert body("studio/on-start.sh") == body("notebook-instance/on-start.sh")
+
+
+@pytest.mark.parametrize("settings", [PIP, ART])
+def test_settings_are_filled_and_read_back_by_bash(settings):
+    text = lifecycle.script_text("notebook-instance/on-start.sh", settings)
     head = text.split("NB_USER=")[0]
-    out = subprocess.run(["bash", "-c", head + 'printf %s "$NBSECRETS_PIP_SPEC"'],
-                         env={"PATH": os.environ["PATH"]}, capture_output=True, text=True)
-    assert out.stdout == spec
+    for var, value in settings.values().items():
+        out = subprocess.run(["bash", "-c", head + f'printf %s "${var}"'],
+                             env={"PATH": os.environ["PATH"]}, capture_output=True, text=True)
+        assert out.stdout == value
     subprocess.run(["bash", "-n"], input=text, text=True, check=True)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    ({"pip_requirement": "nbsecrets"}, "must pin a version and a hash"),
+    ({"pip_requirement": "nbsecrets==0.1.0"}, "must pin a version and a hash"),
+    ({"pip_requirement": "https://x/nbsecrets.whl"}, "must pin a version and a hash"),
+    ({"artifact_uri": "s3://bkt/k.tar.gz"}, "needs its sha256"),
+    ({"artifact_uri": "https://b/k", "artifact_sha256": SHA}, "not an S3 location"),
+    ({"artifact_uri": "s3://bkt/k", "artifact_sha256": SHA, "pip_requirement": PIP.pip_requirement},
+     "one install source"),
+    ({"prefix": "team-a"}, "must end in '/'"),
+    ({"prefix": 'a"$(reboot)"/'}, "quote"),
+    ({"region": "x\ny"}, "newline"),
+])
+def test_bad_settings_are_refused_in_one_sentence(kwargs, words):
+    with pytest.raises(ConfigError, match=re.escape(words)) as err:
+        Settings(**kwargs)
+    assert "\n" not in str(err.value)
+
+
+def test_deploy_needs_an_install_source(aws_env, capsys):
+    assert cli.main(["lifecycle", "--name", "lc"]) == 1
+    assert "Give the install source" in capsys.readouterr().err
 
 
 # -- nbsecrets lifecycle ---------------------------------------------------------------------
 
-def b64(relative: str) -> str:
-    return base64.b64encode((LC / relative).read_bytes()).decode()
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
 
 
 def test_lifecycle_creates_on_emulator_then_is_unchanged(aws_env, capsys):
-    assert cli.main(["lifecycle", "--name", "nbsecrets"]) == 0
-    assert capsys.readouterr().out.startswith(
+    argv = ["lifecycle", "--name", "nbsecrets", "--artifact", ART.artifact_uri,
+            "--artifact-sha256", SHA]
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(
         "Created the notebook instance lifecycle configuration nbsecrets (arn:aws:sagemaker:")
+    assert f"s3:GetObject on {ART.artifact_uri}" in out
     sm = boto3.client("sagemaker", region_name="us-east-1")
     got = sm.describe_notebook_instance_lifecycle_config(
         NotebookInstanceLifecycleConfigName="nbsecrets")
-    assert got["OnCreate"] == [{"Content": b64("notebook-instance/on-create.sh")}]
-    assert got["OnStart"] == [{"Content": b64("notebook-instance/on-start.sh")}]
-    assert cli.main(["lifecycle", "--name", "nbsecrets"]) == 0
+    assert got["OnCreate"] == [{"Content": b64(lifecycle.script_text(
+        "notebook-instance/on-create.sh"))}]
+    assert got["OnStart"] == [{"Content": b64(lifecycle.script_text(
+        "notebook-instance/on-start.sh", ART))}]
+    assert cli.main(argv) == 0
     assert capsys.readouterr().out.startswith(
         "The notebook instance lifecycle configuration nbsecrets is already up to date")
 
 
-def test_lifecycle_update_request(aws_env):
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    arn = "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance-lifecycle-config/lc"
-    with Stubber(sm) as stub:
-        stub.add_response("describe_notebook_instance_lifecycle_config",
-                          {"NotebookInstanceLifecycleConfigArn": arn,
-                           "NotebookInstanceLifecycleConfigName": "lc",
-                           "OnStart": [{"Content": "ZWNobyBvbGQ="}]},
-                          {"NotebookInstanceLifecycleConfigName": "lc"})
-        stub.add_response("update_notebook_instance_lifecycle_config", {}, {
-            "NotebookInstanceLifecycleConfigName": "lc",
-            "OnCreate": [{"Content": b64("notebook-instance/on-create.sh")}],
-            "OnStart": [{"Content": b64("notebook-instance/on-start.sh")}]})
-        done = lifecycle.deploy(sm, "lc")
-        stub.assert_no_pending_responses()
-    assert (done.action, done.arn) == ("updated", arn)
+@pytest.fixture
+def sm_api(aws_env, monkeypatch):
+    api = SageMakerApi()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", api.url)
+    yield api
+    api.close()
 
 
-STUDIO_ARN = "arn:aws:sagemaker:us-east-1:123456789012:studio-lifecycle-config/lc"
+def test_lifecycle_update_request(sm_api, capsys):
+    assert cli.main(["lifecycle", "--name", "lc", "--pip-requirement",
+                     PIP.pip_requirement]) == 0
+    assert cli.main(["lifecycle", "--name", "lc", "--artifact", ART.artifact_uri,
+                     "--artifact-sha256", SHA]) == 0
+    assert "Updated the notebook instance lifecycle configuration lc" in capsys.readouterr().out
+    assert sm_api.ops() == ["DescribeNotebookInstanceLifecycleConfig",
+                            "CreateNotebookInstanceLifecycleConfig",
+                            "DescribeNotebookInstanceLifecycleConfig",
+                            "UpdateNotebookInstanceLifecycleConfig"]
+    assert sm_api.notebook["lc"]["OnStart"] == [{"Content": b64(lifecycle.script_text(
+        "notebook-instance/on-start.sh", ART))}]
 
 
-def test_studio_create_request(aws_env):
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    with Stubber(sm) as stub:
-        stub.add_client_error("describe_studio_lifecycle_config", "ResourceNotFound",
-                              http_status_code=400,
-                              expected_params={"StudioLifecycleConfigName": "lc"})
-        stub.add_response("create_studio_lifecycle_config", {"StudioLifecycleConfigArn":
-                                                             STUDIO_ARN}, {
-            "StudioLifecycleConfigName": "lc",
-            "StudioLifecycleConfigContent": b64("studio/on-start.sh"),
-            "StudioLifecycleConfigAppType": "JupyterLab"})
-        done = lifecycle.deploy(sm, "lc", studio=True)
-        stub.assert_no_pending_responses()
-    assert (done.action, done.arn, done.studio) == ("created", STUDIO_ARN, True)
-
-
-def test_studio_replace_request(aws_env):
-    """Studio has no update call: a changed configuration is deleted and created again."""
-    sm = boto3.client("sagemaker", region_name="us-east-1")
-    spec = "nbsecrets @ https://example.invalid/nbsecrets-0.2.whl"
-    content = base64.b64encode(lifecycle.script_text("studio/on-start.sh", spec).encode()
-                               ).decode()
-    with Stubber(sm) as stub:
-        stub.add_response("describe_studio_lifecycle_config", {
-            "StudioLifecycleConfigArn": STUDIO_ARN, "StudioLifecycleConfigName": "lc",
-            "StudioLifecycleConfigContent": b64("studio/on-start.sh"),
-            "StudioLifecycleConfigAppType": "JupyterLab"}, {"StudioLifecycleConfigName": "lc"})
-        stub.add_response("delete_studio_lifecycle_config", {},
-                          {"StudioLifecycleConfigName": "lc"})
-        stub.add_response("create_studio_lifecycle_config", {"StudioLifecycleConfigArn":
-                                                             STUDIO_ARN}, {
-            "StudioLifecycleConfigName": "lc", "StudioLifecycleConfigContent": content,
-            "StudioLifecycleConfigAppType": "JupyterLab"})
-        done = lifecycle.deploy(sm, "lc", studio=True, pip_spec=spec)
-        stub.assert_no_pending_responses()
-    assert done.action == "updated"
+def test_studio_create_switch_domain_and_never_delete_an_attached_one(sm_api, capsys):
+    sm_api.add_domain("d-team", DefaultUserSettings={"ExecutionRole": "arn:aws:iam::1:role/r",
+                                                     "JupyterLabAppSettings": {
+                                                         "LifecycleConfigArns": ["arn:other"]}})
+    argv = ["lifecycle", "--studio", "--name", "team", "--domain-id", "d-team", "--artifact",
+            ART.artifact_uri, "--artifact-sha256", SHA]
+    assert cli.main(argv) == 0
+    first = sm_api.studio["team"]["StudioLifecycleConfigArn"]
+    lab = sm_api.domains["d-team"]["DefaultUserSettings"]["JupyterLabAppSettings"]
+    assert lab == {"LifecycleConfigArns": ["arn:other", first],
+                   "DefaultResourceSpec": {"LifecycleConfigArn": first}}
+    assert sm_api.studio["team"]["StudioLifecycleConfigContent"] == b64(
+        lifecycle.script_text("studio/on-start.sh", ART))
+    # A new artifact: a new configuration, the domain switches, the attached one stays.
+    argv[-1] = "cd" * 32
+    capsys.readouterr()
+    assert cli.main(argv) == 0
+    out = capsys.readouterr().out
+    [new] = [n for n in sm_api.studio if n != "team"]
+    assert new.startswith("team-") and len(new) == len("team-") + 8
+    second = sm_api.studio[new]["StudioLifecycleConfigArn"]
+    lab = sm_api.domains["d-team"]["DefaultUserSettings"]["JupyterLabAppSettings"]
+    assert lab == {"LifecycleConfigArns": ["arn:other", second],
+                   "DefaultResourceSpec": {"LifecycleConfigArn": second}}
+    assert "team" in sm_api.studio and "DeleteStudioLifecycleConfig" not in sm_api.ops()
+    assert f"It replaces {first}, which is kept" in out
+    # The execution role was not touched.
+    assert sm_api.domains["d-team"]["DefaultUserSettings"]["ExecutionRole"] == \
+        "arn:aws:iam::1:role/r"
+    # Again: nothing to do, no update of the domain.
+    n = len(sm_api.requests)
+    assert cli.main(argv) == 0
+    assert "UpdateDomain" not in sm_api.ops()[n:] and "already up to date" in \
+        capsys.readouterr().out
 
 
 def test_provision_sh_sets_up_role_and_lifecycle(aws_env, tmp_path):
@@ -274,25 +347,48 @@ def test_provision_sh_sets_up_role_and_lifecycle(aws_env, tmp_path):
     env = {**os.environ, "NBSECRETS_CLI": f"{sys.executable} -m nbsecrets.cli",
            "AWS_DEFAULT_REGION": "us-east-1"}
     out = subprocess.run(["bash", str(LC / "provision.sh"), "--role", "nb", "--name", "lc",
-                          "--provider", "openai"], env=env, capture_output=True, text=True,
-                         timeout=120)
+                          "--provider", "openai", "--prefix", "team-a/", "--artifact",
+                          ART.artifact_uri, "--artifact-sha256", SHA],
+                         env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "Put the inline policy nbsecrets on role nb." in out.stdout
     assert "Created the notebook instance lifecycle configuration lc" in out.stdout
     doc = iam.get_role_policy(RoleName="nb", PolicyName="nbsecrets")["PolicyDocument"]
     assert doc["Statement"][0]["Resource"] == [
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/openai-??????"]
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:team-a/openai-??????"]
+    assert {"Sid": "ReadInstallArtifact", "Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": "arn:aws:s3:::" + ART.artifact_uri[5:]} in doc["Statement"]
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    got = sm.describe_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName="lc")
+    text = base64.b64decode(got["OnStart"][0]["Content"]).decode()
+    assert f'ARTIFACT_SHA256="{SHA}"' in text and 'PREFIX="team-a/"' in text
 
 
-def test_provision_sh_needs_a_role():
-    out = subprocess.run(["bash", str(LC / "provision.sh")], capture_output=True, text=True)
-    assert out.returncode == 2 and "--role NAME_OR_ARN" in out.stderr
+@pytest.mark.parametrize("argv, words", [([], "--role NAME_OR_ARN"),
+                                         (["--role", "nb"], "--artifact s3://"),
+                                         (["--role", "nb", "--artifact", "s3://b/k"], "sha256")])
+def test_provision_sh_needs_role_and_artifact(argv, words):
+    out = subprocess.run(["bash", str(LC / "provision.sh"), *argv], capture_output=True,
+                         text=True)
+    assert out.returncode == 2 and words in out.stderr
+
+
+def test_provision_sh_expands_no_empty_array():
+    """bash < 4.4 (Amazon Linux 2 has 4.2, macOS 3.2) fails on "${a[@]}" of an empty array
+    under set -u: every array the script expands starts with an element."""
+    text = "\n".join(line for line in (LC / "provision.sh").read_text().splitlines()
+                     if not line.lstrip().startswith("#"))
+    expanded = set(re.findall(r'"\$\{(\w+)\[@\]', text))
+    assert expanded
+    for name in expanded:
+        assert re.search(rf"^{name}=\(\S", text, re.M), name
+        assert not re.search(rf"^{name}=\(\)", text, re.M), name
 
 
 # -- template.yaml -----------------------------------------------------------------------------
 
 def test_template_is_generated_from_scripts_and_policy():
-    assert (LC / "template.yaml").read_text() == lifecycle.template_text(), \
+    assert (LC / "template.yaml").read_text() == template_text(), \
         "regenerate: nbsecrets lifecycle --template > lifecycle-config/template.yaml"
 
 
@@ -304,21 +400,63 @@ def test_template_policy_and_scripts():
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
         "Service": "sagemaker.amazonaws.com"}
     [policy] = role["Policies"]
-    assert policy == {"PolicyName": "nbsecrets", "PolicyDocument": cloudformation_policy(
-        PolicyOptions(region=None, account=None))}
-    # ... which is what `nbsecrets policy --format cloudformation` prints.
-    printed = subprocess.run([sys.executable, "-m", "nbsecrets.cli", "policy", "--format",
-                              "cloudformation"], capture_output=True, text=True, check=True)
-    assert json.loads(json.dumps(loads(printed.stdout)))["Policies"] == [policy]
+    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    assert statements["ReadKeys"]["Resource"] == [{"Fn::Sub": (
+        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+        "${Prefix}*")}]
+    assert statements["ReadInstallArtifact"] == {
+        "Sid": "ReadInstallArtifact", "Effect": "Allow", "Action": "s3:GetObject",
+        "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ArtifactBucket}/${ArtifactKey}"}}
     config = template["Resources"]["LifecycleConfig"]["Properties"]
-    assert config["OnCreate"] == [{"Content": {"Fn::Base64": (
-        LC / "notebook-instance" / "on-create.sh").read_text()}}]
-    assert config["OnStart"] == [{"Content": {"Fn::Base64": (
-        LC / "notebook-instance" / "on-start.sh").read_text()}}]
+    assert config["OnCreate"] == [{"Content": {"Fn::Base64": lifecycle.script_text(
+        "notebook-instance/on-create.sh")}}]
+    studio = template["Resources"]["StudioLifecycleConfig"]["Properties"]
+    assert studio["StudioLifecycleConfigAppType"] == "JupyterLab"
+    for sub in (config["OnStart"][0]["Content"], studio["StudioLifecycleConfigContent"]):
+        text = sub["Fn::Base64"]["Fn::Sub"]
+        assert 'ARTIFACT_URI="s3://${ArtifactBucket}/${ArtifactKey}"' in text
+        assert 'ARTIFACT_SHA256="${ArtifactSha256}"' in text and 'PREFIX="${Prefix}"' in text
+        # Every other "${" of bash is escaped for Fn::Sub.
+        params = {"${ArtifactBucket}", "${ArtifactKey}", "${ArtifactSha256}", "${Prefix}"}
+        assert set(re.findall(r"\$\{[^!][^}]*\}", text)) == params
 
 
-def test_template_passes_cfn_lint():
+def test_template_carries_policy_options(capsys):
+    assert cli.main(["lifecycle", "--template", "--fallback-region", "us-west-2",
+                     "--kms-key-arn", "arn:aws:kms:us-east-1:111122223333:key/k"]) == 0
+    out = capsys.readouterr().out
+    assert "secretsmanager:us-west-2:" in out and 'FALLBACK_REGIONS="us-west-2"' in out
+    assert "kms:Decrypt" in out and 'KMS_KEY_ID="arn:aws:kms:us-east-1:111122223333:key/k"' in out
+
+
+def test_template_passes_cfn_lint(tmp_path, capsys):
     cfn_lint = Path(sys.executable).parent / "cfn-lint"
-    result = subprocess.run([str(cfn_lint), str(LC / "template.yaml")],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
+    assert cli.main(["lifecycle", "--template", "--fallback-region", "us-west-2"]) == 0
+    variant = tmp_path / "variant.yaml"
+    variant.write_text(capsys.readouterr().out)
+    for path in (LC / "template.yaml", variant):
+        result = subprocess.run([str(cfn_lint), str(path)], capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_provision_sh_builds_the_artifact_then_passes_its_key_and_hash(tmp_path):
+    """An S3 folder: `artifact` runs first and its printed URI and sha256 reach both
+    `provision` (s3:GetObject) and `lifecycle`; settings go to both, Studio options to one."""
+    record = tmp_path / "calls"
+    fake = tmp_path / "fake-cli"
+    fake.write_text('#!/bin/bash\necho "$*" >>"$RECORD"\nif [ "$1" = artifact ]; then\n'
+                    '  echo "ARTIFACT_URI=s3://bkt/nb/w-0.1.0-abc.tar.gz"\n'
+                    f'  echo "ARTIFACT_SHA256={SHA}"\n  echo "WHEEL_URI=s3://bkt/nb/x.whl"\nfi\n')
+    fake.chmod(0o755)
+    out = subprocess.run(["bash", str(LC / "provision.sh"), "--role", "nb", "--artifact",
+                          "s3://bkt/nb/", "--studio", "--domain-id", "d-1", "--prefix", "t/",
+                          "--provider", "openai"],
+                         env={"PATH": os.environ["PATH"], "NBSECRETS_CLI": str(fake),
+                              "RECORD": str(record)}, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert record.read_text().splitlines() == [
+        "artifact --s3 s3://bkt/nb/",
+        "provision --prefix t/ --provider openai --role nb --artifact "
+        "s3://bkt/nb/w-0.1.0-abc.tar.gz",
+        "lifecycle --studio --domain-id d-1 --prefix t/ --name nbsecrets --artifact "
+        f"s3://bkt/nb/w-0.1.0-abc.tar.gz --artifact-sha256 {SHA}"]

@@ -24,16 +24,24 @@ DECRYPT = {"Sid": "DecryptKeys", "Effect": "Allow", "Action": "kms:Decrypt", "Re
            "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{R}.amazonaws.com"}}}
 
 
+TAGS = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
+
+
 def write(resources, names):
     return [
         {"Sid": "WriteKeys", "Effect": "Allow",
-         "Action": ["secretsmanager:PutSecretValue", "secretsmanager:TagResource",
-                    "secretsmanager:UpdateSecretVersionStage"],
+         "Action": ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
          "Resource": resources},
+        {"Sid": "TagKeys", "Effect": "Allow", "Action": "secretsmanager:TagResource",
+         "Resource": resources, "Condition": TAGS},
         {"Sid": "CreateKeys", "Effect": "Allow", "Action": "secretsmanager:CreateSecret",
          "Resource": resources,
-         "Condition": {"StringLike": {"secretsmanager:Name": names}}},
+         "Condition": {"StringLike": {"secretsmanager:Name": names}, **TAGS}},
     ]
+
+
+ENCRYPT = {"Sid": "EncryptNewValues", "Effect": "Allow", "Action": "kms:GenerateDataKey",
+           "Resource": KMS, "Condition": DECRYPT["Condition"]}
 
 
 ALL = [f"{ARN}nbsecrets/*"]
@@ -60,7 +68,7 @@ CASES = {
     "everything": ({"allow_write": True, "providers": ("openai", "anthropic"),
                     "list_secrets": False, "kms_key_arn": KMS},
                    [{**READ, "Resource": TWO}, BATCH, DECRYPT,
-                    *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"])]),
+                    *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"]), ENCRYPT]),
 }
 
 
@@ -78,7 +86,9 @@ def test_partition_follows_region():
 
 
 @pytest.mark.parametrize("kwargs", [
-    {"prefix": ""}, {"prefix": "team/*"}, {"kms_key_arn": "alias/mine"},
+    {"prefix": ""}, {"prefix": "team/*"}, {"kms_key_arn": "alias/mine"}, {"prefix": "team-a"},
+    {"kms_key_arn": f"arn:aws:kms:{R}:{A}:alias/mine"}, {"install_artifact": "s3://bucket"},
+    {"kms_key_arns": (f"us-west-2={KMS}",)},
     {"providers": ("bad name",)},
 ])
 def test_bad_options(kwargs):

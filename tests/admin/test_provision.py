@@ -49,22 +49,48 @@ def test_provision_puts_policy_then_is_idempotent(iam, role, capsys):
     assert inline(iam) == expected
 
 
-def test_provision_prints_the_difference(iam, role, capsys):
+def test_provision_merges_and_prints_the_difference(iam, role, capsys):
     assert cli.main(["provision", "--role", "notebook", "--provider", "openai"]) == 0
     capsys.readouterr()
-    assert cli.main(["provision", "--role", "notebook", "--provider", "openai",
-                     "--provider", "anthropic", "--no-list"]) == 0
+    assert cli.main(["provision", "--role", "notebook", "--provider", "anthropic",
+                     "--no-list"]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
     assert lines[:2] == ["--- notebook/nbsecrets (before)", "+++ notebook/nbsecrets"]
     added = [x for x in lines if x.startswith("+") and not x.startswith("+++")]
     removed = [x for x in lines if x.startswith("-") and not x.startswith("---")]
     assert any("nbsecrets/anthropic-??????" in x for x in added)
-    assert any('"secretsmanager:ListSecrets"' in x for x in removed)
-    # The openai line at most gains a comma: it is not taken away.
-    assert {x[1:].rstrip(",") for x in removed if "openai" in x} <= \
-        {x[1:].rstrip(",") for x in added if "openai" in x}
-    assert inline(iam)["Statement"][0]["Resource"][1].endswith("nbsecrets/anthropic-??????")
+    # Merged: openai and ListSecrets are kept (a line at most gains a comma).
+    assert {x[1:].rstrip(",") for x in removed} <= {x[1:].rstrip(",") for x in added}
+    doc = inline(iam)
+    assert doc["Statement"][0]["Resource"] == [
+        f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:nbsecrets/openai-??????",
+        f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:nbsecrets/anthropic-??????"]
+    assert any(st["Action"] == "secretsmanager:ListSecrets" for st in doc["Statement"])
+    # Merging again changes nothing.
+    assert cli.main(["provision", "--role", "notebook", "--provider", "anthropic",
+                     "--no-list"]) == 0
+    assert "nothing changed" in capsys.readouterr().out
+    # --replace drops what the new policy does not grant, and shows it.
+    assert cli.main(["provision", "--role", "notebook", "--provider", "anthropic",
+                     "--no-list", "--replace"]) == 0
+    out = capsys.readouterr().out
+    assert any('"secretsmanager:ListSecrets"' in x for x in out.splitlines()
+               if x.startswith("-"))
+    assert inline(iam) == policy_document(PolicyOptions(
+        region="us-east-1", account=ACCOUNT, providers=("anthropic",), list_secrets=False))
+
+
+def test_merge_keeps_other_statements_and_makes_sids_unique():
+    from nbsecrets.admin.provision import merge
+
+    old = {"Version": "2012-10-17", "Statement": [
+        {"Sid": "ReadKeys", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "x"}]}
+    new = policy_document(PolicyOptions(region="us-east-1", account=ACCOUNT))
+    merged = merge(old, new)
+    assert merged["Statement"][0] == old["Statement"][0]
+    assert [st["Sid"] for st in merged["Statement"]][:2] == ["ReadKeys", "ReadKeys2"]
+    assert merge(merged, new) == merged
 
 
 def test_provision_leaves_other_policies_alone(iam, role):

@@ -21,6 +21,7 @@ from nbsecrets import cli
 from nbsecrets.admin import lifecycle
 from nbsecrets.admin.policy import PolicyOptions, policy_document
 from nbsecrets.admin.resource_policy import broad_principals, decide, resource_policy
+from nbsecrets.admin.template import template_text
 
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "lifecycle-config" / "pulumi" / "__main__.py"
@@ -135,7 +136,8 @@ CONFIGS = {
          "consumerRoles": [CONSUMER], "adminRoles": [ADMIN], "replicaRegions": ["us-west-2"],
          "kmsKeyArn": KMS, "replicaKmsKeyArns": {"us-west-2": KMS.replace(R, "us-west-2")},
          "notebookInstanceName": "my-notebook"},
-        ("--provider", "openai", "--kms-key-arn", KMS)),
+        ("--provider", "openai", "--kms-key-arn", KMS, "--fallback-region", "us-west-2",
+         "--kms-key-arn", f"us-west-2={KMS.replace(R, 'us-west-2')}")),
 }
 
 
@@ -170,8 +172,10 @@ def test_resources_and_role_policy_equal_the_cli(case, capsys):
         assert lcc.inputs["studioLifecycleConfigAppType"] == "JupyterLab"
         import base64
 
-        assert base64.b64decode(lcc.inputs["studioLifecycleConfigContent"]).decode() == \
-            lifecycle.script_text("studio/on-start.sh")
+        text = base64.b64decode(lcc.inputs["studioLifecycleConfigContent"]).decode()
+        # The package's script, with the stack's settings in its settings block.
+        assert text == lifecycle.script_text("studio/on-start.sh", lifecycle.Settings(
+            prefix=prefix, region=R, kms_key_id=config.get("kmsKeyArn", "")))
     else:
         [lcc] = of_type(mocks, "aws:sagemaker/notebookInstanceLifecycleConfiguration:"
                                "NotebookInstanceLifecycleConfiguration")
@@ -260,6 +264,8 @@ def test_plain_text_value_is_refused():
      "replicaKmsKeyArns.us-west-2"),
     ({"providers": ["openai"], "kmsKeyArn": "alias/mine"}, "--kms-key-arn takes a key ARN"),
     ({"providers": ["openai"], "consumerRoles": [CONSUMER]}, "set kmsKeyArn"),
+    ({"providers": ["openai"], "pipRequirement": "nbsecrets"}, "must pin a version and a hash"),
+    ({"providers": ["openai"], "artifactUri": "s3://team-artifacts/x.tar.gz"}, "needs its sha256"),
 ])
 def test_bad_settings_are_one_sentence(config, words):
     with pytest.raises(Exception, match=words.replace(".", r"\.")):
@@ -268,11 +274,18 @@ def test_bad_settings_are_one_sentence(config, words):
 
 # -- the three deploy paths -------------------------------------------------------------------
 
+ARTIFACT = "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-0123456789ab.tar.gz"
+
+
 def _substitute(value: Any) -> Any:
-    """A CloudFormation policy with the pseudo parameters filled in for one stack."""
+    """A CloudFormation policy with the pseudo parameters and the template's parameters
+    (prefix, artifact) filled in for one stack."""
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        bucket, _, key = ARTIFACT[len("s3://"):].partition("/")
         return (value["Fn::Sub"].replace("${AWS::Region}", R)
-                .replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Partition}", "aws"))
+                .replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Partition}", "aws")
+                .replace("${Prefix}", "nbsecrets/").replace("${ArtifactBucket}", bucket)
+                .replace("${ArtifactKey}", key))
     if isinstance(value, dict):
         return {k: _substitute(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -292,14 +305,16 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     args += ["--kms-key-arn", KMS] if "kms_key_arn" in kwargs else []
     args += ["--allow-write"] if kwargs.get("allow_write") else []
     args += ["--no-list"] if kwargs.get("list_secrets") is False else []
+    args += ["--artifact", ARTIFACT]
     by_cli = cli_policy(*args, capsys=capsys)
     # 2. CloudFormation: template.yaml as `nbsecrets lifecycle --template` renders it.
     opts = PolicyOptions(region=None, account=None, **kwargs)
-    template = json.loads(json.dumps(loads(lifecycle.template_text(opts))))
+    template = json.loads(json.dumps(loads(template_text(opts))))
     [entry] = template["Resources"]["NotebookRole"]["Properties"]["Policies"]
     by_cfn = _substitute(entry["PolicyDocument"])
     # 3. Pulumi
-    config: dict[str, Any] = {"providers": list(kwargs.get("providers", ())) or ["openai"]}
+    config: dict[str, Any] = {"providers": list(kwargs.get("providers", ())) or ["openai"],
+                              "artifactUri": ARTIFACT, "artifactSha256": "ab" * 32}
     if "kms_key_arn" in kwargs:
         config["kmsKeyArn"] = KMS
     if kwargs.get("allow_write"):
@@ -312,8 +327,10 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     if not kwargs.get("providers"):
         # Pulumi creates named secrets, so it always names providers: compare with the CLI's
         # policy for the same providers.
-        assert by_cli == by_cfn == policy_document(PolicyOptions(region=R, account=ACCOUNT))
-        assert by_pulumi == cli_policy("--provider", "openai", capsys=capsys)
+        assert by_cli == by_cfn == policy_document(PolicyOptions(
+            region=R, account=ACCOUNT, install_artifact=ARTIFACT))
+        assert by_pulumi == cli_policy("--provider", "openai", "--artifact", ARTIFACT,
+                                       capsys=capsys)
     else:
         assert by_cli == by_cfn == by_pulumi
     # The checked-in template is the default rendering: the same policy as the CLI's.
@@ -321,4 +338,4 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
         (ROOT / "lifecycle-config" / "template.yaml").read_text())))
     [entry] = checked_in["Resources"]["NotebookRole"]["Properties"]["Policies"]
     assert _substitute(entry["PolicyDocument"]) == policy_document(
-        PolicyOptions(region=R, account=ACCOUNT))
+        PolicyOptions(region=R, account=ACCOUNT, install_artifact=ARTIFACT))

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from nbsecrets.admin import lifecycle
 from nbsecrets.admin.evaluator import allows
 from nbsecrets.admin.rotation_cfn import CONDITION, rotation_parts
+from nbsecrets.admin.template import template_text
 
 
 def test_every_rotation_resource_is_conditional():
@@ -15,7 +15,7 @@ def test_every_rotation_resource_is_conditional():
     assert parts["Resources"] and all(r["Condition"] == CONDITION
                                       for r in parts["Resources"].values())
     assert parts["Outputs"]["RotationFunctionArn"]["Condition"] == CONDITION
-    text = lifecycle.template_text()
+    text = template_text()
     assert "RotationCodeBucket" in text and "nbsecrets.rotation.handler" in text
 
 

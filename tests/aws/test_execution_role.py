@@ -123,3 +123,51 @@ def test_metadata_execution_role_arn_wins(tmp_path, aws_env):
     with Stubber(sm):  # no SageMaker request may be made
         role, how = session.execution_role(sm, boto3.client("sts", region_name="us-east-1"), meta)
     assert role == f"arn:aws:iam::{ACCOUNT}:role/m" and how == f"from {meta}"
+
+
+# -- issue 10: the role's path, and a private space whose owner inherits the domain's role --
+
+def test_sts_role_gets_its_path_from_iam(aws_env):
+    from nbsecrets.aws.session import with_path
+
+    iam = boto3.client("iam", region_name="us-east-1")
+    trust = '{"Version":"2012-10-17","Statement":[]}'
+    real = iam.create_role(RoleName="nb-role", Path="/service-role/team/",
+                           AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    assert real.endswith(":role/service-role/team/nb-role")
+    assert with_path("arn:aws:iam::123456789012:role/nb-role", iam) == real
+
+
+def test_console_role_gets_service_role_path_without_iam():
+    from nbsecrets.aws.session import with_path
+
+    name = "AmazonSageMaker-ExecutionRole-20240101T000000"
+    assert with_path(f"arn:aws:iam::1:role/{name}") == f"arn:aws:iam::1:role/service-role/{name}"
+    assert with_path("arn:aws:iam::1:role/other") == "arn:aws:iam::1:role/other"
+    assert with_path("arn:aws:iam::1:role/p/x") == "arn:aws:iam::1:role/p/x"
+
+
+def test_private_space_owner_inherits_the_domains_user_role(tmp_path, aws_env, monkeypatch):
+    """A private space runs as its owner; an owner with no role of its own has the domain's
+    DefaultUserSettings role, not DefaultSpaceSettings (which is for shared spaces)."""
+    from tests.sagemaker_api import SageMakerApi
+
+    api = SageMakerApi()
+    try:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", api.url)
+        user_role = f"arn:aws:iam::{ACCOUNT}:role/users"
+        api.add_domain("d-1", DefaultUserSettings={"ExecutionRole": user_role},
+                       DefaultSpaceSettings={"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/sp"})
+        api.spaces["s1"] = {"SpaceName": "s1", "SpaceSharingSettings": {"SharingType": "Private"},
+                            "OwnershipSettings": {"OwnerUserProfileName": "bob"}}
+        api.profiles["bob"] = {"UserProfileName": "bob", "UserSettings": {}}
+        meta = tmp_path / "meta.json"
+        meta.write_text(json.dumps({"DomainId": "d-1", "SpaceName": "s1",
+                                    "ResourceArn": "arn:aws:sagemaker:us-east-1:1:app/x"}))
+        sm = boto3.client("sagemaker", region_name="us-east-1")
+        role, how = session.execution_role(sm, boto3.client("sts", region_name="us-east-1"),
+                                           meta)
+        assert role == user_role and "owner of space s1" in how
+        assert "DescribeSpace" in api.ops() and "DescribeUserProfile" in api.ops()
+    finally:
+        api.close()

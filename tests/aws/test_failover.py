@@ -110,7 +110,7 @@ def test_writes_never_fail_over_to_a_replica(regions):
         api.store_key("openai", "sk-test-new-value-0123456789")
     assert "sk-test-new-value" not in str(info.value)
     assert router.actions_in(REPLICA) == []
-    assert router.actions_in(PRIMARY) == ["PutSecretValue"] * session.MAX_ATTEMPTS
+    assert router.actions_in(PRIMARY) == ["CreateSecret"] * session.MAX_ATTEMPTS  # created first
     replica = boto3.client("secretsmanager", region_name=REPLICA)
     versions = replica.list_secret_version_ids(SecretId="nbsecrets/openai")["Versions"]
     assert len(versions) == 1

@@ -108,3 +108,29 @@ def test_magic_stage_reads_previous(two_versions, ip, capsys):
     assert old[:8] in out and "stage AWSPREVIOUS" in out and KEY not in out
     ip.run_line_magic("aikey", "openai")
     assert os.environ["OPENAI_API_KEY"] == NEW
+
+
+# -- issue 10: CreateSecret first, with NBSECRETS_KMS_KEY_ID --------------------------------
+
+def test_new_key_is_created_first_and_with_the_configured_kms_key(sm, proxy, monkeypatch):
+    import boto3
+
+    kms = boto3.client("kms", region_name="us-east-1")
+    key_arn = kms.create_key()["KeyMetadata"]["Arn"]
+    monkeypatch.setenv("NBSECRETS_KMS_KEY_ID", key_arn)
+    proxy.requests.clear()
+    api.store_key("openai", "sk-test-created-first-000000000000")
+    # No PutSecretValue first: a "-??????" grant cannot match a secret that does not exist.
+    assert proxy.actions() == ["CreateSecret"]
+    desc = sm.describe_secret(SecretId="nbsecrets/openai")
+    assert desc["KmsKeyId"] == key_arn
+    assert {t["Key"] for t in desc["Tags"]} == {"nbsecrets:provider", "nbsecrets:managed"}
+
+
+def test_existing_key_gets_a_new_version_after_resource_exists(seed, sm, proxy):
+    seed("nbsecrets/openai", "sk-test-old-value-00000000000000000")
+    proxy.requests.clear()
+    api.store_key("openai", "sk-test-new-value-00000000000000000")
+    assert proxy.actions() == ["CreateSecret", "PutSecretValue"]
+    assert sm.get_secret_value(SecretId="nbsecrets/openai")["SecretString"] == \
+        "sk-test-new-value-00000000000000000"

@@ -58,7 +58,8 @@ def _yaml_lines(value: Any, indent: int) -> list[str]:
             elif isinstance(inner, str):
                 out.append(f"{pad}{key}: |\n")
                 out.extend(_block_text(inner, pad + "  "))
-            elif isinstance(inner, dict) and set(inner) == {"Fn::Base64"}:
+            elif isinstance(inner, dict) and set(inner) == {"Fn::Base64"} \
+                    and isinstance(inner["Fn::Base64"], str):
                 out.append(f"{pad}{key}: !Base64 |\n")
                 out.extend(_block_text(inner["Fn::Base64"], pad + "  "))
             else:

@@ -23,7 +23,7 @@ from nbsecrets.aws import errors as awserrors
 from nbsecrets.aws.session import execution_role
 from nbsecrets.aws.store import Store
 from nbsecrets.config import SAGEMAKER_METADATA, Config
-from nbsecrets.errors import NbSecretsError
+from nbsecrets.errors import AccessDeniedError, NbSecretsError
 
 __all__ = ["Finding", "Report", "broad_grants", "run",
            "simulate"]
@@ -137,7 +137,7 @@ def _iam_client(store: Store) -> Any:
 
 def run(*, config: Config | None = None, providers: Sequence[str] = (),
         role: str | None = None, metadata_path: Path = SAGEMAKER_METADATA,
-        session: Any = None, iam: Any = None) -> Report:
+        session: Any = None, iam: Any = None, at_start: bool = False) -> Report:
     """Check identity, region, role, keys and grants; never raises for AWS problems.
 
     Parameters
@@ -151,6 +151,9 @@ def run(*, config: Config | None = None, providers: Sequence[str] = (),
     session, iam : optional
         A boto3 session, and an IAM client for the role's policies and the simulation
         (default: one from the session that makes a single attempt per request).
+    at_start : bool
+        The lifecycle script's check: only what can cause no AccessDenied in CloudTrail
+        (configuration, STS GetCallerIdentity), no reads of keys, no IAM or SageMaker calls.
     """
     report = Report()
     try:
@@ -171,6 +174,10 @@ def run(*, config: Config | None = None, providers: Sequence[str] = (),
         return report
     account = ident["Account"]
     report.add("ok", f"Identity {ident['Arn']} (account {account})")
+    if at_start:
+        report.add("info", "Start-time check only; `nbsecrets doctor` in a terminal checks "
+                           "the keys and grants.")
+        return report
 
     role_arn, how = _role(store, role, metadata_path)
     if role_arn:
@@ -198,7 +205,7 @@ def _role(store: Store, role: str | None, metadata_path: Path) -> tuple[str | No
         except Exception as exc:
             return None, f"role {role} could not be read ({awserrors.error_code(exc)})"
     return execution_role(store.client(service="sagemaker"), store.client(service="sts"),
-                          metadata_path)
+                          metadata_path, iam=store.client(service="iam"))
 
 
 def _keys(store: Store, providers: Sequence[str], report: Report) -> list[str]:
@@ -232,6 +239,11 @@ def _check_reads(store: Store, names: Sequence[str], account: str, region: str,
             f"{ref.secret_id}-AbCdEf")
         try:
             [key] = store.fetch([ref], refresh=True)
+        except AccessDeniedError as exc:
+            # A key under the prefix that this role is not granted is not a fault.
+            report.add("info", f"Key {name} is not granted to this role ({exc})")
+            arns[ref.label] = guess
+            continue
         except NbSecretsError as exc:
             report.add("error", f"Key {name}: {exc}")
             arns[ref.label] = guess
@@ -288,6 +300,8 @@ def _check_grants(store: Store, iam: Any, role_arn: str, arns: dict[str, str], a
                            f"narrow it with `nbsecrets provision --role {name}`.")
         elif allowed:
             report.add("ok", f"Policy allows GetSecretValue on {label}.")
-        else:
-            report.add("error", f"Policy does not allow GetSecretValue on {label} ({arn}).",
-                       f"`nbsecrets provision --role {name} --provider {label}`.")
+        else:  # information: provision merges, so the fix drops no grant
+            report.add("info", f"Policy does not allow GetSecretValue on {label} ({arn}); "
+                               f"to grant it: `nbsecrets provision --role {name} --prefix "
+                               f"{store.config.prefix} --provider {label}` (adds to the "
+                               "role's policy).")

@@ -13,7 +13,9 @@ applicable ``Allow`` statement allows it. A statement applies when its ``Action`
   carrying it does not apply, a ``Deny`` carrying it does.
 
 Not covered, because nbsecrets' policies do not use them: resource policies, permission
-boundaries, SCPs and session policies, policy variables, and ``ForAnyValue``/``ForAllValues``.
+boundaries, SCPs and session policies, policy variables. ``ForAllValues:`` (every value of a
+multi-valued key, such as ``aws:TagKeys``, matches; true when there is none) and
+``ForAnyValue:`` qualify the operators above.
 
 This module depends on nothing outside the standard library, on purpose: ``nbsecrets doctor``
 uses it at run time, where parliament (a dev dependency) is not installed, and parliament's
@@ -128,6 +130,9 @@ def _condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Contex
     """True or False; None when an operator is not understood."""
     ctx = {k.lower(): v for k, v in context.items()}
     for op, entries in condition.items():
+        qualifier, _, op = op.rpartition(":")  # ForAllValues / ForAnyValue on multi-valued keys
+        if qualifier not in ("", "ForAllValues", "ForAnyValue"):
+            return None
         if_exists = op.endswith("IfExists")
         base = op.removesuffix("IfExists")
         test = _string_op(base)
@@ -135,13 +140,18 @@ def _condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Contex
             return None
         negated = "Not" in base
         for key, wanted in entries.items():
-            if key.lower() not in ctx:
-                # A missing key fails a positive test and passes a negated one (AWS docs).
-                if if_exists or negated:
+            if key.lower() not in ctx or (qualifier and not _list(ctx[key.lower()])):
+                # A missing key fails a positive test and passes a negated one (AWS docs);
+                # ForAllValues holds for no values at all.
+                if if_exists or negated or qualifier == "ForAllValues":
                     continue
                 return False
             values = [str(v) for v in _list(ctx[key.lower()])]
             patterns = [str(p) for p in _list(wanted)]
+            if qualifier == "ForAllValues":  # every value must match some pattern
+                if not all(any(test(v, p) for p in patterns) for v in values):
+                    return False
+                continue
             # Several values in the policy are ORed; a negated operator needs none to match.
             ok = all(test(v, p) for v in values for p in patterns) if negated else \
                 any(test(v, p) for v in values for p in patterns)

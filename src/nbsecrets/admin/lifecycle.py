@@ -1,15 +1,16 @@
 """SageMaker lifecycle configurations from the scripts in ``lifecycle-config/``.
 
-:func:`deploy` creates or updates one through boto3's SageMaker client; :func:`template_text`
-renders ``lifecycle-config/template.yaml`` (role, least-privilege policy, lifecycle
-configuration with the scripts) so the template never drifts from the scripts and the policy.
+:func:`script_text` fills a script's settings block (install source, prefix, region, fallback
+regions, KMS key) from :class:`Settings`; :func:`deploy` creates or updates a configuration
+through boto3's SageMaker client. The template lives in :mod:`nbsecrets.admin.template`.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +20,19 @@ from nbsecrets.errors import AccessDeniedError, ConfigError, NbSecretsError
 __all__ = [
     "MAX_SCRIPT_BYTES",
     "Deployed",
+    "Settings",
+    "attach_to_domain",
     "deploy",
+    "deploy_studio",
     "script_text",
     "scripts_dir",
-    "template_text",
 ]
 
 MAX_SCRIPT_BYTES = 12_000  # SageMaker takes 16,384 characters of base64 per script
 MAX_BASE64_CHARS = 16_384
-DEFAULT_PIP_SPEC = "nbsecrets"
-_SPEC_LINE = re.compile(r'^NBSECRETS_PIP_SPEC="\$\{NBSECRETS_PIP_SPEC:-[^}]*\}"$', re.M)
+# Characters a setting may hold: it is written inside double quotes in bash.
+_SAFE = re.compile(r'^[^"$`\\\n\r]*$')
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def scripts_dir() -> Path:
@@ -41,22 +45,78 @@ def scripts_dir() -> Path:
     raise FileNotFoundError("lifecycle-config/ is missing from this installation")
 
 
-def script_text(relative: str, pip_spec: str | None = None) -> str:
-    """A script's text, with the default pip requirement replaced by ``pip_spec`` if given.
+@dataclass(frozen=True)
+class Settings:
+    """What ``nbsecrets lifecycle`` writes into the scripts' settings block.
+
+    Exactly one install source: ``artifact_uri`` with its ``artifact_sha256`` (the pinned
+    wheelhouse in S3), or ``pip_requirement`` with ``==VERSION`` and ``--hash=sha256:...``.
+    """
+
+    artifact_uri: str = ""
+    artifact_sha256: str = ""
+    pip_requirement: str = ""
+    prefix: str = ""
+    region: str = ""
+    fallback_regions: tuple[str, ...] = field(default=())
+    kms_key_id: str = ""
+
+    def __post_init__(self) -> None:
+        for name, value in self.values().items():
+            if not _SAFE.match(value):
+                raise ConfigError(f"The {name} setting {value!r} has a quote, $, backquote, "
+                                  "backslash or newline; give a plain value.")
+        if self.artifact_uri:
+            from nbsecrets.admin.artifact import parse_s3_uri
+
+            parse_s3_uri(self.artifact_uri)
+            if not _SHA256.match(self.artifact_sha256):
+                raise ConfigError("An artifact needs its sha256 (64 lowercase hex digits), "
+                                  "as `nbsecrets artifact` prints it.")
+            if self.pip_requirement:
+                raise ConfigError("Give one install source: --artifact or --pip-requirement.")
+        elif self.pip_requirement:
+            req = self.pip_requirement
+            if "==" not in req or "--hash=sha256:" not in req:
+                raise ConfigError(f"The pip requirement {req!r} must pin a version and a hash, "
+                                  "e.g. 'nbsecrets==0.1.0 --hash=sha256:HEX'.")
+        if self.prefix and not self.prefix.endswith("/"):
+            raise ConfigError(f"The prefix {self.prefix!r} must end in '/'; use "
+                              f"{self.prefix + '/'!r}.")
+
+    def values(self) -> dict[str, str]:
+        """Script variable -> value."""
+        return {"ARTIFACT_URI": self.artifact_uri, "ARTIFACT_SHA256": self.artifact_sha256,
+                "PIP_REQUIREMENT": self.pip_requirement, "PREFIX": self.prefix,
+                "REGION": self.region, "FALLBACK_REGIONS": ",".join(self.fallback_regions),
+                "KMS_KEY_ID": self.kms_key_id}
+
+    @property
+    def has_source(self) -> bool:
+        return bool(self.artifact_uri or self.pip_requirement)
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """Set ``VAR="..."`` lines of the settings block to ``values`` (raw, already safe)."""
+    for var, value in values.items():
+        text, n = re.subn(rf'^{var}="[^"\n]*"$', lambda _m, v=var, x=value: f'{v}="{x}"',
+                          text, count=1, flags=re.M)
+        if n != 1:
+            raise FileNotFoundError(f"the settings line {var}= is missing from the script")
+    return text
+
+
+def script_text(relative: str, settings: Settings | None = None) -> str:
+    """A script's text, with its settings block filled from ``settings`` if given.
 
     Raises
     ------
     ConfigError
-        If the script (after the replacement) is over :data:`MAX_SCRIPT_BYTES`.
+        If the script is over :data:`MAX_SCRIPT_BYTES`.
     """
     text = (scripts_dir() / relative).read_text(encoding="utf-8")
-    if pip_spec is not None and pip_spec != DEFAULT_PIP_SPEC:
-        if not pip_spec.strip() or "\n" in pip_spec:
-            raise ConfigError("--pip-spec takes one pip requirement, e.g. a wheel URL.")
-        # The default of "${VAR:-default}" is read inside double quotes: escape \ " $ ` and }.
-        quoted = re.sub(r'([\\"$`}])', r"\\\1", pip_spec)
-        line = f'NBSECRETS_PIP_SPEC="${{NBSECRETS_PIP_SPEC:-{quoted}}}"'
-        text = _SPEC_LINE.sub(lambda _: line, text, count=1)
+    if settings is not None and relative.endswith("on-start.sh"):
+        text = fill(text, settings.values())
     size = len(text.encode("utf-8"))
     if size > MAX_SCRIPT_BYTES:
         raise ConfigError(f"{relative} is {size} bytes; SageMaker takes at most about "
@@ -72,12 +132,15 @@ def _b64(text: str) -> str:
 
 @dataclass(frozen=True)
 class Deployed:
-    """What :func:`deploy` did: ``created``, ``updated`` or ``unchanged``, and the ARN."""
+    """What :func:`deploy` did: ``created``, ``updated`` or ``unchanged``, the ARN and name,
+    and for Studio the domain it switched (``domain``) and the configuration it replaced."""
 
     name: str
     action: str
     arn: str
     studio: bool
+    domain: str = ""
+    replaced: str = ""
 
 
 def _exists_error(exc: BaseException) -> bool:
@@ -93,24 +156,31 @@ def _sm_error(exc: BaseException, action: str, name: str) -> NbSecretsError:
     return awserrors.translate(exc, action=f"sagemaker:{action}", target=name, region="")
 
 
-def deploy(sagemaker: Any, name: str, *, studio: bool = False, pip_spec: str | None = None
-           ) -> Deployed:
+def _need_source(settings: Settings) -> None:
+    if not settings.has_source:
+        raise ConfigError("Give the install source: --artifact s3://BUCKET/PREFIX/ (builds and "
+                          "uploads a pinned wheelhouse) or --pip-requirement "
+                          "'nbsecrets==X --hash=sha256:HEX'.")
+
+
+def deploy(sagemaker: Any, name: str, settings: Settings, *, studio: bool = False,
+           domain_id: str | None = None) -> Deployed:
     """Create or update the lifecycle configuration ``name``.
 
     Notebook instances get ``OnCreate`` and ``OnStart`` from ``notebook-instance/``. Studio
-    gets a JupyterLab configuration from ``studio/on-start.sh``; Studio has no update call, so
-    a changed one is deleted and created again (which fails while a domain or user profile
-    still uses it: detach it first).
+    gets a JupyterLab configuration from ``studio/on-start.sh``: see :func:`deploy_studio`.
 
     Raises
     ------
     NbSecretsError
-        If SageMaker refuses.
+        If there is no install source, or SageMaker refuses.
     """
+    _need_source(settings)
     if studio:
-        return _deploy_studio(sagemaker, name, pip_spec)
-    on_create = _b64(script_text("notebook-instance/on-create.sh", pip_spec))
-    on_start = _b64(script_text("notebook-instance/on-start.sh", pip_spec))
+        return deploy_studio(sagemaker, name, _b64(script_text("studio/on-start.sh", settings)),
+                             domain_id)
+    on_create = _b64(script_text("notebook-instance/on-create.sh", settings))
+    on_start = _b64(script_text("notebook-instance/on-start.sh", settings))
     kwargs = {"NotebookInstanceLifecycleConfigName": name,
               "OnCreate": [{"Content": on_create}], "OnStart": [{"Content": on_start}]}
     try:
@@ -134,106 +204,93 @@ def deploy(sagemaker: Any, name: str, *, studio: bool = False, pip_spec: str | N
         raise _sm_error(exc, "CreateNotebookInstanceLifecycleConfig", name) from None
 
 
-def _deploy_studio(sagemaker: Any, name: str, pip_spec: str | None) -> Deployed:
-    content = _b64(script_text("studio/on-start.sh", pip_spec))
+def content_name(name: str, content: str) -> str:
+    """``NAME-XXXXXXXX``: a Studio configuration name fixed by its content (at most 63)."""
+    return f"{name[:54]}-{hashlib.sha256(content.encode()).hexdigest()[:8]}"
+
+
+# -- Studio -----------------------------------------------------------------------------------
+# Studio has no update call, and a configuration a domain or user profile uses cannot be
+# deleted. So a changed script gets a new configuration named after its content
+# (``NAME-XXXXXXXX``), the domain's default switches to it, and the old one stays (delete it
+# once nothing uses it). Nothing attached is ever deleted.
+
+APP_TYPE = "JupyterLab"
+
+
+def _describe(sagemaker: Any, name: str) -> dict[str, Any] | None:
     try:
-        old = sagemaker.describe_studio_lifecycle_config(StudioLifecycleConfigName=name)
+        return sagemaker.describe_studio_lifecycle_config(StudioLifecycleConfigName=name)
     except Exception as exc:
         if not _exists_error(exc):
             raise _sm_error(exc, "DescribeStudioLifecycleConfig", name) from None
-        old = None
-    try:
-        if old is not None:
-            if (old.get("StudioLifecycleConfigContent") == content
-                    and old.get("StudioLifecycleConfigAppType") == "JupyterLab"):
-                return Deployed(name, "unchanged", old["StudioLifecycleConfigArn"], True)
-            sagemaker.delete_studio_lifecycle_config(StudioLifecycleConfigName=name)
-        arn = sagemaker.create_studio_lifecycle_config(
-            StudioLifecycleConfigName=name, StudioLifecycleConfigContent=content,
-            StudioLifecycleConfigAppType="JupyterLab")["StudioLifecycleConfigArn"]
-    except Exception as exc:
-        raise _sm_error(exc, "CreateStudioLifecycleConfig", name) from None
-    return Deployed(name, "created" if old is None else "updated", arn, True)
+        return None
 
 
-# -- template.yaml ----------------------------------------------------------------------------
-
-_TEMPLATE_HEAD = """\
-# nbsecrets: a SageMaker notebook execution role that reads exactly its API keys, and the
-# notebook-instance lifecycle configuration that installs nbsecrets.
-#
-# Generated by `nbsecrets lifecycle --template` from the scripts in this directory and the
-# policy of `nbsecrets policy --format cloudformation`; regenerate it rather than editing it
-# (add policy options, e.g. --provider openai --provider anthropic, or --pip-spec SPEC).
-# Deploy:
-#   aws cloudformation deploy --template-file template.yaml --stack-name nbsecrets \\
-#     --capabilities CAPABILITY_NAMED_IAM --parameter-overrides NotebookInstanceName=my-notebook
-"""
+def _same(found: dict[str, Any] | None, content: str) -> bool:
+    return bool(found) and found.get("StudioLifecycleConfigContent") == content \
+        and found.get("StudioLifecycleConfigAppType") == APP_TYPE
 
 
-def template_text(opts: Any = None, pip_spec: str | None = None) -> str:
-    """``template.yaml``: role, least-privilege inline policy, lifecycle configuration and,
-    when ``NotebookInstanceName`` is given, a notebook instance using both.
+def deploy_studio(sagemaker: Any, name: str, content: str, domain_id: str | None = None
+                  ) -> Deployed:
+    """Create the configuration (base64 ``content``) as ``name``, or as a content-named
+    sibling when ``name`` exists with other content; then, with ``domain_id``, make it the
+    domain's default JupyterLab configuration.
 
-    Parameters
-    ----------
-    opts : PolicyOptions, optional
-        The policy; by default every key under ``nbsecrets/`` in the stack's region/account.
+    Raises
+    ------
+    NbSecretsError
+        If SageMaker refuses.
     """
-    from nbsecrets.admin.cfn import to_yaml
-    from nbsecrets.admin.policy import POLICY_NAME, PolicyOptions, cloudformation_policy
+    old = _describe(sagemaker, name)
+    replaced = ""
+    if _same(old, content):
+        target, action, arn = name, "unchanged", old["StudioLifecycleConfigArn"]  # type: ignore[index]
+    else:
+        target = name if old is None else content_name(name, content)
+        found = _describe(sagemaker, target) if old is not None else None
+        replaced = old["StudioLifecycleConfigArn"] if old is not None else ""
+        if _same(found, content):
+            action, arn = "unchanged", found["StudioLifecycleConfigArn"]  # type: ignore[index]
+        else:
+            try:
+                arn = sagemaker.create_studio_lifecycle_config(
+                    StudioLifecycleConfigName=target, StudioLifecycleConfigContent=content,
+                    StudioLifecycleConfigAppType=APP_TYPE)["StudioLifecycleConfigArn"]
+            except Exception as exc:
+                raise _sm_error(exc, "CreateStudioLifecycleConfig", target) from None
+            action = "created" if old is None else "updated"
+    if domain_id:
+        if attach_to_domain(sagemaker, domain_id, arn, replaced) and action == "unchanged":
+            action = "updated"
+    return Deployed(target, action, arn, True, domain=domain_id or "", replaced=replaced)
 
-    opts = opts or PolicyOptions(region=None, account=None)
-    template = {
-        "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "nbsecrets: notebook execution role with least-privilege access to its "
-                       "API keys in Secrets Manager, and the lifecycle configuration.",
-        "Parameters": {
-            "RoleName": {"Type": "String", "Default": "nbsecrets-notebook",
-                         "Description": "Name of the notebook execution role to create."},
-            "LifecycleConfigName": {"Type": "String", "Default": "nbsecrets",
-                                    "Description": "Name of the lifecycle configuration."},
-            "NotebookInstanceName": {"Type": "String", "Default": "",
-                                     "Description": "Also create this notebook instance "
-                                                    "(leave empty for none)."},
-            "NotebookInstanceType": {"Type": "String", "Default": "ml.t3.medium"},
-        },
-        "Conditions": {"CreateNotebook": {"Fn::Not": [
-            {"Fn::Equals": [{"Ref": "NotebookInstanceName"}, ""]}]}},
-        "Resources": {
-            "NotebookRole": {"Type": "AWS::IAM::Role", "Properties": {
-                "RoleName": {"Ref": "RoleName"},
-                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                    "Action": "sts:AssumeRole"}]},
-                "Policies": [{"PolicyName": POLICY_NAME,
-                              "PolicyDocument": cloudformation_policy(opts)}],
-            }},
-            "LifecycleConfig": {"Type": "AWS::SageMaker::NotebookInstanceLifecycleConfig",
-                                "Properties": {
-                "NotebookInstanceLifecycleConfigName": {"Ref": "LifecycleConfigName"},
-                "OnCreate": [{"Content": {"Fn::Base64": script_text(
-                    "notebook-instance/on-create.sh", pip_spec)}}],
-                "OnStart": [{"Content": {"Fn::Base64": script_text(
-                    "notebook-instance/on-start.sh", pip_spec)}}],
-            }},
-            "Notebook": {"Type": "AWS::SageMaker::NotebookInstance",
-                         "Condition": "CreateNotebook", "Properties": {
-                "NotebookInstanceName": {"Ref": "NotebookInstanceName"},
-                "InstanceType": {"Ref": "NotebookInstanceType"},
-                "RoleArn": {"Fn::GetAtt": ["NotebookRole", "Arn"]},
-                "LifecycleConfigName": {"Fn::GetAtt": [
-                    "LifecycleConfig", "NotebookInstanceLifecycleConfigName"]},
-            }},
-        },
-        "Outputs": {
-            "RoleArn": {"Value": {"Fn::GetAtt": ["NotebookRole", "Arn"]}},
-            "LifecycleConfigName": {"Value": {"Fn::GetAtt": [
-                "LifecycleConfig", "NotebookInstanceLifecycleConfigName"]}},
-        },
-    }
-    from nbsecrets.admin.rotation_cfn import rotation_parts
 
-    for section, entries in rotation_parts().items():  # Conditional on RotationCodeBucket/Key
-        template[section].update(entries)
-    return _TEMPLATE_HEAD + to_yaml(template)
+def attach_to_domain(sagemaker: Any, domain_id: str, arn: str, replaced: str = "") -> bool:
+    """Make ``arn`` the default JupyterLab configuration of the domain's users.
+
+    It goes into ``DefaultUserSettings.JupyterLabAppSettings``: in place of ``replaced``
+    in ``LifecycleConfigArns`` (or added), and as ``DefaultResourceSpec.LifecycleConfigArn``
+    so it runs without the user choosing it. Private spaces run their owner's settings.
+    Returns whether the domain changed.
+    """
+    try:
+        domain = sagemaker.describe_domain(DomainId=domain_id)
+    except Exception as exc:
+        raise _sm_error(exc, "DescribeDomain", domain_id) from None
+    lab = dict(domain.get("DefaultUserSettings", {}).get("JupyterLabAppSettings", {}))
+    arns = [a for a in lab.get("LifecycleConfigArns", []) if a not in (replaced, arn)]
+    spec = dict(lab.get("DefaultResourceSpec", {}))
+    if lab.get("LifecycleConfigArns", []) == [*arns, arn] and \
+            spec.get("LifecycleConfigArn") == arn:
+        return False
+    spec["LifecycleConfigArn"] = arn
+    lab["LifecycleConfigArns"] = [*arns, arn]
+    lab["DefaultResourceSpec"] = spec
+    try:
+        sagemaker.update_domain(DomainId=domain_id,
+                                DefaultUserSettings={"JupyterLabAppSettings": lab})
+    except Exception as exc:
+        raise _sm_error(exc, "UpdateDomain", domain_id) from None
+    return True

@@ -35,6 +35,9 @@ READ_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"
 # TagResource: CreateSecret with tags (as `%aikey --set` does) also needs it, on the new secret.
 WRITE_ACTIONS = ("secretsmanager:PutSecretValue", "secretsmanager:TagResource",
                  "secretsmanager:UpdateSecretVersionStage")
+# Tag keys a notebook may set. Not e.g. "SageMaker": AmazonSageMakerFullAccess grants
+# GetSecretValue on every secret tagged SageMaker=true.
+TAG_KEYS_CONDITION = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
 # Secrets Manager appends "-" and six random characters to every secret's ARN. "-??????"
 # matches exactly that suffix; "-*" would also match "{prefix}openai-extra-AbCdEf".
 ARN_SUFFIX = "-??????"
@@ -67,11 +70,19 @@ class PolicyOptions:
         Aliases resolve to the provider's canonical name (``claude`` is ``anthropic``).
     kms_key_arn : str, optional
         The customer managed KMS key that encrypts the secrets; kms:Decrypt is granted on
-        it alone, and only through Secrets Manager.
+        it alone, and only through Secrets Manager. ``REGION=ARN`` is accepted too.
+    kms_key_arns : tuple[str, ...]
+        More keys, ``ARN`` or ``REGION=ARN``: one per region (a replica in a fallback region
+        is encrypted with a key of its own region). An alias ARN is refused: in Resource it
+        never matches the key.
     allow_write : bool
         Also allow storing new values (``%aikey --set``) and rollback.
     list_secrets : bool
         Allow ListSecrets (``%aikey --list`` and the picker).
+    fallback_regions : tuple[str, ...]
+        Regions of replicas that reads fail over to: their ARNs are granted too.
+    install_artifact : str, optional
+        ``s3://BUCKET/KEY`` of the pinned install artifact; s3:GetObject on that object only.
     secrets_account : str, optional
         The account that holds the secrets, when not the role's own (cross-account): the
         secret ARNs name it, and a customer managed ``kms_key_arn`` is required.
@@ -85,25 +96,63 @@ class PolicyOptions:
     allow_write: bool = False
     list_secrets: bool = True
     partition: str | None = None  # default: from the region
+    fallback_regions: tuple[str, ...] = ()
+    kms_key_arns: tuple[str, ...] = ()
+    install_artifact: str | None = None
     secrets_account: str | None = None  # default: account
 
     def __post_init__(self) -> None:
         if not self.prefix or any(c in self.prefix for c in "*?"):
             raise ConfigError(f"The prefix {self.prefix!r} must be a plain, non-empty name start "
                               "such as nbsecrets/.")
+        if not self.prefix.endswith("/"):
+            raise ConfigError(f"The prefix {self.prefix!r} must end in '/' ({self.prefix!r} "
+                              f"would also cover {self.prefix + 'x/...'!r}); use "
+                              f"{self.prefix + '/'!r}.")
         names = tuple(dict.fromkeys(Registry().get(p).name for p in self.providers))
         object.__setattr__(self, "providers", names)
-        if self.kms_key_arn is not None and not self.kms_key_arn.startswith("arn:"):
-            raise ConfigError(f"--kms-key-arn takes a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID),"
-                              f" not {self.kms_key_arn!r}.")
+        keys = ((self.kms_key_arn,) if self.kms_key_arn else ()) + tuple(self.kms_key_arns)
+        object.__setattr__(self, "kms_key_arns", tuple(dict.fromkeys(
+            "=".join(_key_arn(k)) for k in keys)))  # normalized: "REGION=ARN"
+        regions = tuple(dict.fromkeys(r.strip() for r in self.fallback_regions if r.strip()))
+        object.__setattr__(self, "fallback_regions",
+                           tuple(r for r in regions if r != self.region))
+        if self.install_artifact is not None and (
+                not self.install_artifact.startswith("s3://")
+                or "/" not in self.install_artifact[5:].strip("/")):
+            raise ConfigError(f"The install artifact {self.install_artifact!r} must be "
+                              "s3://BUCKET/KEY of one object.")
         if self.secrets_account is not None and self.secrets_account != self.account:
             if not (self.secrets_account.isdigit() and len(self.secrets_account) == 12):
                 raise ConfigError(f"--secrets-account takes a 12-digit account ID, not "
                                   f"{self.secrets_account!r}.")
-            if not self.kms_key_arn:
+            if not self.kms_key_arns:
                 raise ConfigError("Keys read from another account must be encrypted with a "
                                   "customer managed KMS key (the AWS managed key cannot be shared);"
                                   " pass --kms-key-arn with that key's ARN.")
+
+
+def _region_keys(opts: PolicyOptions) -> list[tuple[str, str]]:
+    return [(r or str(opts.region), arn) for r, _, arn in
+            (k.partition("=") for k in opts.kms_key_arns)]
+
+
+def _key_arn(entry: str) -> tuple[str, str]:
+    """``(region, key ARN)`` from ``ARN`` (region "": the primary's) or ``REGION=ARN``."""
+    region, _, arn = entry.rpartition("=") if "=" in entry and not entry.startswith("arn:") \
+        else ("", "", entry)
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn" or parts[2] != "kms":
+        raise ConfigError(f"--kms-key-arn takes a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), "
+                          f"optionally as REGION=ARN, not {entry!r}.")
+    if parts[5].startswith("alias/"):
+        raise ConfigError(f"{arn} is an alias ARN, which in a policy's Resource never matches "
+                          "the key; give the key ARN (aws kms describe-key --key-id ALIAS).")
+    key_region = parts[3]
+    if region and key_region and "${" not in key_region and region != key_region:
+        raise ConfigError(f"{entry}: the key is in {key_region}, not {region}; give each "
+                          "region its own key as REGION=ARN.")
+    return (region, arn)  # no region: the primary region's key
 
 
 def secret_arns(opts: PolicyOptions) -> list[str]:
@@ -135,6 +184,10 @@ def policy_document(opts: PolicyOptions) -> dict[str, Any]:
         If the region or account is missing, or an option is malformed.
     """
     arns = secret_arns(opts)
+    primary = f":secretsmanager:{opts.region}:"
+    for region in opts.fallback_regions:  # a replica keeps the name and suffix: same ARN
+        arns = arns + [a.replace(primary, f":secretsmanager:{region}:", 1)
+                       for a in secret_arns(opts)]
     statements: list[dict[str, Any]] = [
         {"Sid": "ReadKeys", "Effect": "Allow", "Action": list(READ_ACTIONS), "Resource": arns},
         # BatchGetSecretValue has no resource type: AWS documents Resource "*" for it.
@@ -144,24 +197,49 @@ def policy_document(opts: PolicyOptions) -> dict[str, Any]:
     if opts.list_secrets:
         statements.append({"Sid": "ListKeys", "Effect": "Allow",
                            "Action": "secretsmanager:ListSecrets", "Resource": "*"})
-    if opts.kms_key_arn:
+    region_keys = _region_keys(opts)
+    keys = list(dict.fromkeys(arn for _, arn in region_keys))
+    if keys:
+        services = list(dict.fromkeys(f"secretsmanager.{r}.amazonaws.com"
+                                      for r, _ in region_keys))
         statements.append({
             "Sid": "DecryptKeys", "Effect": "Allow", "Action": "kms:Decrypt",
-            "Resource": opts.kms_key_arn,
-            "Condition": {"StringEquals": {
-                "kms:ViaService": f"secretsmanager.{opts.region}.amazonaws.com"}},
+            "Resource": _one(keys),
+            "Condition": {"StringEquals": {"kms:ViaService": _one(services)}},
         })
     if opts.allow_write:
         names = ([f"{opts.prefix}{p}" for p in opts.providers] if opts.providers
                  else [f"{opts.prefix}*"])
+        primary_arns = secret_arns(opts)  # writes go to the primary region only
         statements.append({"Sid": "WriteKeys", "Effect": "Allow",
-                           "Action": list(WRITE_ACTIONS), "Resource": arns})
+                           "Action": [a for a in WRITE_ACTIONS if not a.endswith("TagResource")],
+                           "Resource": primary_arns})
+        statements.append({"Sid": "TagKeys", "Effect": "Allow",
+                           "Action": "secretsmanager:TagResource", "Resource": primary_arns,
+                           "Condition": TAG_KEYS_CONDITION})
         statements.append({
             "Sid": "CreateKeys", "Effect": "Allow",
-            "Action": "secretsmanager:CreateSecret", "Resource": arns,
-            "Condition": {"StringLike": {"secretsmanager:Name": names}},
+            "Action": "secretsmanager:CreateSecret", "Resource": primary_arns,
+            "Condition": {"StringLike": {"secretsmanager:Name": names}, **TAG_KEYS_CONDITION},
         })
+        own = [arn for r, arn in region_keys if r == opts.region]
+        if own:
+            statements.append({
+                "Sid": "EncryptNewValues", "Effect": "Allow", "Action": "kms:GenerateDataKey",
+                "Resource": _one(own), "Condition": {"StringEquals": {
+                    "kms:ViaService": f"secretsmanager.{opts.region}.amazonaws.com"}},
+            })
+    if opts.install_artifact:
+        bucket_key = opts.install_artifact[len("s3://"):]
+        partition = opts.partition or partition_of(opts.region or "")
+        statements.append({"Sid": "ReadInstallArtifact", "Effect": "Allow",
+                           "Action": "s3:GetObject",
+                           "Resource": f"arn:{partition}:s3:::{bucket_key}"})
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _one(items: list[str]) -> str | list[str]:
+    return items[0] if len(items) == 1 else items
 
 
 def policy_json(opts: PolicyOptions) -> str:

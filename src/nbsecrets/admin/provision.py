@@ -10,7 +10,7 @@ from typing import Any
 from nbsecrets.admin.policy import POLICY_NAME
 from nbsecrets.errors import ConfigError
 
-__all__ = ["ProvisionResult", "provision", "role_name"]
+__all__ = ["ProvisionResult", "merge", "provision", "role_name"]
 
 
 def role_name(name_or_arn: str) -> str:
@@ -37,8 +37,52 @@ def _canonical(document: Any) -> str:
     return json.dumps(document, indent=2)
 
 
-def provision(iam: Any, role: str, document: dict[str, Any]) -> ProvisionResult:
-    """Put ``document`` on ``role`` as the inline policy ``nbsecrets``, if it differs.
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [] if value is None else [value]
+
+
+def _shape(st: dict[str, Any]) -> str:
+    """What a statement grants apart from its resources (statements of one shape merge)."""
+    return json.dumps({"Effect": st.get("Effect"), "Action": sorted(_as_list(st.get("Action"))),
+                       "NotAction": st.get("NotAction"), "Condition": st.get("Condition")},
+                      sort_keys=True)
+
+
+def merge(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
+    """``new`` merged into ``old``: nothing ``old`` grants is dropped.
+
+    A new statement with the same effect, actions and condition as an existing one adds its
+    resources to it; any other is appended (its Sid made unique). Merging again changes
+    nothing.
+    """
+    if old is None:
+        return new
+    statements = [dict(st) for st in _as_list(old.get("Statement"))]
+    for st in _as_list(new.get("Statement")):
+        if st in statements:
+            continue
+        same = next((o for o in statements if "Resource" in o and "Resource" in st
+                     and _shape(o) == _shape(st)), None)
+        if same is not None:
+            have = _as_list(same["Resource"])
+            more = [r for r in _as_list(st["Resource"]) if r not in have]
+            if more:
+                same["Resource"] = have + more
+            continue
+        st = dict(st)
+        sids = {o.get("Sid") for o in statements}
+        base, n = st.get("Sid", ""), 2
+        while st.get("Sid") in sids and base:
+            st["Sid"], n = f"{base}{n}", n + 1
+        statements.append(st)
+    return {"Version": new.get("Version", old.get("Version", "2012-10-17")),
+            "Statement": statements}
+
+
+def provision(iam: Any, role: str, document: dict[str, Any], *, replace: bool = False
+              ) -> ProvisionResult:
+    """Merge ``document`` into the role's inline policy ``nbsecrets`` (see :func:`merge`),
+    or with ``replace`` put it as it is; only when that changes the policy.
 
     Parameters
     ----------
@@ -67,6 +111,8 @@ def provision(iam: Any, role: str, document: dict[str, Any]) -> ProvisionResult:
             iam.get_role(RoleName=name)
         except Exception as exc2:
             raise _iam_error(exc2, "iam:GetRole", name) from None
+    if not replace:
+        document = merge(old, document)
     before = _canonical(old).splitlines() if old is not None else []
     after = _canonical(document).splitlines()
     diff = "\n".join(difflib.unified_diff(

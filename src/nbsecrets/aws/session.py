@@ -185,8 +185,8 @@ def _metadata(path: Path) -> dict[str, Any]:
     return meta if isinstance(meta, dict) else {}
 
 
-def execution_role(sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_METADATA
-                   ) -> tuple[str | None, str]:
+def execution_role(sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_METADATA,
+                   iam: Any = None) -> tuple[str | None, str]:
     """The execution role ARN and how it was found, or ``(None, why not)``.
 
     Parameters
@@ -194,6 +194,10 @@ def execution_role(sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_MET
     sagemaker, sts : botocore clients
     metadata_path : Path
         The notebook's resource metadata (``/opt/ml/metadata/resource-metadata.json``).
+    iam : botocore client, optional
+        With it, a role found through STS (whose assumed-role ARN drops the role's path)
+        gets its real ARN from iam:GetRole; without it, or when that is denied, SageMaker's
+        console roles (``AmazonSageMaker-ExecutionRole-*``) get their ``service-role/`` path.
     """
     meta = _metadata(metadata_path)
     try:
@@ -215,7 +219,22 @@ def execution_role(sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_MET
     role = role_from_identity(arn)
     if ":role/" not in role:
         return None, f"the credentials are not a role ({arn})"
-    return role, "from STS GetCallerIdentity"
+    return with_path(role, iam), "from STS GetCallerIdentity"
+
+
+def with_path(role: str, iam: Any = None) -> str:
+    """``role`` (``arn:...:role/NAME``, path lost by STS) with its path, if it has one."""
+    head, _, name = role.partition(":role/")
+    if "/" in name:
+        return role
+    if iam is not None:
+        try:
+            return iam.get_role(RoleName=name)["Role"]["Arn"]
+        except Exception:  # noqa: S110 - denied or unreachable: guess below
+            pass
+    if name.startswith("AmazonSageMaker-ExecutionRole-"):
+        return f"{head}:role/service-role/{name}"
+    return role
 
 
 def _profile_role(sagemaker: Any, domain: str, profile: str) -> str | None:
@@ -241,6 +260,11 @@ def _studio_role(sagemaker: Any, meta: dict[str, Any]) -> tuple[str, str] | None
             role = _profile_role(sagemaker, domain, owner) if owner else None
             if role:
                 return role, f"user profile {owner}, owner of space {space}"
+            # The owner inherits the domain's user default, not its space default.
+            role = sagemaker.describe_domain(DomainId=domain).get(
+                "DefaultUserSettings", {}).get("ExecutionRole")
+            if role:
+                return role, f"domain {domain} user default, for the owner of space {space}"
         role = sagemaker.describe_domain(DomainId=domain).get(
             "DefaultSpaceSettings", {}).get("ExecutionRole")
         if role:

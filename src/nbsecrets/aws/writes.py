@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from nbsecrets.aws import errors as awserrors
 from nbsecrets.aws.reads import Reader
 from nbsecrets.aws.records import CURRENT, PREVIOUS, SecretVersion, VersionInfo
-from nbsecrets.errors import AccessDeniedError, KeyNotFoundError, SecretFormatError
+from nbsecrets.errors import (
+    AccessDeniedError,
+    KeyNotFoundError,
+    NbSecretsError,
+    SecretFormatError,
+)
 
 __all__ = ["Writer"]
 
@@ -111,11 +117,32 @@ class Writer:
 
     # -- writes --------------------------------------------------------------------------
 
+    def _create_or_put(self, provider: str, sid: str, value: str) -> tuple[Any, str]:
+        """CreateSecret first: a policy granting "{prefix}{provider}-??????" cannot match a
+        secret that does not exist yet, so PutSecretValue on it would be AccessDenied. On
+        ResourceExistsException, add a version."""
+        kms = self.reads.config.kms_key_id
+        try:
+            return self.reads.call(
+                "create_secret", target=sid, action="secretsmanager:CreateSecret", write=True,
+                Name=sid, SecretString=value,
+                Description=f"{provider} API key, managed by nbsecrets",
+                Tags=[{"Key": "nbsecrets:provider", "Value": provider},
+                      {"Key": "nbsecrets:managed", "Value": "true"}],
+                **({"KmsKeyId": kms} if kms else {}))
+        except NbSecretsError as err:
+            if awserrors.error_code(err.__context__) != "ResourceExistsException":
+                raise
+        return self.reads.call("put_secret_value", target=sid,
+                               action="secretsmanager:PutSecretValue", write=True,
+                               SecretId=sid, SecretString=value)
+
     def put(self, provider: str, value: str) -> SecretVersion:
         """Store ``value`` as the new current version of ``{prefix}{provider}``.
 
-        Creates the secret, tagged ``nbsecrets:provider`` and ``nbsecrets:managed``, when it
-        does not exist yet.
+        Creates the secret (CreateSecret first), tagged ``nbsecrets:provider`` and
+        ``nbsecrets:managed`` and encrypted with ``NBSECRETS_KMS_KEY_ID`` when set, or adds a
+        version when it exists (ResourceExistsException).
 
         Raises
         ------
@@ -129,23 +156,18 @@ class Writer:
                 f"{provider}: the value has spaces or newlines around it; nothing was stored. "
                 "Paste the key alone.")
         sid = f"{self.reads.config.prefix}{provider}"
-        try:
-            resp, region = self.reads.call("put_secret_value", target=sid,
-                                      action="secretsmanager:PutSecretValue", write=True,
-                                      SecretId=sid, SecretString=value)
-        except KeyNotFoundError:
-            if sid.startswith("arn:"):  # an ARN prefix: the keys are held in another account
+        if sid.startswith("arn:"):  # an ARN prefix: the keys are held in another account
+            try:
+                resp, region = self.reads.call("put_secret_value", target=sid,
+                                               action="secretsmanager:PutSecretValue",
+                                               write=True, SecretId=sid, SecretString=value)
+            except KeyNotFoundError:
                 raise KeyNotFoundError(
                     f"secret {sid} does not exist, and a secret cannot be created by ARN; an "
                     "admin of the account that holds the keys creates it, then this adds "
                     "versions.") from None
-            resp, region = self.reads.call(
-                "create_secret", target=sid, action="secretsmanager:CreateSecret", write=True,
-                Name=sid,
-                SecretString=value,
-                Description=f"{provider} API key, managed by nbsecrets",
-                Tags=[{"Key": "nbsecrets:provider", "Value": provider},
-                      {"Key": "nbsecrets:managed", "Value": "true"}])
+        else:
+            resp, region = self._create_or_put(provider, sid, value)
         self.reads.forget(sid)
         return SecretVersion(name=resp.get("Name", sid), arn=resp.get("ARN", ""),
                              version_id=resp.get("VersionId", ""), stages=(CURRENT,),

@@ -1,0 +1,117 @@
+"""The ``nbsecrets artifact`` and ``nbsecrets lifecycle`` commands: arguments and runs.
+
+Kept out of :mod:`nbsecrets.cli` so the command module stays small; cli.py only wires them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from nbsecrets.errors import ConfigError
+
+__all__ = ["add_artifact_arguments", "add_lifecycle_arguments", "run_artifact", "run_lifecycle"]
+
+
+def add_artifact_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``nbsecrets artifact``."""
+    p.add_argument("--s3", required=True, metavar="s3://BUCKET/PREFIX/",
+                   help="where to upload the wheelhouse archive and the bare nbsecrets wheel")
+    p.add_argument("--wheel", type=Path, metavar="PATH",
+                   help="an nbsecrets wheel to ship (default: build one from the source tree)")
+
+
+def add_lifecycle_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``nbsecrets lifecycle``."""
+    p.add_argument("--name", help="name of the lifecycle configuration")
+    p.add_argument("--studio", action="store_true",
+                   help="a Studio JupyterLab configuration (default: notebook instance)")
+    p.add_argument("--domain-id", metavar="d-xxxx", help="with --studio: make it this domain's "
+                   "default JupyterLab configuration (an attached one is never deleted)")
+    p.add_argument("--artifact", metavar="S3_URI", help="s3://BUCKET/PREFIX/: build and upload "
+                   "a pinned wheelhouse there; or s3://BUCKET/KEY of one already uploaded, with "
+                   "--artifact-sha256")
+    p.add_argument("--artifact-sha256", metavar="HEX", help="sha256 of --artifact KEY")
+    p.add_argument("--wheel", type=Path, metavar="PATH", help="nbsecrets wheel to put in the "
+                   "wheelhouse (default: build from the source tree)")
+    p.add_argument("--pip-requirement", metavar="REQ", help="instead of an artifact: a pinned "
+                   "requirement with a hash, 'nbsecrets==X --hash=sha256:HEX' (CodeArtifact, a "
+                   "mirror)")
+    p.add_argument("--prefix", help="secret name prefix the kernels use (ends in '/')")
+    p.add_argument("--region", help="region of the secrets (default: the notebook's)")
+    p.add_argument("--fallback-region", action="append", default=[], metavar="R",
+                   help="replica region reads fail over to (repeat)")
+    p.add_argument("--kms-key-arn", action="append", default=[], metavar="[REGION=]ARN",
+                   help="customer managed key new secrets are created with (the one with no "
+                   "REGION=); in --template also the policy's keys")
+    p.add_argument("--template", action="store_true",
+                   help="print lifecycle-config/template.yaml instead of deploying")
+
+
+def _print_artifact(found) -> None:
+    print(f"ARTIFACT_URI={found.uri}")
+    print(f"ARTIFACT_SHA256={found.sha256}")
+    print(f"WHEEL_URI=s3://{found.bucket}/{found.wheel_key}")
+    print(f"WHEEL_SHA256={found.wheel_sha256}")
+
+
+def _publish(location: str, wheel: Path | None):
+    from nbsecrets.admin import artifact
+    from nbsecrets.aws.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="nbsecrets-artifact-") as work:
+        return artifact.publish(Store().client(service="s3"), location, Path(work), wheel=wheel)
+
+
+def run_artifact(args: argparse.Namespace) -> int:
+    """Build the wheelhouse, upload it and the wheel, print their URIs and sha256s."""
+    _print_artifact(_publish(args.s3, args.wheel))
+    return 0
+
+
+def run_lifecycle(args: argparse.Namespace) -> int:
+    """Render the template, or deploy the lifecycle configuration."""
+    from nbsecrets.admin import lifecycle
+
+    if args.template:
+        from nbsecrets.admin.policy import PolicyOptions
+        from nbsecrets.admin.template import template_text
+
+        opts = PolicyOptions(region=args.region, account=None,
+                             prefix=args.prefix or "nbsecrets/",
+                             fallback_regions=tuple(args.fallback_region),
+                             kms_key_arns=tuple(args.kms_key_arn))
+        print(template_text(opts), end="")
+        return 0
+    if not args.name:
+        raise ConfigError("Give the lifecycle configuration a name: --name NAME.")
+    uri, sha = args.artifact or "", args.artifact_sha256 or ""
+    if uri.endswith("/"):
+        built = _publish(uri, args.wheel)
+        _print_artifact(built)
+        uri, sha = built.uri, built.sha256
+    kms = next((k for k in args.kms_key_arn if "=" not in k.split(":", 1)[0]), "")
+    settings = lifecycle.Settings(
+        artifact_uri=uri, artifact_sha256=sha, pip_requirement=args.pip_requirement or "",
+        prefix=args.prefix or "", region=args.region or "",
+        fallback_regions=tuple(args.fallback_region), kms_key_id=kms)
+    from nbsecrets.aws.store import Store
+
+    done = lifecycle.deploy(Store().client(service="sagemaker"), args.name, settings,
+                            studio=args.studio, domain_id=args.domain_id)
+    kind = "Studio (JupyterLab)" if done.studio else "notebook instance"
+    if done.action == "unchanged":
+        print(f"The {kind} lifecycle configuration {done.name} is already up to date "
+              f"({done.arn}).")
+    else:
+        print(f"{done.action.capitalize()} the {kind} lifecycle configuration {done.name} "
+              f"({done.arn}).")
+    if done.replaced:
+        print(f"It replaces {done.replaced}, which is kept: delete it once nothing uses it.")
+    if done.domain:
+        print(f"Domain {done.domain}: new JupyterLab spaces start with it by default.")
+    if uri:
+        print(f"The execution role needs s3:GetObject on {uri}: nbsecrets provision --role ROLE "
+              f"--artifact {uri}")
+    return 0
