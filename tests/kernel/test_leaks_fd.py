@@ -86,7 +86,11 @@ def _run(endpoint: str, tmp: Path, redact: bool) -> tuple[str, dict[str, str], s
             reply = kc.execute_interactive(code, timeout=60, output_hook=keep)
             assert reply["content"]["status"] == "ok", (channel, reply["content"])
             # fd output reaches ipykernel's relay after the cell may have ended: let it come
-            kc.execute_interactive("time.sleep(0.3)", timeout=60, output_hook=keep)
+            # (on a loaded machine that takes a while: wait for it, a bounded number of rounds)
+            for _round in range(25):
+                kc.execute_interactive("time.sleep(0.2)", timeout=60, output_hook=keep)
+                if channel.endswith("_log") or _tag in "".join(texts):
+                    break
             streams[channel] = "".join(texts)
     finally:
         kc.stop_channels()
