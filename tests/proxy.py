@@ -48,6 +48,7 @@ class Proxy:
     regions: list[str] = field(default_factory=list)  # signed region of each request
     routes: dict[str, str] = field(default_factory=dict)  # region -> upstream URL
     user_agents: list[str] = field(default_factory=list)
+    bodies: list[bytes] = field(default_factory=list)  # the body of each request, as sent
     delay_s: float = 0.0
     faults: list[Fault] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -100,6 +101,7 @@ class Proxy:
                 proxy.requests.append(label)
                 proxy.regions.append(region)
                 proxy.user_agents.append(self.headers.get("User-Agent", ""))
+                proxy.bodies.append(body)
                 if proxy.delay_s:
                     time.sleep(proxy.delay_s)
                 for fault in proxy.faults:

@@ -165,6 +165,12 @@ def _cmd_lifecycle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from nbsecrets import jobs
+
+    return jobs.run(*jobs.split_command(args.rest))
+
+
 def _add_policy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prefix", help="secret name prefix (default: the configured one, "
                    "nbsecrets/)")
@@ -229,6 +235,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "(default nbsecrets; nbsecrets is not on PyPI yet: a wheel or git URL)")
     p.add_argument("--template", action="store_true",
                    help="print lifecycle-config/template.yaml instead of deploying")
+    p = add("run", _cmd_run, "Run COMMAND with the keys in its environment only (no NAME: the "
+            "keys that NBSECRETS_KEYS names, as nbsecrets.job_environment writes them).")
+    p.add_argument("rest", nargs=argparse.REMAINDER, metavar="[NAME ...] -- COMMAND ...")
     return parser
 
 

@@ -26,7 +26,7 @@ DEFAULT_PREFIX = "nbsecrets/"
 DEFAULT_TTL_S = 300.0
 SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 
-_KEYS = ("prefix", "region", "fallback_regions", "role_arn", "cache_ttl", "redact")
+_KEYS = ("prefix", "region", "fallback_regions", "role_arn", "cache_ttl", "redact", "guard")
 # What decides which store a call talks to; a change in any of them builds a fresh store.
 _WATCHED = (
     *(f"NBSECRETS_{k.upper()}" for k in _KEYS),
@@ -113,6 +113,7 @@ class Config:
     role_arn: str | None = None
     cache_ttl_s: float = DEFAULT_TTL_S
     redact: bool = True
+    guard: bool = True  # refuse SageMaker requests that carry a loaded key (nbsecrets.guard)
     providers: Registry = field(default_factory=Registry, compare=False)
     source: str = "defaults"
 
@@ -165,6 +166,7 @@ class Config:
             role_arn=str(role_arn) if role_arn else None,
             cache_ttl_s=_parse_ttl("NBSECRETS_CACHE_TTL", values.get("cache_ttl", DEFAULT_TTL_S)),
             redact=_parse_bool("NBSECRETS_REDACT", values.get("redact", True)),
+            guard=_parse_bool("NBSECRETS_GUARD", values.get("guard", True)),
             providers=Registry(provider_table),
             source=source,
         )
