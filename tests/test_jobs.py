@@ -120,16 +120,42 @@ def test_load_environment_without_entries_says_how_to_launch_the_job():
 
 def test_a_denied_key_names_the_role_and_the_policy_to_give_it(secrets, proxy, monkeypatch):
     role = job_role_credentials(monkeypatch)
-    monkeypatch.setenv("NBSECRETS_KEYS", "openai")
+    monkeypatch.setenv("NBSECRETS_KEYS", "openai,hf")
     for action in ("BatchGetSecretValue", "GetSecretValue"):
         proxy.fail(400, "AccessDeniedException", 10, only=action)
     with pytest.raises(AccessDeniedError) as err:
         nbsecrets.load_environment()
-    message = str(err.value)
-    assert f"These credentials are {role}" in message
-    assert f"`nbsecrets provision --role {role} --provider openai`" in message
-    assert "`nbsecrets policy --provider openai`" in message
-    assert "OPENAI_API_KEY" not in os.environ and OPENAI not in message
+    flags = "--provider openai --provider huggingface --no-list"
+    assert str(err.value) == (
+        f"The role in use, {role}, may not read nbsecrets/openai, nbsecrets/huggingface; an "
+        f"admin grants it with `nbsecrets provision --role {role} {flags}` "
+        f"(`nbsecrets policy {flags}` prints that policy).")
+    assert "OPENAI_API_KEY" not in os.environ
+
+
+def test_only_the_denied_key_is_named(secrets, proxy, monkeypatch):
+    role = job_role_credentials(monkeypatch)
+    monkeypatch.setenv("NBSECRETS_KEYS", "openai,hf")
+    proxy.fail(400, "AccessDeniedException", 10, only="BatchGetSecretValue")
+    proxy.fail(400, "AccessDeniedException", 1, only="GetSecretValue")  # the first: openai
+    with pytest.raises(AccessDeniedError) as err:
+        nbsecrets.load_environment()
+    assert proxy.actions()[-2:] == ["GetSecretValue", "GetSecretValue"]
+    assert str(err.value).startswith(f"The role in use, {role}, may not read nbsecrets/openai; ")
+    assert "--provider openai --no-list`" in str(err.value)
+    assert "huggingface" not in str(err.value)
+
+
+def test_a_denied_reference_keeps_the_statement_and_names_the_role(secrets, proxy, monkeypatch):
+    role = job_role_credentials(monkeypatch)
+    monkeypatch.setenv("NBSECRETS_KEYS", "anthropic=team/bundle#anthropic")
+    for action in ("BatchGetSecretValue", "GetSecretValue"):
+        proxy.fail(400, "AccessDeniedException", 10, only=action)
+    with pytest.raises(AccessDeniedError) as err:
+        nbsecrets.load_environment()
+    assert "secret:team/bundle-??????" in str(err.value)
+    assert str(err.value).endswith(f"These credentials are {role}.")
+    assert ANTHROPIC not in str(err.value)
 
 
 # -- nbsecrets run --------------------------------------------------------------------------

@@ -142,19 +142,25 @@ def _load(names: Sequence[str]) -> dict[str, tuple[str, ...]]:
 
 
 def _for_this_role(exc: AccessDeniedError, names: Sequence[str]) -> AccessDeniedError:
-    """Name the role in use and the policy to give it (a job's role is any other role)."""
+    """Name the role in use and the policy to give it (a job's role is not the notebook's)."""
     st = api.store()
     try:
         arn = st.client(service="sts").get_caller_identity()["Arn"]
     except Exception:
         return exc
     role = role_from_identity(arn)
-    flags = " ".join(f"--provider {st.config.ref(n).label}" for n in names)
+    refs = [st.config.ref(n) for n in names]
+    # Several failures come as exc.failures; a single one is the key's own error.
+    denied = [r for r in refs if r.name in exc.failures
+              or (not exc.failures and str(exc).startswith(f"{r.label}:"))] or refs
+    if any(r.secret_id != f"{st.config.prefix}{r.provider.name}" for r in denied):
+        return AccessDeniedError(f"{exc} These credentials are {role}.", failures=exc.failures)
     prefix = "" if st.config.prefix == "nbsecrets/" else f" --prefix {st.config.prefix}"
+    flags = prefix + "".join(f" --provider {r.label}" for r in denied) + " --no-list"
     return AccessDeniedError(
-        f"{exc} These credentials are {role}: an admin gives it the policy that `nbsecrets "
-        f"policy{prefix} {flags}` prints with `nbsecrets provision --role {role}{prefix} "
-        f"{flags}`.", failures=exc.failures)
+        f"The role in use, {role}, may not read {', '.join(r.secret_id for r in denied)}; an "
+        f"admin grants it with `nbsecrets provision --role {role}{flags}` (`nbsecrets "
+        f"policy{flags}` prints that policy).", failures=exc.failures)
 
 
 def load_environment() -> dict[str, tuple[str, ...]]:
