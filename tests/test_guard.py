@@ -239,3 +239,32 @@ def test_the_guard_works_in_ipython(ip, seed, proxy):
                          "['OPENAI_API_KEY']})")
     assert isinstance(result.error_in_exec, KeyInRequestError)
     assert proxy.requests == []
+
+
+def test_guard_false_in_the_config_file_turns_it_off(loaded, proxy, aws_env):
+    with open(aws_env["NBSECRETS_CONFIG"], "w") as f:
+        f.write("guard = false\n")
+    loaded.create_training_job(**training_job("file-off", ENV))
+    assert proxy.actions("sagemaker.") == ["CreateTrainingJob"]
+
+
+def test_a_value_registered_before_botocore_is_guarded_once_botocore_loads(aws_env):
+    """Registration imports no botocore; the guard installs itself when botocore loads."""
+    code = (
+        "import sys\n"
+        "import nbsecrets\n"
+        "from nbsecrets import guard, redact\n"
+        f"redact.register('openai', {KEY!r})\n"
+        "print('botocore' in sys.modules, guard.installed())\n"
+        "import boto3\n"
+        "print(guard.installed())\n"
+        "client = boto3.client('sagemaker', region_name='us-east-1')\n"
+        "try:\n"
+        f"    client.create_model(ModelName='m', PrimaryContainer={{'Environment': "
+        f"{{'K': {KEY!r}}}}})\n"
+        "except guard.KeyInRequestError as exc:\n"
+        "    print(str(exc).split(':')[0])\n")
+    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["False False", "True", "CreateModel was not sent"]

@@ -70,12 +70,12 @@ redact.on_register(_kernel_hooks)
 
 
 def _job_guard(new: bool) -> None:
-    # Once a value is loaded, SageMaker requests that would carry it are refused (guard.py).
-    # Registration follows a fetch, so botocore is already imported when this runs.
+    # Once a value is loaded, SageMaker requests that would carry it are refused (guard.py):
+    # at once when botocore is loaded (after a fetch), else as soon as it is imported.
     if new:
         from nbsecrets import guard
 
-        guard.install()
+        guard.install_when_ready()
 
 
 redact.on_register(_job_guard)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import re
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -26,7 +27,8 @@ from typing import Any
 from nbsecrets import redact
 from nbsecrets.errors import NbSecretsError
 
-__all__ = ["GUARDED", "KeyInRequestError", "check", "install", "installed"]
+__all__ = ["GUARDED", "KeyInRequestError", "check", "install", "install_when_ready",
+           "installed"]
 
 # SageMaker operations whose input is kept by SageMaker and shown to others: job, model and
 # pipeline definitions (Environment, HyperParameters, PipelineDefinition...), lifecycle and
@@ -180,3 +182,57 @@ def install() -> bool:
         BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
         _installed[0] = True
         return True
+
+
+class _OnImport:
+    """A meta path finder that installs the guard right after ``botocore.client`` loads.
+
+    A value registered before any AWS call (``redact.register`` directly) must not import
+    botocore, yet the clients made later must be guarded: this waits for botocore's import.
+    """
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> Any:
+        if name != "botocore.client":
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is not None:
+                break
+        else:
+            return None
+        loader = spec.loader
+        if loader is None or not hasattr(loader, "exec_module"):
+            return spec
+        run = loader.exec_module
+
+        def exec_module(module: Any) -> None:
+            run(module)
+            _stop_waiting()
+            install()
+
+        loader.exec_module = exec_module
+        return spec
+
+
+_waiting: list[_OnImport] = []
+
+
+def _stop_waiting() -> None:
+    while _waiting:
+        finder = _waiting.pop()
+        if finder in sys.meta_path:
+            sys.meta_path.remove(finder)
+
+
+def install_when_ready() -> None:
+    """Install the guard now if botocore is loaded, else as soon as it is (no import here)."""
+    if installed():
+        return
+    if "botocore.client" in sys.modules:
+        install()
+    elif not _waiting:
+        finder = _OnImport()
+        _waiting.append(finder)
+        sys.meta_path.insert(0, finder)  # type: ignore[arg-type]
