@@ -261,3 +261,18 @@ def test_run_imports_boto3_and_nothing_heavy(secrets, tmp_path):
                            "dateutil", "urllib3", "six", "certifi", "awscrt"}
     for heavy in ("IPython", "ipywidgets", "sagemaker", "numpy", "pandas", "traitlets"):
         assert heavy not in tops
+
+
+def test_job_environment_sends_nothing_even_with_a_role_to_assume(proxy, monkeypatch):
+    monkeypatch.setenv("NBSECRETS_ROLE_ARN", "arn:aws:iam::123456789012:role/somebody")
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")  # boto3's own resolution
+    assert nbsecrets.job_environment("openai")["NBSECRETS_REGION"] == "eu-west-3"
+    assert proxy.requests == []
+
+
+def test_without_a_region_the_job_uses_its_own(monkeypatch):
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert nbsecrets.job_environment("openai") == {"NBSECRETS_KEYS": "openai",
+                                                   "NBSECRETS_PREFIX": "nbsecrets/"}

@@ -26,8 +26,8 @@ from collections.abc import Mapping, Sequence
 
 from nbsecrets import api
 from nbsecrets.aws.session import role_from_identity
-from nbsecrets.config import Config
-from nbsecrets.errors import AccessDeniedError, ConfigError, NbSecretsError, NoRegionError
+from nbsecrets.config import Config, sagemaker_region
+from nbsecrets.errors import AccessDeniedError, ConfigError, NbSecretsError
 from nbsecrets.providers import Registry
 from nbsecrets.refs import KeyRef
 
@@ -59,6 +59,17 @@ def _check_portable(ref: KeyRef, config: Config) -> None:
             "with the job and set NBSECRETS_CONFIG to its path there, then call nbsecrets.load.")
 
 
+def _region(config: Config) -> str | None:
+    """The region the notebook reads from, resolved as the store does but with no request
+    (the store's session would first assume NBSECRETS_ROLE_ARN)."""
+    region = config.region or os.environ.get("AWS_REGION")
+    if not region:
+        import boto3
+
+        region = boto3.Session().region_name or sagemaker_region()
+    return region
+
+
 def job_environment(*names: str) -> dict[str, str]:
     """Environment entries that name keys for a job, a model or any process; never a value.
 
@@ -86,8 +97,7 @@ def job_environment(*names: str) -> dict[str, str]:
     if not names:
         raise ConfigError("Name at least one key for the job, e.g. "
                           "nbsecrets.job_environment('openai').")
-    st = api.store()
-    config = st.config
+    config = api.store().config
     entries: dict[str, str] = {}
     for name in names:
         ref = config.ref(name)
@@ -97,10 +107,9 @@ def job_environment(*names: str) -> dict[str, str]:
             raise ConfigError(f"{ref.label} is named twice with different secrets; name each "
                               "provider once.")
     env = {KEYS_VAR: ",".join(entries.values()), "NBSECRETS_PREFIX": config.prefix}
-    try:
-        env["NBSECRETS_REGION"] = st.region
-    except NoRegionError:
-        pass  # the job then reads the secrets in its own region (AWS_REGION in the container)
+    region = _region(config)
+    if region:  # else the job reads the secrets in its own region (AWS_REGION there)
+        env["NBSECRETS_REGION"] = region
     if config.fallback_regions:
         env["NBSECRETS_FALLBACK_REGIONS"] = ",".join(config.fallback_regions)
     for var, value in env.items():
