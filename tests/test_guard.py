@@ -268,3 +268,10 @@ def test_a_value_registered_before_botocore_is_guarded_once_botocore_loads(aws_e
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["False False", "True", "CreateModel was not sent"]
+
+
+def test_the_guard_does_not_depend_on_the_redaction_setting(loaded, proxy, monkeypatch):
+    monkeypatch.setenv("NBSECRETS_REDACT", "0")
+    with pytest.raises(KeyInRequestError):
+        loaded.create_training_job(**training_job("redact-off", ENV))
+    assert proxy.requests == []
