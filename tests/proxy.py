@@ -30,6 +30,7 @@ class Fault:
     remaining: int
     only: str | None = None  # action name, e.g. "BatchGetSecretValue"; None for all
     region: str | None = None  # only requests signed for this region; None for all
+    message: str = "injected by test proxy"
 
 
 _SCOPE = re.compile(r"Credential=[^/,\s]+/\d{8}/([^/,\s]+)/")
@@ -48,7 +49,7 @@ class Proxy:
     regions: list[str] = field(default_factory=list)  # signed region of each request
     routes: dict[str, str] = field(default_factory=dict)  # region -> upstream URL
     user_agents: list[str] = field(default_factory=list)
-    bodies: list[bytes] = field(default_factory=list)  # the body of each request, as sent
+    bodies: list[bytes] = field(default_factory=list)  # request body of each request
     delay_s: float = 0.0
     faults: list[Fault] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
@@ -63,8 +64,8 @@ class Proxy:
                 if a.startswith(service_prefix)]
 
     def fail(self, status: int, code: str, times: int, only: str | None = None,
-             region: str | None = None) -> None:
-        self.faults.append(Fault(status, code, times, only, region))
+             region: str | None = None, message: str = "injected by test proxy") -> None:
+        self.faults.append(Fault(status, code, times, only, region, message))
 
     def actions_in(self, region: str, service_prefix: str = "secretsmanager.") -> list[str]:
         """The actions of the requests signed for ``region``."""
@@ -111,11 +112,11 @@ class Proxy:
                         if target:  # JSON protocol (Secrets Manager)
                             ctype = "application/x-amz-json-1.1"
                             payload = json.dumps({"__type": fault.code,
-                                                  "message": "injected by test proxy"}).encode()
+                                                  "message": fault.message}).encode()
                         else:  # query protocol (STS, IAM): XML
                             ctype = "text/xml"
                             payload = (f"<ErrorResponse><Error><Type>Sender</Type><Code>"
-                                       f"{fault.code}</Code><Message>injected by test proxy"
+                                       f"{fault.code}</Code><Message>{fault.message}"
                                        "</Message></Error></ErrorResponse>").encode()
                         self.send_response(fault.status)
                         self.send_header("Content-Type", ctype)

@@ -31,3 +31,18 @@ def test_store_rebuilt_when_config_file_appears_or_changes(aws_env):
         f.write('prefix = "other/"\n')
     os.utime(aws_env["NBSECRETS_CONFIG"], ns=(1, 1))  # a different mtime, whatever the clock
     assert api.store().config.prefix == "other/"
+
+
+def test_overwritten_variable_value_is_registered(sm, aws_env):
+    import secrets
+
+    from nbsecrets import redact
+
+    old, new = "sk-old-" + secrets.token_urlsafe(24), "sk-new-" + secrets.token_urlsafe(24)
+    sm.create_secret(Name="nbsecrets/openai", SecretString=new)
+    os.environ["OPENAI_API_KEY"] = old
+    assert old not in redact.registered()
+    api.load_keys(["openai"])
+    assert os.environ["OPENAI_API_KEY"] == new
+    assert redact.registered()[old] == "openai"
+    assert redact.redact_text(f"was {old}") == "was [REDACTED:openai]"

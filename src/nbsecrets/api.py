@@ -151,6 +151,10 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
     with _state.lock:
         for key, env_vars in result:
             for var in env_vars:
+                old = os.environ.get(var)
+                if old and old != key.value:
+                    # what the variable held is likely a key too: it stays redacted
+                    redact.register(key.ref.label, old)
                 os.environ[var] = key.value
             _state.loaded[key.ref.label] = (env_vars, key.secret)
     return result

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from nbsecrets._version import __version__
-from nbsecrets.errors import NbSecretsError
+from nbsecrets.errors import ConfigError, NbSecretsError
 
 __all__ = ["main"]
 
@@ -79,11 +79,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
     """PolicyOptions from the command line; region and account default to the resolved ones."""
     from nbsecrets.admin.policy import PolicyOptions
-    from nbsecrets.config import Config
+    from nbsecrets.config import Config, arn_prefix
     from nbsecrets.errors import ConfigError
 
     config = Config.load()
     region, account = args.region, args.account
+    prefix, secrets_account = args.prefix or config.prefix, args.secrets_account
+    if parts := arn_prefix(prefix):  # keys in another account: its region, account, names
+        region, secrets_account, prefix = region or parts[0], secrets_account or parts[1], parts[2]
     if need_ids and not (region and account):
         from nbsecrets.aws.store import Store
 
@@ -101,15 +104,23 @@ def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
                     "Cannot resolve the AWS account ID (STS GetCallerIdentity failed: no or "
                     "invalid credentials); pass --account ID, or use --format cloudformation, "
                     "which leaves it to ${AWS::AccountId}.")
-    return PolicyOptions(region=region, account=account, prefix=args.prefix or config.prefix,
+    return PolicyOptions(region=region, account=account, prefix=prefix,
                          providers=tuple(args.provider), kms_key_arn=args.kms_key_arn,
-                         allow_write=args.allow_write, list_secrets=not args.no_list)
+                         allow_write=args.allow_write, list_secrets=not args.no_list,
+                         secrets_account=secrets_account)
 
 
 def _cmd_policy(args: argparse.Namespace) -> int:
     from nbsecrets.admin import policy as iam
 
-    if args.format == "cloudformation":
+    if args.resource_policy or args.key_policy:
+        from nbsecrets.admin.resource_policy import policy_text
+
+        print(policy_text(_policy_options(args, need_ids=args.key_policy), args.role,
+                          args.admin_role, key=args.key_policy))
+    elif args.role or args.admin_role:
+        raise ConfigError("--role and --admin-role go with --resource-policy or --key-policy.")
+    elif args.format == "cloudformation":
         print(iam.cloudformation_yaml(_policy_options(args, need_ids=False)), end="")
     else:
         print(iam.policy_json(_policy_options(args)))
@@ -121,8 +132,16 @@ def _cmd_provision(args: argparse.Namespace) -> int:
     from nbsecrets.admin.provision import provision
     from nbsecrets.aws.store import Store
 
-    document = iam.policy_document(_policy_options(args))
-    result = provision(Store().client(service="iam"), args.role, document)
+    opts, store = _policy_options(args), Store()
+    if args.resource_policy:
+        from nbsecrets.admin.secret_policy import provision_secrets
+
+        text, local = provision_secrets(store.client(), opts, args.role, args.admin_role,
+                                        store.client(service="iam"))
+        print(text)
+        if not local:
+            return 0
+    result = provision(store.client(service="iam"), args.role, iam.policy_document(opts))
     if result.changed:
         print(result.diff)
         print(f"Put the inline policy {iam.POLICY_NAME} on role {result.role}.")
@@ -184,6 +203,10 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--allow-write", action="store_true",
                    help="also allow storing new values and rollback")
     p.add_argument("--no-list", action="store_true", help="do not allow ListSecrets")
+    p.add_argument("--secrets-account", metavar="ID", help="account that holds the keys, when "
+                   "not the role's own (needs --kms-key-arn: a customer managed key)")
+    p.add_argument("--admin-role", action="append", default=[], metavar="ARN", help="with "
+                   "--resource-policy: a role exempt from its deny (admins, rotation Lambda)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,10 +239,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("policy", _cmd_policy, "Print the least-privilege IAM policy for a notebook role.")
     _add_policy_options(p)
     p.add_argument("--format", choices=("json", "cloudformation"), default="json")
+    p.add_argument("--resource-policy", action="store_true", help="print each secret's "
+                   "resource policy instead: only the --role roles (and --admin-role) read")
+    p.add_argument("--key-policy", action="store_true", help="print the KMS key policy "
+                   "statement for the --role roles instead (kms:Decrypt via Secrets Manager)")
+    p.add_argument("--role", action="append", default=[], metavar="ARN",
+                   help="with --resource-policy or --key-policy: a reader role (repeat)")
     p = add("provision", _cmd_provision, "Put the least-privilege policy on a role as its "
             "inline policy nbsecrets (admin credentials); prints what changed.")
     p.add_argument("--role", required=True, metavar="NAME_OR_ARN")
     _add_policy_options(p)
+    p.add_argument("--resource-policy", action="store_true", help="also put the resource "
+                   "policy on each secret (BlockPublicPolicy; merged, the diff is printed)")
     p = add("doctor", _cmd_doctor, "Check identity, region, role, readable keys and over-broad "
             "grants; exit 1 when something is wrong.")
     p.add_argument("--provider", action="append", default=[], metavar="NAME",

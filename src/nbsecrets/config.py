@@ -157,6 +157,7 @@ class Config:
                 values[key] = env_value
 
         prefix = str(values.get("prefix", DEFAULT_PREFIX))
+        arn_prefix(prefix)  # an ARN prefix must be well formed
         region = values.get("region")
         role_arn = values.get("role_arn")
         return cls(
@@ -170,6 +171,27 @@ class Config:
             providers=Registry(provider_table),
             source=source,
         )
+
+
+def arn_prefix(prefix: str) -> tuple[str, str, str] | None:
+    """``(region, account, name prefix)`` of an ARN prefix such as
+    ``arn:aws:secretsmanager:us-east-1:111122223333:secret:team/`` (keys held in another
+    account); None for a plain name prefix such as ``nbsecrets/``.
+
+    Raises
+    ------
+    ConfigError
+        If ``prefix`` starts with ``arn:`` but is not a Secrets Manager secret ARN prefix.
+    """
+    if not prefix.startswith("arn:"):
+        return None
+    parts = prefix.split(":", 6)
+    if len(parts) != 7 or parts[2] != "secretsmanager" or parts[5] != "secret" \
+            or not parts[3] or not (parts[4].isdigit() and len(parts[4]) == 12) \
+            or not parts[6].endswith("/"):
+        raise ConfigError(f"The prefix {prefix!r} is not a secret ARN prefix; write "
+                          "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME/ (ending in /).")
+    return parts[3], parts[4], parts[6]
 
 
 def sagemaker_region(path: Path = SAGEMAKER_METADATA) -> str | None:

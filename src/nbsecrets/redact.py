@@ -32,6 +32,7 @@ __all__ = [
     "marker",
     "on_register",
     "redact",
+    "redact_after",
     "redact_bytes",
     "redact_text",
     "register",
@@ -39,6 +40,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+S = TypeVar("S", str, bytes)
 _lock = threading.Lock()
 _values: dict[str, str] = {}  # value -> provider label
 _matcher: Redactor | None = None
@@ -121,6 +123,39 @@ def redact_bytes(data: bytes) -> bytes:
     """``data`` with every registered value replaced; the same object when nothing matched."""
     m = _matcher
     return data if m is None else m.binary(data)
+
+
+def redact_after(before: S, text: S) -> S:
+    """``text`` redacted as it reads right after ``before``, which was shown already.
+
+    For output that arrives in pieces (consecutive stream messages, reads from a pipe), which
+    a reader sees joined: a run of a value that starts in ``before`` and goes on in ``text``
+    is replaced from the start of ``text``. The same object when nothing matched.
+
+    Parameters
+    ----------
+    before : str or bytes
+        The raw (unredacted) end of what was shown just before, e.g. its last 512 characters.
+    text : str or bytes
+        What is shown now; the same type as ``before``.
+
+    Returns
+    -------
+    str or bytes
+        ``text`` with every run of a registered value replaced, including a run that began in
+        ``before``.
+    """
+    m = _matcher
+    if m is None:
+        return text
+    if isinstance(text, bytes):
+        new = m.continued(bytes(before), text) if before else None
+        return m.binary(text) if new is None else new  # type: ignore[return-value]
+    if not before:
+        return m.text(text)
+    enc = "surrogatepass"
+    new = m.continued(before.encode("utf-8", enc), text.encode("utf-8", enc), text=True)
+    return m.text(text) if new is None else new.decode("utf-8", enc)  # type: ignore[return-value]
 
 
 def redact(obj: T) -> T:

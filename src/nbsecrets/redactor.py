@@ -142,6 +142,24 @@ class Redactor:
             pass
         recent[text] = result
 
+    def continued(self, before: bytes, data: bytes, text: bool = False) -> bytes | None:
+        """``data`` redacted as it reads after ``before`` (shown already, so left as it is).
+
+        A run that starts in ``before`` and goes on in ``data`` is replaced from the start of
+        ``data``. Returns None when no run crosses from ``before`` into ``data`` (then
+        :meth:`text` or :meth:`binary` of ``data`` alone is the answer).
+        """
+        n = len(before)
+        if not n or not (self.forms or self.exact):
+            return None
+        longest = max([len(f) for f, _ in self.exact] + [RUN])
+        seam = before + data[:longest]
+        if not any(a < n < e for a, e, _ in ranges(seam, self, text=text)):
+            return None
+        cut = [(max(a, n) - n, e - n, label)
+               for a, e, label in ranges(before + data, self, text=text) if e > n]
+        return splice(data, cut)
+
     def binary(self, data: bytes) -> bytes:
         """``data`` with the values replaced; the same object when nothing matched."""
         if len(data) < self.shortest:

@@ -41,6 +41,10 @@ def test_quickstart_executes(tmp_path, sm, proxy):
     ]
 
     by_source = {c.source: c for c in nb.cells if c.cell_type == "code"}
+    # Step 2 prints the table in a notebook too (a bare %aikey is the one that shows the picker).
+    listed = by_source["%aikey --list"].outputs
+    assert [o.output_type for o in listed] == ["stream"], listed
+    assert "nbsecrets/openai" in listed[0].text and "KeyPicker" not in listed[0].text
     loaded = "".join(o.get("text", "") for o in by_source["%aikey openai anthropic"].outputs)
     assert loaded.startswith("openai: OPENAI_API_KEY <- nbsecrets/openai (version ")
     assert "anthropic: ANTHROPIC_API_KEY <- nbsecrets/anthropic" in loaded

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nbsecrets.admin import evaluator
+from nbsecrets.admin import evaluator, secret_policy
 from nbsecrets.admin.policy import partition_of
 from nbsecrets.aws import errors as awserrors
 from nbsecrets.aws.session import execution_role
@@ -179,7 +179,10 @@ def run(*, config: Config | None = None, providers: Sequence[str] = (),
         report.add("info", f"No execution role to check: {how}.")
 
     keys = _keys(store, providers, report)
-    arns = _check_reads(store, keys, account, region, report)
+    readable: list[str] = []
+    arns = _check_reads(store, keys, account, region, report, readable)
+    for level, text, fix in secret_policy.findings(store.client(), readable):
+        report.add(level, text, fix)
     if role_arn:
         _check_grants(store, iam or _iam_client(store), role_arn, arns, account, region,
                       report)
@@ -215,7 +218,7 @@ def _keys(store: Store, providers: Sequence[str], report: Report) -> list[str]:
 
 
 def _check_reads(store: Store, names: Sequence[str], account: str, region: str,
-                 report: Report) -> dict[str, str]:
+                 report: Report, readable: list[str]) -> dict[str, str]:
     """Read each key for real (the value is discarded); return provider -> secret ARN."""
     arns: dict[str, str] = {}
     for name in names:
@@ -234,6 +237,7 @@ def _check_reads(store: Store, names: Sequence[str], account: str, region: str,
             arns[ref.label] = guess
             continue
         arns[ref.label] = key.secret.arn or guess
+        readable.append(key.secret.arn or key.secret.name)
         report.add("ok", f"Key {ref.label} is readable ({key.secret.name}, version "
                          f"{key.secret.version_id[:8]}).")
     return arns

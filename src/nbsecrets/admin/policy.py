@@ -72,6 +72,9 @@ class PolicyOptions:
         Also allow storing new values (``%aikey --set``) and rollback.
     list_secrets : bool
         Allow ListSecrets (``%aikey --list`` and the picker).
+    secrets_account : str, optional
+        The account that holds the secrets, when not the role's own (cross-account): the
+        secret ARNs name it, and a customer managed ``kms_key_arn`` is required.
     """
 
     region: str | None
@@ -82,6 +85,7 @@ class PolicyOptions:
     allow_write: bool = False
     list_secrets: bool = True
     partition: str | None = None  # default: from the region
+    secrets_account: str | None = None  # default: account
 
     def __post_init__(self) -> None:
         if not self.prefix or any(c in self.prefix for c in "*?"):
@@ -92,15 +96,24 @@ class PolicyOptions:
         if self.kms_key_arn is not None and not self.kms_key_arn.startswith("arn:"):
             raise ConfigError(f"--kms-key-arn takes a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID),"
                               f" not {self.kms_key_arn!r}.")
+        if self.secrets_account is not None and self.secrets_account != self.account:
+            if not (self.secrets_account.isdigit() and len(self.secrets_account) == 12):
+                raise ConfigError(f"--secrets-account takes a 12-digit account ID, not "
+                                  f"{self.secrets_account!r}.")
+            if not self.kms_key_arn:
+                raise ConfigError("Keys read from another account must be encrypted with a "
+                                  "customer managed KMS key (the AWS managed key cannot be shared);"
+                                  " pass --kms-key-arn with that key's ARN.")
 
 
 def secret_arns(opts: PolicyOptions) -> list[str]:
     """The secret ARN patterns the policy reads: one per provider, or the whole prefix."""
-    if not opts.region or not opts.account:
+    account = opts.secrets_account or opts.account
+    if not opts.region or not account:
         raise ConfigError("The policy needs a region and an account ID; pass --region and "
                           "--account.")
     partition = opts.partition or partition_of(opts.region)
-    base = f"arn:{partition}:secretsmanager:{opts.region}:{opts.account}:secret:{opts.prefix}"
+    base = f"arn:{partition}:secretsmanager:{opts.region}:{account}:secret:{opts.prefix}"
     if not opts.providers:
         return [base + "*"]
     return [f"{base}{p}{ARN_SUFFIX}" for p in opts.providers]

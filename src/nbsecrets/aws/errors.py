@@ -33,6 +33,25 @@ THROTTLE_CODES = frozenset({
     "RequestLimitExceeded",
 })
 NOT_FOUND_CODES = frozenset({"ResourceNotFoundException"})
+# The secret was found, but its KMS key would not decrypt it (GetSecretValue, and the batch).
+KMS_CODES = frozenset({"DecryptionFailure", "DecryptionFailureException",
+                       "KMSAccessDeniedException", "KMSDisabledException",
+                       "KMSInvalidStateException", "KMSNotFoundException"})
+
+
+def is_key_failure(code: str | None, message: str | None) -> bool:
+    """True when a read failed on the secret's KMS key rather than on the secret: a KMS code,
+    or an access denial whose message names KMS ("Access to KMS is not allowed"). The
+    message is only looked at, never repeated."""
+    return code in KMS_CODES or (code in DENIED_CODES and "kms" in (message or "").lower())
+
+
+def key_failure(secret: str) -> AccessDeniedError:
+    return AccessDeniedError(
+        f"secret {secret} was found, but its KMS key would not decrypt it for these "
+        "credentials: the role needs kms:Decrypt on the key (`nbsecrets policy --kms-key-arn "
+        "ARN`) and, for a key in another account, the key policy must allow the role "
+        "(`nbsecrets policy --key-policy --role ROLE_ARN`).")
 
 
 def error_code(exc: BaseException) -> str | None:
@@ -111,6 +130,9 @@ def translate(exc: BaseException, *, action: str, target: str, region: str,
                 f"Secrets Manager in {region} kept throttling requests; wait a few seconds and "
                 "run again."
             )
+        message = exc.response.get("Error", {}).get("Message")
+        if action.startswith("secretsmanager:") and is_key_failure(code, message):
+            return key_failure(target)
         if code in DENIED_CODES:
             return AccessDeniedError(
                 f"the credentials in use are not allowed {action} on {target}; "

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from nbsecrets.aws import errors as awserrors
+from nbsecrets.aws import logs
 from nbsecrets.aws.records import CURRENT, LoadedKey, SecretInfo, SecretVersion
 from nbsecrets.aws.session import AwsSession
 from nbsecrets.errors import (
@@ -85,10 +86,14 @@ class Reader:
         """
         regions = (self.aws.region,) if write else self._read_order()
         first: tuple[BaseException, str, str | None] | None = None
+        # botocore logs bodies (the key, a bundle's other fields) at DEBUG: withhold them
+        quiet = self.config.redact
         for region in regions:
-            client = self.aws.client(region)
+            with logs.quiet(quiet):
+                client = self.aws.client(region)
             try:
-                response = getattr(client, op)(**kwargs)
+                with logs.quiet(quiet):
+                    response = getattr(client, op)(**kwargs)
             except Exception as exc:
                 if not awserrors.is_unreachable(exc):
                     err = awserrors.translate(exc, action=action, target=target, region=region,
@@ -253,15 +258,13 @@ class Reader:
     @staticmethod
     def _batch_error(sid: str, error: dict, region: str) -> NbSecretsError:
         code = error.get("ErrorCode", "")
+        if awserrors.is_key_failure(code, error.get("ErrorMessage")):
+            return awserrors.key_failure(sid)
         if code in awserrors.NOT_FOUND_CODES:
             return KeyNotFoundError(f"secret {sid} was not found in {region}.")
         if code in awserrors.DENIED_CODES:
             return AccessDeniedError(
                 f"the credentials in use are not allowed secretsmanager:GetSecretValue on {sid}.")
-        if code == "DecryptionFailure":
-            return AccessDeniedError(
-                f"secret {sid} cannot be decrypted: the role needs kms:Decrypt on its KMS key "
-                "(see `nbsecrets policy --kms-key-arn`).")
         return NbSecretsError(f"secret {sid} could not be read ({code}).")
 
     def _remember(self, sid: str, stage: str | None, version_id: str | None,
@@ -306,6 +309,13 @@ class Reader:
             account = self.aws.account() or "ACCOUNT_ID"
             resource = (f"arn:aws:secretsmanager:{self.aws.region}:{account}:secret:"
                         f"{ref.secret_id}-??????")
+        other = resource.split(":")[4] if resource.startswith("arn:") else ""
+        own = self.aws.account() if other else None
+        if other and own and other != own:
+            return (f"The secret is in account {other}: its resource policy must allow the "
+                    "role too (`nbsecrets policy --resource-policy --role ROLE_ARN`, put there "
+                    "by that account's admin), and the role's policy must name it "
+                    f"(`nbsecrets policy --secrets-account {other}`).")
         return (
             'The role needs {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", '
             f'"secretsmanager:DescribeSecret"], "Resource": "{resource}"}}; an admin can add it '

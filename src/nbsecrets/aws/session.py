@@ -15,6 +15,7 @@ from typing import Any
 
 from nbsecrets._version import __version__
 from nbsecrets.aws import errors as awserrors
+from nbsecrets.aws import logs
 from nbsecrets.config import SAGEMAKER_METADATA, Config, no_region_error, sagemaker_region
 from nbsecrets.errors import AccessDeniedError
 
@@ -73,7 +74,9 @@ class AwsSession:
 
         sts = base.client("sts", region_name=self._resolve_region(base), config=self._boto_config())
         try:
-            creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="nbsecrets")["Credentials"]
+            with logs.quiet(self.config.redact):  # the response holds credentials
+                creds = sts.assume_role(RoleArn=role_arn,
+                                        RoleSessionName="nbsecrets")["Credentials"]
         except Exception as exc:
             err = awserrors.translate(exc, action="sts:AssumeRole", target=role_arn,
                                       region=self._resolve_region(base))

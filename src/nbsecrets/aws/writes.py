@@ -134,6 +134,11 @@ class Writer:
                                       action="secretsmanager:PutSecretValue", write=True,
                                       SecretId=sid, SecretString=value)
         except KeyNotFoundError:
+            if sid.startswith("arn:"):  # an ARN prefix: the keys are held in another account
+                raise KeyNotFoundError(
+                    f"secret {sid} does not exist, and a secret cannot be created by ARN; an "
+                    "admin of the account that holds the keys creates it, then this adds "
+                    "versions.") from None
             resp, region = self.reads.call(
                 "create_secret", target=sid, action="secretsmanager:CreateSecret", write=True,
                 Name=sid,

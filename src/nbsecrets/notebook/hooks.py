@@ -5,7 +5,9 @@
 - ``Session.send`` of the kernel's session(s): the one choke point for every message to the
   front end (streams, display data, execute results, errors, execute_input, execute and
   inspect replies, comm messages that carry widget state, debugger replies). The message
-  ``content`` and ``metadata`` are redacted; headers are left alone.
+  ``content``, ``metadata`` and binary ``buffers`` are redacted; headers are left alone.
+  Stream messages are checked together with the tail of the previous one on the same
+  stream, and a large one goes out in pieces (:mod:`nbsecrets.notebook.channels`);
 - ``display_pub.publish`` and the display hook's ``compute_format_data``, so what IPython keeps
   of displayed data (the ``%notebook`` export, ``output_hist_reprs`` written to the history
   database when ``HistoryManager.db_log_output`` is on) is redacted too;
@@ -18,9 +20,13 @@
 - a ``post_run_cell`` handler that scrubs the streams, displays and exceptions IPython 9 keeps
   per cell in ``history_manager.outputs`` and ``history_manager.exceptions``.
 
+In a kernel, the descriptors that reach its original stdout and stderr (the server's log)
+are taken over by :mod:`nbsecrets.notebook.fdtee`.
+
 When a new value is registered, everything the shell kept before is scrubbed once
-(:func:`scrub_history`), including rows already written to the history database for this
-session. The hooks cost one boolean test while no key is loaded or ``NBSECRETS_REDACT=0``.
+(:func:`scrub_history`), including this session's input and output rows already written to
+the history database and the ``%logstart`` file. The hooks cost one boolean test while no key
+is loaded or ``NBSECRETS_REDACT=0``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,17 @@ import sys
 from typing import Any
 
 from nbsecrets import redact
+from nbsecrets.notebook import fdtee
+from nbsecrets.notebook.channels import (
+    DEFER_FROM,
+    StreamSeams,
+    kept_size,
+    redact_buffers,
+    scrub_input_rows,
+    scrub_logfile,
+    scrub_output_rows,
+    send_in_pieces,
+)
 from nbsecrets.redact import redact as _r
 from nbsecrets.redact import redact_text
 
@@ -51,23 +68,37 @@ def _mark(obj: Any) -> bool:
     return True
 
 
+_SEAMS = StreamSeams()
+
+
 def _redact_send(args: tuple[Any, ...], kwargs: dict[str, Any]
                  ) -> tuple[tuple[Any, ...], dict[str, Any]]:
     # Session.send(stream, msg_or_type, content=None, parent=None, ident=None, buffers=None,
     #              track=False, header=None, metadata=None)
     args_l = list(args)
-    if len(args_l) > 1 and isinstance(args_l[1], dict):
-        msg = args_l[1]
+    msg_type = args_l[1] if len(args_l) > 1 else kwargs.get("msg_or_type")
+    if isinstance(msg_type, dict):
+        msg = msg_type
         new = dict(msg)
         for part in ("content", "metadata"):
             if part in new:
-                new[part] = _r(new[part])
-        args_l[1] = new
-    for pos, name in ((2, "content"), (8, "metadata")):
+                new[part] = (_SEAMS.content(new[part])
+                             if part == "content" and msg.get("msg_type") == "stream"
+                             else _r(new[part]))
+        if "buffers" in new:
+            new["buffers"] = redact_buffers(new["buffers"])
+        if len(args_l) > 1:
+            args_l[1] = new
+        else:
+            kwargs["msg_or_type"] = new
+    stream = msg_type == "stream"
+    for pos, name in ((2, "content"), (8, "metadata"), (5, "buffers")):
+        fix = redact_buffers if name == "buffers" else (
+            _SEAMS.content if stream and name == "content" else _r)
         if len(args_l) > pos:
-            args_l[pos] = _r(args_l[pos])
+            args_l[pos] = fix(args_l[pos])
         elif name in kwargs:
-            kwargs[name] = _r(kwargs[name])
+            kwargs[name] = fix(kwargs[name])
     return tuple(args_l), kwargs
 
 
@@ -78,6 +109,8 @@ def _wrap_session(session: Any) -> None:
 
     def send(*args: Any, **kwargs: Any) -> Any:
         if redact.active():
+            if send_in_pieces(session, original, args, kwargs, _SEAMS):
+                return None
             args, kwargs = _redact_send(args, kwargs)
         return original(*args, **kwargs)
 
@@ -242,14 +275,29 @@ def _wrap_notebook_magic(shell: Any) -> None:
 
 
 def _post_run_cell(shell: Any) -> Any:
+    pending: list[tuple[int, int]] = []
+
     def post_run_cell(*_args: Any) -> None:
         if not redact.active():
             return
         hm = getattr(shell, "history_manager", None)
         if hm is not None:
             count = shell.execution_count
-            _scrub_outputs(hm, (count - 1, count))
+            counts = (count - 1, count)
+            if kept_size(hm, counts) < DEFER_FROM:
+                _scrub_outputs(hm, counts)
+            else:
+                # A large print is still on its way to the front end (ipykernel sends it
+                # after this hook): scrub IPython's copy once it has gone, not before it.
+                # Nothing reads that copy in between; %notebook scrubs all before it writes.
+                pending.append(counts)
 
+    def pre_run_cell(*_args: Any) -> None:
+        hm = getattr(shell, "history_manager", None)
+        while pending and hm is not None:
+            _scrub_outputs(hm, pending.pop())
+
+    shell.events.register("pre_run_cell", pre_run_cell)
     return post_run_cell
 
 
@@ -293,7 +341,9 @@ def scrub_history(shell: Any) -> None:
                 out[k] = _r(out[k])
         _scrub_outputs(hm)
         if lines:
-            _scrub_database(hm, sorted(lines))
+            scrub_input_rows(hm, sorted(lines))
+        scrub_output_rows(hm)
+    scrub_logfile(shell)
     if isinstance(ns, dict):
         for name, value in list(ns.items()):
             if (name in _UNDERSCORES or _NUMBERED.fullmatch(name)) \
@@ -301,21 +351,6 @@ def scrub_history(shell: Any) -> None:
                 safe = _r(value)
                 if safe is not value:
                     ns[name] = safe
-
-
-def _scrub_database(hm: Any, lines: list[int]) -> None:
-    db = getattr(hm, "db", None)
-    if db is None or not hasattr(db, "execute"):
-        return
-    try:
-        with db:
-            for line in lines:
-                if 0 < line < len(hm.input_hist_parsed):
-                    db.execute("UPDATE history SET source=?, source_raw=? WHERE session=? AND "
-                               "line=?", (hm.input_hist_parsed[line], hm.input_hist_raw[line],
-                                          hm.session_number, line))
-    except Exception:  # noqa: S110 - a busy or read-only history file must not break loading
-        pass
 
 
 def install(shell: Any) -> None:
@@ -330,6 +365,8 @@ def install(shell: Any) -> None:
     _wrap_showtraceback(shell)
     _wrap_history(shell)
     _wrap_logger(shell)
+    if getattr(shell, "kernel", None) is not None:  # a kernel: its stdout/stderr are a log
+        fdtee.install()
     if not getattr(shell, "_nbsecrets_post_run", False):
         shell._nbsecrets_post_run = True
         shell.events.register("post_run_cell", _post_run_cell(shell))

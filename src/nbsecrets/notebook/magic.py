@@ -44,7 +44,8 @@ class AikeyMagics(Magics):
 
         ``%aikey openai anthropic`` sets OPENAI_API_KEY and ANTHROPIC_API_KEY in one request
         and prints where each came from, never the value. All or nothing: if one key fails,
-        no variable changes. ``%aikey`` alone shows the key picker (or the list).
+        no variable changes. ``%aikey`` alone shows the key picker in a notebook (the list in
+        a terminal); ``%aikey --list`` prints the list everywhere.
         """
         try:
             args = parse_argstring(self.aikey, line)
@@ -69,7 +70,7 @@ class AikeyMagics(Magics):
             self._set(args.set)
         elif args.names:
             self._load(args.names, args)
-        elif _widget_frontend(self.shell):
+        elif not args.list and _widget_frontend(self.shell):
             from IPython.display import display
 
             from nbsecrets.notebook.picker import picker

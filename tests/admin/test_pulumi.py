@@ -1,0 +1,324 @@
+"""lifecycle-config/pulumi run offline with Pulumi's unit-test mocks: no Pulumi CLI, no
+account. What it declares for several configurations, its role policy equal to
+`nbsecrets policy` (and to template.yaml's: the three deploy paths grant the same), its
+resource policies under the evaluator and parliament, and no key value in clear anywhere.
+
+pulumi_aws is large and slow to import: it is imported once, here, for the whole module.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+
+from nbsecrets import cli
+from nbsecrets.admin import lifecycle
+from nbsecrets.admin.policy import PolicyOptions, policy_document
+from nbsecrets.admin.resource_policy import broad_principals, decide, resource_policy
+
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "lifecycle-config" / "pulumi" / "__main__.py"
+ACCOUNT, R = "123456789012", "us-east-1"
+KEY_VALUE = "sk-pulumi-secret-0123456789abcdefghijklmnop"
+KMS = f"arn:aws:kms:{R}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+CONSUMER = "arn:aws:iam::111122223333:role/analyst"
+ADMIN = f"arn:aws:iam::{ACCOUNT}:role/admin"
+ROTATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/nbsecrets-rotation"
+LAMBDA = f"arn:aws:lambda:{R}:{ACCOUNT}:function:nbsecrets-rotation"
+SECRET_SIG = pulumi.runtime.rpc._special_secret_sig
+SIG_KEY = pulumi.runtime.rpc._special_sig_key
+
+
+class Mocks(pulumi.runtime.Mocks):
+    """Answers like AWS would, with ARNs built from names; records every resource."""
+
+    def __init__(self) -> None:
+        self.resources: list[pulumi.runtime.MockResourceArgs] = []
+        self.calls: list[str] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        self.resources.append(args)
+        state = dict(args.inputs)
+        name = args.inputs.get("name") or args.name
+        if args.typ == "aws:iam/role:Role":
+            state["arn"] = f"arn:aws:iam::{ACCOUNT}:role/{name}"
+        elif args.typ == "aws:secretsmanager/secret:Secret":
+            state["arn"] = f"arn:aws:secretsmanager:{R}:{ACCOUNT}:secret:{name}-AbCdEf"
+        else:
+            state.setdefault("arn", f"arn:aws:mock:{R}:{ACCOUNT}:{args.typ}/{args.name}")
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        self.calls.append(args.token)
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/admin",
+                    "userId": "AIDAEXAMPLE", "id": ACCOUNT}
+        return {}
+
+
+def _load_program() -> Any:
+    spec = importlib.util.spec_from_file_location("nbsecrets_pulumi_program", PROGRAM)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+program = _load_program()
+
+
+def run(config: dict[str, Any], secrets: dict[str, str] | None = None
+        ) -> tuple[Mocks, dict[str, Any]]:
+    """Run the program under mocks with this stack config; return the mocks and the
+    resolved exports."""
+    mocks = Mocks()
+    pulumi.runtime.set_mocks(mocks, project="nbsecrets", stack="test", preview=False)
+    values = {f"nbsecrets:{k}": v if isinstance(v, str) else json.dumps(v)
+              for k, v in config.items()}
+    values.update({f"nbsecrets:{k}": v for k, v in (secrets or {}).items()})
+    values.setdefault("aws:region", R)
+    pulumi.runtime.set_all_config(values, [f"nbsecrets:{k}" for k in (secrets or {})])
+    exported: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def go():
+        exports = program.main()
+        return pulumi.Output.from_input(exports).apply(exported.update)
+
+    go()
+    return mocks, exported
+
+
+def of_type(mocks: Mocks, typ: str) -> list[pulumi.runtime.MockResourceArgs]:
+    return [r for r in mocks.resources if r.typ == typ]
+
+
+def unwrap(value: Any) -> Any:
+    if isinstance(value, dict) and value.get(SIG_KEY) == SECRET_SIG:
+        return unwrap(value["value"])
+    return value
+
+
+def clear_strings(value: Any) -> list[str]:
+    """Every string in ``value`` that is not inside a Pulumi secret."""
+    if isinstance(value, dict):
+        if value.get(SIG_KEY) == SECRET_SIG:
+            return []
+        return [s for k, v in value.items() for s in (k, *clear_strings(v))]
+    if isinstance(value, list | tuple):
+        return [s for v in value for s in clear_strings(v)]
+    return [value] if isinstance(value, str) else []
+
+
+def cli_policy(*args: str, capsys) -> dict[str, Any]:
+    assert cli.main(["policy", "--region", R, "--account", ACCOUNT, *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+# -- configurations ---------------------------------------------------------------------------
+
+CONFIGS = {
+    "instance": ({"providers": ["openai", "anthropic"]}, ()),
+    "studio, KMS, write, no list": (
+        {"providers": "openai", "notebookKind": "studio", "kmsKeyArn": KMS,
+         "allowWrite": "true", "listSecrets": "false", "prefix": "team/"},
+        ("--provider", "openai", "--kms-key-arn", KMS, "--allow-write", "--no-list",
+         "--prefix", "team/")),
+    "rotation, consumers, replicas, notebook": (
+        {"providers": ["openai"], "rotationLambdaArn": LAMBDA, "rotationRoleArn": ROTATION_ROLE,
+         "consumerRoles": [CONSUMER], "adminRoles": [ADMIN], "replicaRegions": ["us-west-2"],
+         "kmsKeyArn": KMS, "replicaKmsKeyArns": {"us-west-2": KMS.replace(R, "us-west-2")},
+         "notebookInstanceName": "my-notebook"},
+        ("--provider", "openai", "--kms-key-arn", KMS)),
+}
+
+
+@pytest.mark.parametrize("case", list(CONFIGS))
+def test_resources_and_role_policy_equal_the_cli(case, capsys):
+    config, cli_args = CONFIGS[case]
+    mocks, exports = run(config, {"openaiApiKey": KEY_VALUE})
+    providers = [config["providers"]] if isinstance(config["providers"], str) \
+        else config["providers"]
+    prefix = config.get("prefix", "nbsecrets/")
+    # The role: trusted by SageMaker, one inline policy equal to `nbsecrets policy`.
+    [role] = of_type(mocks, "aws:iam/role:Role")
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    [inline] = of_type(mocks, "aws:iam/rolePolicy:RolePolicy")
+    assert inline.inputs["name"] == "nbsecrets"
+    if not cli_args:  # every key under the prefix, as the CLI gives with no --provider
+        cli_args = tuple(a for p in providers for a in ("--provider", p))
+    assert json.loads(inline.inputs["policy"]) == cli_policy(*cli_args, capsys=capsys)
+    # One secret, one resource policy per provider; a value only where one was configured.
+    secrets = of_type(mocks, "aws:secretsmanager/secret:Secret")
+    assert [s.inputs["name"] for s in secrets] == [f"{prefix}{p}" for p in providers]
+    assert all(s.inputs["tags"]["nbsecrets:managed"] == "true" for s in secrets)
+    policies = of_type(mocks, "aws:secretsmanager/secretPolicy:SecretPolicy")
+    assert len(policies) == len(providers)
+    assert all(p.inputs["blockPublicPolicy"] is True for p in policies)
+    versions = of_type(mocks, "aws:secretsmanager/secretVersion:SecretVersion")
+    assert len(versions) == ("openai" in providers)
+    # The lifecycle configuration carries the package's scripts.
+    if config.get("notebookKind") == "studio":
+        [lcc] = of_type(mocks, "aws:sagemaker/studioLifecycleConfig:StudioLifecycleConfig")
+        assert lcc.inputs["studioLifecycleConfigAppType"] == "JupyterLab"
+        import base64
+
+        assert base64.b64decode(lcc.inputs["studioLifecycleConfigContent"]).decode() == \
+            lifecycle.script_text("studio/on-start.sh")
+    else:
+        [lcc] = of_type(mocks, "aws:sagemaker/notebookInstanceLifecycleConfiguration:"
+                               "NotebookInstanceLifecycleConfiguration")
+        assert set(lcc.inputs) >= {"onCreate", "onStart"}
+    assert exports["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/nbsecrets-notebook"
+    assert exports["secretNames"] == {p: f"{prefix}{p}" for p in providers}
+
+
+def test_rotation_consumers_replicas_and_notebook():
+    mocks, exports = run(CONFIGS["rotation, consumers, replicas, notebook"][0])
+    [rotation] = of_type(mocks, "aws:secretsmanager/secretRotation:SecretRotation")
+    assert rotation.inputs["rotationLambdaArn"] == LAMBDA
+    assert rotation.inputs["rotationRules"]["automaticallyAfterDays"] == 30
+    [secret] = of_type(mocks, "aws:secretsmanager/secret:Secret")
+    assert secret.inputs["replicas"] == [
+        {"region": "us-west-2", "kmsKeyId": KMS.replace(R, "us-west-2")}]
+    assert secret.inputs["kmsKeyId"] == KMS
+    [notebook] = of_type(mocks, "aws:sagemaker/notebookInstance:NotebookInstance")
+    assert notebook.inputs["roleArn"] == exports["roleArn"]
+    assert exports["notebookInstanceName"] == "my-notebook"
+    [policy] = of_type(mocks, "aws:secretsmanager/secretPolicy:SecretPolicy")
+    assert json.loads(policy.inputs["policy"]) == resource_policy(
+        [exports["roleArn"], CONSUMER], [ADMIN, ROTATION_ROLE])
+    # No value configured: no secret version at all (store it later with `nbsecrets set`).
+    assert of_type(mocks, "aws:secretsmanager/secretVersion:SecretVersion") == []
+
+
+def test_no_rotation_without_a_lambda():
+    mocks, _ = run({"providers": ["openai"]})
+    assert of_type(mocks, "aws:secretsmanager/secretRotation:SecretRotation") == []
+    mocks, _ = run({"providers": ["openai"], "rotationLambdaArn": LAMBDA, "rotationDays": "7"})
+    [rotation] = of_type(mocks, "aws:secretsmanager/secretRotation:SecretRotation")
+    assert rotation.inputs["rotationRules"]["automaticallyAfterDays"] == 7
+
+
+# -- the resource policy ----------------------------------------------------------------------
+
+def test_resource_policy_under_the_evaluator_and_parliament():
+    mocks, exports = run({"providers": ["openai"], "adminRoles": [ADMIN]})
+    [put] = of_type(mocks, "aws:secretsmanager/secretPolicy:SecretPolicy")
+    doc = json.loads(put.inputs["policy"])
+    secret = f"arn:aws:secretsmanager:{R}:{ACCOUNT}:secret:nbsecrets/openai-AbCdEf"
+    get = "secretsmanager:GetSecretValue"
+    broad = {"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}
+    assert decide(doc, exports["roleArn"], get, secret).allowed
+    assert decide(doc, ADMIN, get, secret, [broad]).allowed
+    assert not decide(doc, f"arn:aws:iam::{ACCOUNT}:role/other", get, secret, [broad]).allowed
+    assert not decide(doc, "arn:aws:iam::999988887777:role/x", get, secret, [broad]).allowed
+    assert broad_principals(doc) == []  # nothing lets in '*' or a whole account
+    from parliament import analyze_policy_string
+
+    found = analyze_policy_string(json.dumps(doc), include_community_auditors=True).findings
+    assert [f.issue for f in found if f.issue != "RESOURCE_STAR"] == []
+
+
+# -- values -----------------------------------------------------------------------------------
+
+def test_no_value_in_clear_anywhere():
+    mocks, exports = run({"providers": ["openai", "anthropic"]},
+                         {"openaiApiKey": KEY_VALUE, "anthropicApiKey": KEY_VALUE[::-1]})
+    versions = of_type(mocks, "aws:secretsmanager/secretVersion:SecretVersion")
+    assert len(versions) == 2
+    # The value reaches AWS (it is the secret's value) but only as a Pulumi secret ...
+    assert sorted(unwrap(v.inputs["secretString"]) for v in versions) == sorted(
+        [KEY_VALUE, KEY_VALUE[::-1]])
+    for v in versions:
+        assert v.inputs["secretString"][SIG_KEY] == SECRET_SIG
+    # ... and nowhere else in clear: no input of any resource, no export.
+    for value in (KEY_VALUE, KEY_VALUE[::-1], KEY_VALUE[5:17]):
+        for r in mocks.resources:
+            assert not [s for s in clear_strings(r.inputs) if value in s], r.typ
+        assert value not in json.dumps(exports)
+
+
+def test_plain_text_value_is_refused():
+    with pytest.raises(Exception, match="pulumi config set --secret openaiApiKey"):
+        run({"providers": ["openai"], "openaiApiKey": KEY_VALUE})
+
+
+@pytest.mark.parametrize(("config", "words"), [
+    ({}, "Name the keys to create"),
+    ({"providers": ["openai"], "notebookKind": "domain"}, "instance or studio"),
+    ({"providers": ["openai"], "consumerRoles": ["111122223333"]}, "takes a role ARN"),
+    ({"providers": ["openai"], "kmsKeyArn": KMS, "replicaRegions": ["us-west-2"]},
+     "replicaKmsKeyArns.us-west-2"),
+    ({"providers": ["openai"], "kmsKeyArn": "alias/mine"}, "--kms-key-arn takes a key ARN"),
+    ({"providers": ["openai"], "consumerRoles": [CONSUMER]}, "set kmsKeyArn"),
+])
+def test_bad_settings_are_one_sentence(config, words):
+    with pytest.raises(Exception, match=words.replace(".", r"\.")):
+        run(config)
+
+
+# -- the three deploy paths -------------------------------------------------------------------
+
+def _substitute(value: Any) -> Any:
+    """A CloudFormation policy with the pseudo parameters filled in for one stack."""
+    if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
+        return (value["Fn::Sub"].replace("${AWS::Region}", R)
+                .replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Partition}", "aws"))
+    if isinstance(value, dict):
+        return {k: _substitute(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v) for v in value]
+    return value
+
+
+@pytest.mark.parametrize("kwargs", [
+    {}, {"providers": ("openai", "anthropic")},
+    {"providers": ("openai",), "kms_key_arn": KMS, "allow_write": True, "list_secrets": False},
+])
+def test_three_deploy_paths_grant_the_same(kwargs, capsys):
+    from cfnlint.decode.cfn_yaml import loads
+
+    # 1. CLI
+    args: list[str] = [a for p in kwargs.get("providers", ()) for a in ("--provider", p)]
+    args += ["--kms-key-arn", KMS] if "kms_key_arn" in kwargs else []
+    args += ["--allow-write"] if kwargs.get("allow_write") else []
+    args += ["--no-list"] if kwargs.get("list_secrets") is False else []
+    by_cli = cli_policy(*args, capsys=capsys)
+    # 2. CloudFormation: template.yaml as `nbsecrets lifecycle --template` renders it.
+    opts = PolicyOptions(region=None, account=None, **kwargs)
+    template = json.loads(json.dumps(loads(lifecycle.template_text(opts))))
+    [entry] = template["Resources"]["NotebookRole"]["Properties"]["Policies"]
+    by_cfn = _substitute(entry["PolicyDocument"])
+    # 3. Pulumi
+    config: dict[str, Any] = {"providers": list(kwargs.get("providers", ())) or ["openai"]}
+    if "kms_key_arn" in kwargs:
+        config["kmsKeyArn"] = KMS
+    if kwargs.get("allow_write"):
+        config["allowWrite"] = "true"
+    if kwargs.get("list_secrets") is False:
+        config["listSecrets"] = "false"
+    mocks, _ = run(config)
+    [inline] = of_type(mocks, "aws:iam/rolePolicy:RolePolicy")
+    by_pulumi = json.loads(inline.inputs["policy"])
+    if not kwargs.get("providers"):
+        # Pulumi creates named secrets, so it always names providers: compare with the CLI's
+        # policy for the same providers.
+        assert by_cli == by_cfn == policy_document(PolicyOptions(region=R, account=ACCOUNT))
+        assert by_pulumi == cli_policy("--provider", "openai", capsys=capsys)
+    else:
+        assert by_cli == by_cfn == by_pulumi
+    # The checked-in template is the default rendering: the same policy as the CLI's.
+    checked_in = json.loads(json.dumps(loads(
+        (ROOT / "lifecycle-config" / "template.yaml").read_text())))
+    [entry] = checked_in["Resources"]["NotebookRole"]["Properties"]["Policies"]
+    assert _substitute(entry["PolicyDocument"]) == policy_document(
+        PolicyOptions(region=R, account=ACCOUNT))
