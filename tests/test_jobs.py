@@ -276,3 +276,11 @@ def test_without_a_region_the_job_uses_its_own(monkeypatch):
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     assert nbsecrets.job_environment("openai") == {"NBSECRETS_KEYS": "openai",
                                                    "NBSECRETS_PREFIX": "nbsecrets/"}
+
+
+@pytest.mark.parametrize("argv", [["run", "openai", "--", "python", "-h", "x"],
+                                  ["run", "--", "python", "--help"], ["run", "openai", "x"]])
+def test_the_parser_reads_run_as_the_fast_path_does(argv):
+    from nbsecrets.cli import build_parser
+
+    assert build_parser().parse_args(argv).rest == argv[1:]

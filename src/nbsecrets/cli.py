@@ -273,7 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"] and "--" in argv and not {"-h", "--help"} & set(argv[:argv.index("--")]):
+        args = argparse.Namespace(func=_cmd_run, rest=argv[1:])  # a job's start: no parser
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except NbSecretsError as exc:
