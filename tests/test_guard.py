@@ -275,3 +275,12 @@ def test_the_guard_does_not_depend_on_the_redaction_setting(loaded, proxy, monke
     with pytest.raises(KeyInRequestError):
         loaded.create_training_job(**training_job("redact-off", ENV))
     assert proxy.requests == []
+
+
+def test_a_value_nested_deeper_than_any_request_is_still_found(loaded, proxy):
+    deep: object = {"K": KEY}
+    for _ in range(60):
+        deep = [deep]
+    with pytest.raises(KeyInRequestError, match=r"^CreateModel was not sent: Containers"):
+        loaded.create_model(ModelName="m", Containers=deep)
+    assert proxy.requests == []

@@ -82,7 +82,8 @@ def _strings(obj: Any, path: str, depth: int = 0) -> Iterator[tuple[str, str | b
 
     Dict keys are yielded too; in paths they are redacted, so a path never holds a value.
     """
-    if depth > 50:
+    if depth > 50:  # deeper than any AWS request: search its text whole
+        yield path, repr(obj)
         return
     if isinstance(obj, str | bytes):
         yield path, obj
@@ -109,7 +110,7 @@ def _find(params: Any) -> tuple[str, str] | None:
             found = clean if clean is not text else None
         if found is not None:
             match = _MARKER.search(found)
-            return where or "the request", match.group(1) if match else "a loaded"
+            return where or "the request", match.group(1) if match else ""
     return None
 
 
@@ -139,10 +140,12 @@ def check(operation: str, params: Any) -> None:
     if found is None or not _enabled():
         return
     where, label = found
+    which = f"the {label} key" if label else "a key"
     raise KeyInRequestError(
-        f"{operation} was not sent: {where} holds the {label} key loaded in this process, and "
+        f"{operation} was not sent: {where} holds {which} loaded in this process, and "
         "SageMaker would show it to anyone who can describe the job; pass the key by reference "
-        f"instead, environment=nbsecrets.job_environment({label!r}), and start the entry "
+        f"instead, environment=nbsecrets.job_environment({label or 'PROVIDER'!r}), and start "
+        "the entry "
         "point with `nbsecrets run -- python train.py` or call nbsecrets.load_environment() "
         "in it (NBSECRETS_GUARD=0 turns this check off).")
 
