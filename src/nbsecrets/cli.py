@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -70,6 +71,22 @@ def _cmd_set(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_rotate(args: argparse.Namespace) -> int:
+    from nbsecrets.rotation.manual import rotate
+
+    done = rotate(args.name, _read_secret, prompt=args.prompt, revoke_only=args.revoke_previous,
+                  grace_days=args.grace_days)
+    print("\n".join(done.lines))
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from nbsecrets.report import audit_text
+
+    print(audit_text(args.name, days=args.days, as_json=args.json))
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from nbsecrets import demo
 
@@ -113,7 +130,11 @@ def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
 def _cmd_policy(args: argparse.Namespace) -> int:
     from nbsecrets.admin import policy as iam
 
-    if args.resource_policy or args.key_policy:
+    if args.audit:
+        from nbsecrets.admin.ops_policy import audit_policy_document
+
+        print(json.dumps(audit_policy_document(), indent=2))
+    elif args.resource_policy or args.key_policy:
         from nbsecrets.admin.resource_policy import policy_text
 
         print(policy_text(_policy_options(args, need_ids=args.key_policy), args.role,
@@ -232,6 +253,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("set", _cmd_set, "Store a new value for a provider's key, read from a hidden prompt "
             "or from stdin (never from an argument).")
     p.add_argument("name", metavar="NAME", help="provider, e.g. openai")
+    p = add("rotate", _cmd_rotate, "Rotate a key: the new one (minted, or read from a hidden "
+            "prompt or stdin) is tested at the provider before it becomes AWSCURRENT.")
+    p.add_argument("name", metavar="NAME", help="provider or provider=SECRET_ID")
+    p.add_argument("--prompt", action="store_true", help="ask for the key even if it can be minted")
+    p.add_argument("--grace-days", type=float, metavar="N", help="days the old key stays valid")
+    p.add_argument("--revoke-previous", action="store_true",
+                   help="only revoke the AWSPREVIOUS key if its grace period has passed")
+    p = add("audit", _cmd_audit, "Who read which key and when, from CloudTrail.")
+    p.add_argument("name", metavar="NAME", nargs="*", help="provider or provider=SECRET_ID "
+                   "(default: every key under the prefix)")
+    p.add_argument("--days", type=float, default=7, help="how far back (1-90, default 7)")
+    p.add_argument("--json", action="store_true", help="JSON instead of a table")
     p = add("demo", _cmd_demo, "Run the quickstart notebook against a local emulator.")
     p.add_argument("--lab", action="store_true", help="open JupyterLab against the emulator")
     p.add_argument("--output", type=Path, default=None,
@@ -239,6 +272,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("policy", _cmd_policy, "Print the least-privilege IAM policy for a notebook role.")
     _add_policy_options(p)
     p.add_argument("--format", choices=("json", "cloudformation"), default="json")
+    p.add_argument("--audit", action="store_true", help="print instead the policy for "
+                   "`nbsecrets audit` (cloudtrail:LookupEvents); never for a notebook role")
     p.add_argument("--resource-policy", action="store_true", help="print each secret's "
                    "resource policy instead: only the --role roles (and --admin-role) read")
     p.add_argument("--key-policy", action="store_true", help="print the KMS key policy "

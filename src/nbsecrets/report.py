@@ -4,11 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timezone
+from typing import TYPE_CHECKING
 
 from nbsecrets import api
-from nbsecrets.aws.records import LoadedKey, SecretVersion
+from nbsecrets.aws.records import LoadedKey, SecretInfo, SecretVersion
 
-__all__ = ["age_days", "day", "list_table", "loaded_line", "stored_line", "table"]
+if TYPE_CHECKING:
+    from nbsecrets.aws.audit import SecretRead
+
+__all__ = ["age_days", "audit_table", "audit_text", "day", "list_table", "loaded_line",
+           "rotation_text", "stored_line", "table"]
 
 
 def day(when: datetime | None) -> str:
@@ -22,6 +27,15 @@ def age_days(when: datetime | None, now: datetime | None = None) -> int | None:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return (now - when).days
+
+
+def rotation_text(info: SecretInfo | None) -> str:
+    """``on, last 2026-11-20`` / ``on, not yet`` / ``off`` (``-`` when there is no secret)."""
+    if info is None:
+        return "-"
+    if not info.rotation_enabled:
+        return "off" if info.last_rotated is None else f"off, last {day(info.last_rotated)}"
+    return f"on, last {day(info.last_rotated)}" if info.last_rotated else "on, not yet"
 
 
 def version_bits(secret: SecretVersion) -> str:
@@ -66,5 +80,27 @@ def list_table() -> str:
         return (f"No keys under {prefix} that these credentials can list; store one with "
                 "%aikey --set PROVIDER.")
     rows = [(k.info.provider, ", ".join(k.env_vars), k.info.name, day(k.info.last_changed),
-             "loaded" if k.loaded else "-") for k in keys]
-    return table(("provider", "variables", "secret", "last changed", "loaded"), rows)
+             rotation_text(k.info), "loaded" if k.loaded else "-") for k in keys]
+    return table(("provider", "variables", "secret", "last changed", "rotation", "loaded"), rows)
+
+
+def audit_text(names: Sequence[str], *, days: float = 7, as_json: bool = False) -> str:
+    """``nbsecrets audit``: the reads of ``names`` (default: every key under the prefix)."""
+    import json
+
+    from nbsecrets.aws.audit import AuditLog
+
+    st = api.store()
+    reads = AuditLog(st.aws).reads([st.config.ref(n).secret_id for n in names],
+                                   prefix=st.config.prefix, days=days)
+    return json.dumps([r.as_json() for r in reads], indent=2) if as_json else audit_table(reads)
+
+
+def audit_table(reads: Sequence[SecretRead]) -> str:
+    """``nbsecrets audit``: one row per read (time, principal, source, key, version)."""
+    if not reads:
+        return "No reads of these keys in CloudTrail's event history for that period."
+    rows = [(r.time.strftime("%Y-%m-%d %H:%M:%S"), r.principal, r.source_ip,
+             r.user_agent[:40], r.secret, r.version or "-", r.result) for r in reads]
+    return table(("time (UTC)", "principal", "source IP", "user agent", "key", "version",
+                  "result"), rows)

@@ -295,3 +295,16 @@ def test_key_typed_in_front_end_is_not_echoed_back():
 
     assert any(NEW in json.dumps(m) for m in sent_after_update(widgets.Password()))
     assert sent_after_update(SecretField()) == []
+
+
+def test_rows_show_whether_rotation_is_on(two_keys):
+    p = picker()
+    assert [r.rotation for r in p.rows] == ["off", "off"]
+    when = datetime(2026, 11, 20, tzinfo=timezone.utc)
+    p._listing = [replace(k, info=replace(k.info, rotation_enabled=True, last_rotated=when))
+                  if k.info.provider == "openai" else k for k in p._listing]
+    p._render()
+    assert {r.label: r.rotation for r in p.rows} == {"anthropic": "off",
+                                                     "openai": "on, last 2026-11-20"}
+    text = shown(p)
+    assert ">rotation<" in text and "on, last 2026-11-20" in text

@@ -232,4 +232,8 @@ def template_text(opts: Any = None, pip_spec: str | None = None) -> str:
                 "LifecycleConfig", "NotebookInstanceLifecycleConfigName"]}},
         },
     }
+    from nbsecrets.admin.rotation_cfn import rotation_parts
+
+    for section, entries in rotation_parts().items():  # Conditional on RotationCodeBucket/Key
+        template[section].update(entries)
     return _TEMPLATE_HEAD + to_yaml(template)

@@ -368,6 +368,8 @@ class Reader:
                     arn=item.get("ARN", ""),
                     last_changed=item.get("LastChangedDate") or item.get("CreatedDate"),
                     tags=tags,
+                    rotation_enabled=bool(item.get("RotationEnabled")),
+                    last_rotated=item.get("LastRotatedDate"),
                 ))
             token = resp.get("NextToken")
             if not token:

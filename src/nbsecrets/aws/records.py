@@ -45,6 +45,8 @@ class SecretInfo:
     arn: str
     last_changed: datetime | None
     tags: dict[str, str]
+    rotation_enabled: bool = False
+    last_rotated: datetime | None = None
 
 
 @dataclass(frozen=True)

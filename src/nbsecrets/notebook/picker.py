@@ -34,13 +34,13 @@ from nbsecrets import api
 from nbsecrets.aws.records import SecretVersion
 from nbsecrets.errors import NbSecretsError
 from nbsecrets.providers import Registry
-from nbsecrets.report import age_days, day, loaded_line, stored_line
+from nbsecrets.report import age_days, day, loaded_line, rotation_text, stored_line
 
 __all__ = ["MAX_AGE_DAYS", "KeyPicker", "Row", "SecretField", "age_warning", "build_rows",
            "picker"]
 
 MAX_AGE_DAYS = 90
-COLUMNS = ("provider", "status", "variables", "secret", "last changed")
+COLUMNS = ("provider", "status", "variables", "secret", "last changed", "rotation")
 _COLORS = {"loaded": "#1a7f37", "available": "#0969da", "missing": "#9a6700",
            "unlisted": "#57606a"}
 _MESSAGE_COLORS = {"info": "#57606a", "ok": "#1a7f37", "error": "#cf222e"}
@@ -68,6 +68,7 @@ class Row:
     status: str  # loaded, available, missing or unlisted
     last_changed: datetime | None
     loadable: bool
+    rotation: str = "-"  # on, last DATE / on, not yet / off
 
     @property
     def key(self) -> tuple[str, str]:
@@ -97,7 +98,8 @@ def build_rows(listing: Sequence[api.KeyStatus] | None,
         is_loaded = rec is not None and rec[1].name == info.name
         name = label if info.name == f"{prefix}{label}" else f"{label}={info.name}"
         rows.append(Row(label, name, info.name, rec[0] if rec and is_loaded else status.env_vars,
-                        "loaded" if is_loaded else "available", info.last_changed, True))
+                        "loaded" if is_loaded else "available", info.last_changed, True,
+                        rotation_text(info)))
     shown = {r.key for r in rows}
     for label, (env_vars, secret) in loaded.items():
         if (label, secret.name) not in shown:
@@ -136,7 +138,7 @@ class KeyPicker(widgets.VBox):
         self.message = ""
         self.title = widgets.HTML()
         self.grid = widgets.GridBox(layout=widgets.Layout(
-            grid_template_columns="repeat(5, max-content)", grid_gap="4px 18px",
+            grid_template_columns=f"repeat({len(COLUMNS)}, max-content)", grid_gap="4px 18px",
             align_items="center", margin="4px 0 8px 0"))
         self.load_button = widgets.Button(description="Load selected", button_style="primary",
                                           icon="download", disabled=True,
@@ -244,6 +246,7 @@ class KeyPicker(widgets.VBox):
                 widgets.HTML("<code>" + _text(", ".join(row.env_vars)) + "</code>"),
                 widgets.HTML(_text(row.secret)),
                 widgets.HTML(changed),
+                widgets.HTML(_text(row.rotation)),
             ]
         self._set_grid(cells if self._rows else [])
         self._update_load_button()

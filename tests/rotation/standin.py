@@ -1,0 +1,198 @@
+"""A loopback stand-in for the OpenAI and Anthropic endpoints rotation uses (real HTTP).
+
+OpenAI (base ``/v1``): ``GET /v1/models`` (Bearer key), ``POST
+/v1/organization/projects/{p}/service_accounts``, ``DELETE .../service_accounts/{id}``,
+``GET .../api_keys``, ``DELETE .../api_keys/{id}`` (Bearer admin key). Anthropic: ``GET
+/v1/models`` (x-api-key), ``GET /v1/organizations/api_keys``, ``POST
+/v1/organizations/api_keys/{id}`` (x-api-key admin key). Shapes follow the providers' docs.
+Faults: ``down`` answers 503 to everything; ``reject_new`` makes keys minted from now on fail
+``/models``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+
+def hint(value: str, head: int) -> str:
+    return f"{value[:head]}...{value[-4:]}"
+
+
+class StandIn:
+    """Both providers on one 127.0.0.1 port; state is plain dicts the tests inspect."""
+
+    def __init__(self) -> None:
+        self.openai_admin = "sk-admin-" + secrets.token_hex(16)
+        self.anthropic_admin = "sk-ant-admin01-" + secrets.token_hex(16)
+        self.openai_keys: dict[str, dict] = {}       # key value -> {id, service_account, project}
+        self.service_accounts: dict[str, dict] = {}  # id -> {project, name, key}
+        self.anthropic_keys: dict[str, dict] = {}    # key value -> {id, status}
+        self.requests: list[dict] = []
+        self.down = False
+        self.reject_new = False
+        self.rejected: set[str] = set()
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> StandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # -- seeding --------------------------------------------------------------------------
+
+    def add_openai_key(self, project: str = "proj_test") -> str:
+        value = "sk-proj-" + secrets.token_urlsafe(32)
+        self.openai_keys[value] = {"id": "key_" + secrets.token_hex(6), "service_account": None,
+                                   "project": project}
+        return value
+
+    def add_anthropic_key(self) -> str:
+        value = "sk-ant-api03-" + secrets.token_urlsafe(40)
+        self.anthropic_keys[value] = {"id": "apikey_" + secrets.token_hex(8), "status": "active"}
+        return value
+
+    def openai_valid(self, value: str) -> bool:
+        return value in self.openai_keys and value not in self.rejected
+
+    def anthropic_active(self, value: str) -> bool:
+        return self.anthropic_keys.get(value, {}).get("status") == "active"
+
+    # -- the server -----------------------------------------------------------------------
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def _reply(self, status: int, body: object) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                url = urlparse(self.path)
+                record = {"method": self.command, "path": url.path, "query": url.query,
+                          "headers": {k.lower(): v for k, v in self.headers.items()},
+                          "body": raw.decode()}
+                with stand_in._lock:
+                    stand_in.requests.append(record)
+                    if stand_in.down:
+                        return self._reply(503, {"error": {"type": "overloaded_error"}})
+                    status, body = stand_in._route(self.command, url.path, parse_qs(url.query),
+                                                   self.headers, json.loads(raw or b"null"))
+                self._reply(status, body)
+
+            do_GET = do_POST = do_DELETE = _serve
+
+        return Handler
+
+    def _route(self, method: str, path: str, query: dict, headers, body) -> tuple[int, object]:
+        bearer = (headers.get("Authorization") or "").removeprefix("Bearer ")
+        xkey = headers.get("x-api-key") or ""
+        denied = (401, {"error": {"type": "authentication_error"}})
+        if method == "GET" and path == "/v1/models":
+            if xkey:
+                if headers.get("anthropic-version") != "2023-06-01":
+                    return 400, {"error": {"type": "invalid_request_error"}}
+                ok = self.anthropic_active(xkey) and xkey not in self.rejected
+                return (200, {"data": [{"id": "claude-x", "type": "model"}]}) if ok else denied
+            return (200, {"object": "list", "data": [{"id": "gpt-x"}]}) \
+                if self.openai_valid(bearer) else denied
+        m = re.fullmatch(r"/v1/organization/projects/([^/]+)/(service_accounts|api_keys)(?:/(.+))?",
+                         path)
+        if m:
+            if bearer != self.openai_admin:
+                return denied
+            return self._openai_admin(method, *m.groups(), query, body)
+        m = re.fullmatch(r"/v1/organizations/api_keys(?:/(.+))?", path)
+        if m:
+            if xkey != self.anthropic_admin:
+                return denied
+            return self._anthropic_admin(method, m.group(1), body)
+        return 404, {"error": {"type": "not_found_error"}}
+
+    def _openai_admin(self, method, project, kind, item, query, body) -> tuple[int, object]:
+        if kind == "service_accounts" and method == "POST" and not item:
+            sid = "svc_acct_" + secrets.token_hex(6)
+            value = "sk-svcacct-" + secrets.token_urlsafe(32)
+            key_id = "key_" + secrets.token_hex(6)
+            self.openai_keys[value] = {"id": key_id, "service_account": sid, "project": project}
+            self.service_accounts[sid] = {"project": project, "name": body["name"], "key": value}
+            if self.reject_new:
+                self.rejected.add(value)
+            return 200, {"object": "organization.project.service_account", "id": sid,
+                         "name": body["name"], "role": "member", "created_at": 1711471533,
+                         "api_key": {"object": "organization.project.service_account.api_key",
+                                     "value": value, "name": "Secret Key",
+                                     "created_at": 1711471533, "id": key_id}}
+        if kind == "service_accounts" and method == "GET" and not item:
+            accts = [{"object": "organization.project.service_account", "id": sid,
+                      "name": a["name"], "role": "member", "created_at": 1711471533}
+                     for sid, a in self.service_accounts.items() if a["project"] == project]
+            return 200, {"object": "list", "data": accts, "has_more": False,
+                         "first_id": accts[0]["id"] if accts else None,
+                         "last_id": accts[-1]["id"] if accts else None}
+        if kind == "service_accounts" and method == "DELETE" and item:
+            acct = self.service_accounts.get(item)
+            if acct is None or acct["project"] != project:
+                return 404, {"error": {"type": "invalid_request_error", "code": "not_found"}}
+            del self.service_accounts[item]
+            self.openai_keys.pop(acct["key"], None)
+            return 200, {"object": "organization.project.service_account.deleted", "id": item,
+                         "deleted": True}
+        if kind == "api_keys" and method == "GET" and not item:
+            keys = [{"object": "organization.project.api_key", "id": k["id"], "name": "key",
+                     "redacted_value": hint(v, 8), "created_at": 1711471533}
+                    for v, k in self.openai_keys.items() if k["project"] == project]
+            return 200, {"object": "list", "data": keys, "has_more": False,
+                         "first_id": keys[0]["id"] if keys else None,
+                         "last_id": keys[-1]["id"] if keys else None}
+        if kind == "api_keys" and method == "DELETE" and item:
+            found = next((v for v, k in self.openai_keys.items()
+                          if k["id"] == item and k["project"] == project), None)
+            if found is None:
+                return 404, {"error": {"type": "invalid_request_error", "code": "not_found"}}
+            del self.openai_keys[found]
+            return 200, {"object": "organization.project.api_key.deleted", "id": item,
+                         "deleted": True}
+        return 404, {"error": {"type": "not_found_error"}}
+
+    def _anthropic_admin(self, method, item, body) -> tuple[int, object]:
+        if method == "GET" and not item:
+            keys = [{"type": "api_key", "id": k["id"], "name": "key", "status": k["status"],
+                     "partial_key_hint": hint(v, 16), "created_at": "2024-10-30T23:58:27Z",
+                     "workspace_id": None}
+                    for v, k in self.anthropic_keys.items() if k["status"] == "active"]
+            return 200, {"data": keys, "has_more": False,
+                         "first_id": keys[0]["id"] if keys else None,
+                         "last_id": keys[-1]["id"] if keys else None}
+        if method == "POST" and item:
+            for v, k in self.anthropic_keys.items():
+                if k["id"] == item:
+                    k["status"] = body.get("status", k["status"])
+                    return 200, {"type": "api_key", "id": item, "status": k["status"],
+                                 "partial_key_hint": hint(v, 16)}
+            return 404, {"error": {"type": "not_found_error"}}
+        return 404, {"error": {"type": "not_found_error"}}
