@@ -8,6 +8,7 @@ the key by printing the key's sha256.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ import pytest
 
 import nbsecrets
 from nbsecrets import jobs
+from nbsecrets.config import sagemaker_region
 from nbsecrets.errors import AccessDeniedError, ConfigError
 
 OPENAI = "sk-job-openai-0123456789abcdefghijklmnop"
@@ -271,11 +273,17 @@ def test_job_environment_sends_nothing_even_with_a_role_to_assume(proxy, monkeyp
     assert proxy.requests == []
 
 
-def test_without_a_region_the_job_uses_its_own(monkeypatch):
+def test_without_a_region_the_job_uses_its_own(monkeypatch, tmp_path):
+    # The SageMaker metadata file is read from tmp_path, not from this machine's /opt/ml.
+    meta = tmp_path / "resource-metadata.json"
+    monkeypatch.setattr(jobs, "sagemaker_region", functools.partial(sagemaker_region, meta))
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     assert nbsecrets.job_environment("openai") == {"NBSECRETS_KEYS": "openai",
                                                    "NBSECRETS_PREFIX": "nbsecrets/"}
+    meta.write_text(json.dumps({"ResourceArn": "arn:aws:sagemaker:eu-north-1:123456789012:"
+                                               "notebook-instance/nb"}))
+    assert nbsecrets.job_environment("openai")["NBSECRETS_REGION"] == "eu-north-1"
 
 
 @pytest.mark.parametrize("argv", [["run", "openai", "--", "python", "-h", "x"],
