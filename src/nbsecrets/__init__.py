@@ -26,6 +26,7 @@ from nbsecrets.errors import (
     SecretFormatError,
     StoreUnavailableError,
 )
+from nbsecrets.jobs import job_environment, load_environment
 
 __all__ = [
     "AccessDeniedError",
@@ -38,8 +39,10 @@ __all__ = [
     "StoreUnavailableError",
     "__version__",
     "get",
+    "job_environment",
     "list_keys",
     "load",
+    "load_environment",
     "load_ipython_extension",
     "picker",
     "unload",
@@ -64,6 +67,18 @@ def _kernel_hooks(new: bool) -> None:
 
 
 redact.on_register(_kernel_hooks)
+
+
+def _job_guard(new: bool) -> None:
+    # Once a value is loaded, SageMaker requests that would carry it are refused (guard.py):
+    # at once when botocore is loaded (after a fetch), else as soon as it is imported.
+    if new:
+        from nbsecrets import guard
+
+        guard.install_when_ready()
+
+
+redact.on_register(_job_guard)
 
 
 def load_ipython_extension(ipython: Any) -> None:

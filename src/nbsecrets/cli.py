@@ -199,6 +199,12 @@ def _cmd_artifact(args: argparse.Namespace) -> int:
     return deploy_cli.run_artifact(args)
 
 
+def _cmd_run(args: argparse.Namespace) -> int:
+    from nbsecrets import jobs
+
+    return jobs.run(*jobs.split_command(args.rest))
+
+
 def _add_policy_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prefix", help="secret name prefix (default: the configured one, "
                    "nbsecrets/)")
@@ -297,11 +303,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("artifact", _cmd_artifact, "Build the pinned install artifact (wheelhouse) and "
             "upload it and the nbsecrets wheel to S3; prints their URIs and sha256s.")
     deploy_cli.add_artifact_arguments(p)
+    p = add("run", _cmd_run, "Run COMMAND with the keys in its environment only (no NAME: the "
+            "keys that NBSECRETS_KEYS names, as nbsecrets.job_environment writes them).")
+    p.add_argument("rest", nargs=argparse.REMAINDER, metavar="[NAME ...] -- COMMAND ...")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["run"] and "--" in argv and not {"-h", "--help"} & set(argv[:argv.index("--")]):
+        args = argparse.Namespace(func=_cmd_run, rest=argv[1:])  # a job's start: no parser
+    else:
+        args = build_parser().parse_args(argv)
     try:
         return args.func(args)
     except NbSecretsError as exc:

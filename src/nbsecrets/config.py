@@ -27,7 +27,7 @@ DEFAULT_TTL_S = 300.0
 SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 
 _KEYS = ("prefix", "region", "fallback_regions", "role_arn", "cache_ttl", "redact",
-         "kms_key_id")
+         "kms_key_id", "guard")
 # What decides which store a call talks to; a change in any of them builds a fresh store.
 _WATCHED = (
     *(f"NBSECRETS_{k.upper()}" for k in _KEYS),
@@ -114,6 +114,7 @@ class Config:
     role_arn: str | None = None
     cache_ttl_s: float = DEFAULT_TTL_S
     redact: bool = True
+    guard: bool = True  # refuse SageMaker requests that carry a loaded key (nbsecrets.guard)
     providers: Registry = field(default_factory=Registry, compare=False)
     source: str = "defaults"
     kms_key_id: str | None = None  # customer managed key for secrets that `set` creates
@@ -168,6 +169,7 @@ class Config:
             role_arn=str(role_arn) if role_arn else None,
             cache_ttl_s=_parse_ttl("NBSECRETS_CACHE_TTL", values.get("cache_ttl", DEFAULT_TTL_S)),
             redact=_parse_bool("NBSECRETS_REDACT", values.get("redact", True)),
+            guard=_parse_bool("NBSECRETS_GUARD", values.get("guard", True)),
             providers=Registry(provider_table),
             source=source,
             kms_key_id=str(values["kms_key_id"]) if values.get("kms_key_id") else None,
