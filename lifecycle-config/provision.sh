@@ -17,7 +17,8 @@
 # command (default: nbsecrets). Runs under bash 3.2 (macOS) and 4.2 (Amazon Linux 2).
 set -euo pipefail
 
-cli="${NBSECRETS_CLI:-nbsecrets}"
+cli=nbsecrets  # the admin's installed command, never a package name to install
+if [ -n "${NBSECRETS_CLI:-}" ]; then cli="$NBSECRETS_CLI"; fi
 role=""
 name="nbsecrets"
 artifact=""
