@@ -186,7 +186,7 @@ def simulation(arns):
 
 def test_simulate_request(iam_api):
     iam_api.decisions[("secretsmanager:GetSecretValue", OPENAI)] = "allowed"
-    iam_api.decisions[("secretsmanager:GetSecretValue", OUTSIDE)] = "explicitDeny"
+    iam_api.decisions[("secretsmanager:GetSecretValue", OUTSIDE)] = "implicitDeny"
     client = boto3.client("iam", region_name="us-east-1")
     got = doctor.simulate(client, ROLE, ["secretsmanager:GetSecretValue"], [OPENAI, OUTSIDE])
     assert got == {("secretsmanager:GetSecretValue", OPENAI): True,
