@@ -1,6 +1,7 @@
 """A loopback HTTP server speaking SageMaker's JSON protocol (``X-Amz-Target:
 SageMaker.<Op>``) for the calls moto does not serve: Studio lifecycle configurations,
-DescribeDomain/UpdateDomain, and the update of notebook-instance lifecycle configurations.
+DescribeDomain/UpdateDomain, DescribeSpace/DescribeUserProfile (the execution role of a Studio
+app), and the update of notebook-instance lifecycle configurations.
 Point boto3 at it with ``AWS_ENDPOINT_URL_SAGEMAKER``. It records every request.
 """
 

@@ -1,5 +1,6 @@
-"""``nbsecrets doctor`` against roles on the emulator, and the requests moto cannot serve
-(SimulatePrincipalPolicy, Studio user profiles) with botocore's Stubber."""
+"""``nbsecrets doctor`` against roles on the emulator; what moto cannot serve
+(SimulatePrincipalPolicy, AccessDenied on reading a role's policies) comes from a loopback
+server speaking IAM's query protocol (tests/iam_api.py) that forwards the rest to moto."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ import json
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 
 from nbsecrets import cli
 from nbsecrets.admin import doctor
 from nbsecrets.admin.policy import PolicyOptions, policy_document
+from tests.iam_api import IamApi
 
 ACCOUNT = "123456789012"
 KEY = "sk-doctor-0123456789abcdefghijklmnop"
@@ -167,48 +168,70 @@ OUTSIDE = (f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:"
            "nbsecrets-doctor-probe-outside-prefix-AbCdEf")
 
 
-def sim_result(arn, decision):
-    return {"EvalActionName": "secretsmanager:GetSecretValue", "EvalResourceName": arn,
-            "EvalDecision": decision}
+@pytest.fixture
+def iam_api(moto_endpoint, aws_env, monkeypatch):
+    """The IAM loopback server, in front of moto; only IAM clients are pointed at it."""
+    api = IamApi(moto_endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_IAM", api.url)
+    yield api
+    api.close()
 
 
-def test_simulate_request(aws_env):
+def simulation(arns):
+    """The form parameters of a SimulatePrincipalPolicy of GetSecretValue on ``arns``."""
+    return {"Action": "SimulatePrincipalPolicy", "Version": "2010-05-08",
+            "PolicySourceArn": ROLE, "ActionNames.member.1": "secretsmanager:GetSecretValue",
+            **{f"ResourceArns.member.{n}": arn for n, arn in enumerate(arns, 1)}}
+
+
+def test_simulate_request(iam_api):
+    iam_api.decisions[("secretsmanager:GetSecretValue", OPENAI)] = "allowed"
+    iam_api.decisions[("secretsmanager:GetSecretValue", OUTSIDE)] = "implicitDeny"
     client = boto3.client("iam", region_name="us-east-1")
-    with Stubber(client) as stub:
-        stub.add_response(
-            "simulate_principal_policy",
-            {"EvaluationResults": [sim_result(OPENAI, "allowed"),
-                                   sim_result(OUTSIDE, "implicitDeny")]},
-            {"PolicySourceArn": ROLE, "ActionNames": ["secretsmanager:GetSecretValue"],
-             "ResourceArns": [OPENAI, OUTSIDE]})
-        got = doctor.simulate(client, ROLE, ["secretsmanager:GetSecretValue"], [OPENAI, OUTSIDE])
-        stub.assert_no_pending_responses()
+    got = doctor.simulate(client, ROLE, ["secretsmanager:GetSecretValue"], [OPENAI, OUTSIDE])
     assert got == {("secretsmanager:GetSecretValue", OPENAI): True,
                    ("secretsmanager:GetSecretValue", OUTSIDE): False}
+    assert iam_api.requests == [("SimulatePrincipalPolicy", simulation([OPENAI, OUTSIDE]))]
 
 
-def test_doctor_uses_simulation_when_iam_answers(seed, iam, tmp_path):
+def test_doctor_uses_simulation_when_iam_answers(seed, iam, iam_api):
     """Where IAM answers (real AWS), the policy check says it used SimulatePrincipalPolicy."""
     openai = seed("nbsecrets/openai", KEY)["ARN"]  # doctor simulates on the real ARN
     make_role(iam, "notebook", LEAST)
-    stubbed = boto3.client("iam", region_name="us-east-1")
-    with Stubber(stubbed) as stub:
-        # A notebook role may not read its own policies; the simulation still answers.
-        stub.add_client_error("list_role_policies", "AccessDenied", http_status_code=403,
-                              expected_params={"RoleName": "notebook"})
-        stub.add_response(
-            "simulate_principal_policy",
-            {"EvaluationResults": [sim_result(openai, "allowed"),
-                                   sim_result(OUTSIDE, "implicitDeny")]},
-            {"PolicySourceArn": ROLE, "ActionNames": ["secretsmanager:GetSecretValue"],
-             "ResourceArns": [openai, OUTSIDE]})
-        report = doctor.run(role=ROLE, providers=["openai"], iam=stubbed)
-        stub.assert_no_pending_responses()
+    # A notebook role may not read its own policies; the simulation still answers.
+    iam_api.denied.add("ListRolePolicies")
+    iam_api.decisions[("secretsmanager:GetSecretValue", openai)] = "allowed"
+    report = doctor.run(role=ROLE, providers=["openai"])
     text = report.text()
     assert report.ok, text
     assert "Policy answers below come from IAM SimulatePrincipalPolicy." in text
     assert "Cannot read the policies of role notebook (AccessDenied)" in text
     assert "Policy allows GetSecretValue on openai." in text
+    assert iam_api.requests == [
+        ("ListRolePolicies", {"Action": "ListRolePolicies", "Version": "2010-05-08",
+                              "RoleName": "notebook"}),
+        ("SimulatePrincipalPolicy", simulation([openai, OUTSIDE]))]
+
+
+def test_doctor_trusts_the_simulation_over_the_policies(notebook, seed, iam_api):
+    """With the policies readable (forwarded to moto) and IAM simulating, the simulation's
+    answers are the ones reported: here it allows a read outside the prefix (as a permission
+    boundary or SCP the policies do not show could), and doctor warns."""
+    openai = seed("nbsecrets/openai", KEY)["ARN"]
+    meta = notebook(LEAST)
+    iam_api.decisions[("secretsmanager:GetSecretValue", openai)] = "allowed"
+    iam_api.decisions[("secretsmanager:GetSecretValue", OUTSIDE)] = "allowed"
+    report = doctor.run(metadata_path=meta, providers=["openai"])
+    text = report.text()
+    assert "No grant wider than needed in the 1 policies of role notebook." in text
+    assert "Policy answers below come from IAM SimulatePrincipalPolicy." in text
+    assert f"The role may read secrets outside nbsecrets/ (GetSecretValue allowed on " \
+           f"{OUTSIDE})." in lines(report, "warn")
+    # The role's policies were read from moto through the server; one simulation was asked.
+    assert {"ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies"} <= \
+        set(iam_api.actions())
+    assert iam_api.params("SimulatePrincipalPolicy") == [simulation([openai, OUTSIDE])]
+    assert KEY not in text
 
 
 def test_demo_role_is_least_privilege(seed, iam):

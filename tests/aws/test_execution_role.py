@@ -1,6 +1,7 @@
 """The execution role, resolved as SageMaker's ``get_execution_role`` does: resource metadata,
-SageMaker's describe calls (Studio ones with botocore's Stubber: moto answers them with HTTP 500),
-then STS GetCallerIdentity on the emulator."""
+SageMaker's describe calls (Studio spaces and user profiles, which moto answers with HTTP 500,
+from the loopback SageMaker server in tests/sagemaker_api.py, asserting the requests it
+recorded), then STS GetCallerIdentity on the emulator."""
 
 from __future__ import annotations
 
@@ -8,9 +9,9 @@ import json
 
 import boto3
 import pytest
-from botocore.stub import Stubber
 
 from nbsecrets.aws import session
+from tests.sagemaker_api import SageMakerApi
 
 ACCOUNT = "123456789012"
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
@@ -21,6 +22,19 @@ TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
 @pytest.fixture
 def iam(aws_env):
     return boto3.client("iam", region_name="us-east-1")
+
+
+@pytest.fixture
+def studio(aws_env, monkeypatch):
+    """The loopback SageMaker server; SageMaker clients made after this point use it."""
+    api = SageMakerApi()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", api.url)
+    yield api
+    api.close()
+
+
+def sts():
+    return boto3.client("sts", region_name="us-east-1")
 
 
 @pytest.mark.parametrize(("arn", "role"), [
@@ -66,63 +80,58 @@ def test_studio_domain_default_role(tmp_path, aws_env):
     assert (role, how) == (f"arn:aws:iam::{ACCOUNT}:role/user-default", f"domain {domain}")
 
 
-@pytest.mark.parametrize(("sharing", "expected"), [
-    ("Private", (f"arn:aws:iam::{ACCOUNT}:role/alice", "user profile alice, owner of space s1")),
-    ("Shared", (f"arn:aws:iam::{ACCOUNT}:role/space-default", "space s1 of domain d-1")),
+@pytest.mark.parametrize(("sharing", "expected", "asked"), [
+    ("Private", (f"arn:aws:iam::{ACCOUNT}:role/alice", "user profile alice, owner of space s1"),
+     [("DescribeUserProfile", {"DomainId": "d-1", "UserProfileName": "alice"})]),
+    ("Shared", (f"arn:aws:iam::{ACCOUNT}:role/space-default", "space s1 of domain d-1"),
+     [("DescribeDomain", {"DomainId": "d-1"})]),
 ])
-def test_studio_space_role(tmp_path, aws_env, sharing, expected):
-    # The emulator serves neither spaces nor user profiles: stub the SageMaker client.
-    sm = boto3.client("sagemaker", region_name="us-east-1")
+def test_studio_space_role(tmp_path, studio, sharing, expected, asked):
+    # The emulator serves neither spaces nor user profiles: the loopback server does.
+    studio.add_domain("d-1", DefaultSpaceSettings={
+        "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/space-default"},
+        DefaultUserSettings={"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/user-default"})
+    studio.spaces["s1"] = {"SpaceName": "s1", "SpaceSharingSettings": {"SharingType": sharing},
+                           "OwnershipSettings": {"OwnerUserProfileName": "alice"}}
+    studio.profiles["alice"] = {"UserProfileName": "alice", "UserSettings": {
+        "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/alice"}}
     meta = tmp_path / "meta.json"
     meta.write_text(json.dumps({"DomainId": "d-1", "SpaceName": "s1"}))
-    with Stubber(sm) as stub:
-        stub.add_response("describe_space", {
-            "SpaceSharingSettings": {"SharingType": sharing},
-            "OwnershipSettings": {"OwnerUserProfileName": "alice"}},
-            {"DomainId": "d-1", "SpaceName": "s1"})
-        if sharing == "Private":
-            stub.add_response("describe_user_profile", {"UserSettings": {
-                "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/alice"}},
-                {"DomainId": "d-1", "UserProfileName": "alice"})
-        else:
-            stub.add_response("describe_domain", {"DefaultSpaceSettings": {
-                "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/space-default"}},
-                {"DomainId": "d-1"})
-        assert session.execution_role(sm, boto3.client("sts", region_name="us-east-1"),
-                                     meta) == expected
-        stub.assert_no_pending_responses()
-
-
-def test_studio_user_profile_role(tmp_path, aws_env):
-    # The emulator does not serve user profiles: stub the SageMaker client.
     sm = boto3.client("sagemaker", region_name="us-east-1")
+    assert session.execution_role(sm, sts(), meta) == expected
+    assert studio.requests == [("DescribeSpace", {"DomainId": "d-1", "SpaceName": "s1"}),
+                               *asked]
+
+
+def test_studio_user_profile_role(tmp_path, studio):
+    # The emulator does not serve user profiles: the loopback server does.
+    studio.add_domain("d-1", DefaultUserSettings={
+        "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/default"})
+    studio.profiles["alice"] = {"UserProfileName": "alice", "UserSettings": {
+        "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/a"}}
     meta = tmp_path / "meta.json"
     meta.write_text(json.dumps({"DomainId": "d-1", "UserProfileName": "alice"}))
-    with Stubber(sm) as stub:
-        stub.add_response("describe_user_profile",
-                          {"UserSettings": {"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/a"}},
-                          {"DomainId": "d-1", "UserProfileName": "alice"})
-        assert session.execution_role(sm, boto3.client("sts", region_name="us-east-1"), meta) == (
-            f"arn:aws:iam::{ACCOUNT}:role/a", "user profile alice")
-        stub.assert_no_pending_responses()
-    with Stubber(sm) as stub:  # no role on the profile: the domain's default
-        stub.add_response("describe_user_profile", {"UserSettings": {}},
-                          {"DomainId": "d-1", "UserProfileName": "alice"})
-        stub.add_response("describe_domain", {"DefaultUserSettings": {
-            "ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/default"}}, {"DomainId": "d-1"})
-        assert session.execution_role(
-            sm, boto3.client("sts", region_name="us-east-1"), meta)[0] == \
-            f"arn:aws:iam::{ACCOUNT}:role/default"
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    assert session.execution_role(sm, sts(), meta) == (
+        f"arn:aws:iam::{ACCOUNT}:role/a", "user profile alice")
+    profile = ("DescribeUserProfile", {"DomainId": "d-1", "UserProfileName": "alice"})
+    assert studio.requests == [profile]
+    studio.requests.clear()
+    studio.profiles["alice"]["UserSettings"] = {}  # no role on the profile: the domain's default
+    assert session.execution_role(sm, sts(), meta) == (
+        f"arn:aws:iam::{ACCOUNT}:role/default", "domain d-1")
+    assert studio.requests == [profile, ("DescribeDomain", {"DomainId": "d-1"})]
 
 
-def test_metadata_execution_role_arn_wins(tmp_path, aws_env):
+def test_metadata_execution_role_arn_wins(tmp_path, studio):
     meta = tmp_path / "meta.json"
     meta.write_text(json.dumps({"ExecutionRoleArn": f"arn:aws:iam::{ACCOUNT}:role/m",
                                 "ResourceName": "nb"}))
     sm = boto3.client("sagemaker", region_name="us-east-1")
-    with Stubber(sm):  # no SageMaker request may be made
-        role, how = session.execution_role(sm, boto3.client("sts", region_name="us-east-1"), meta)
+    assert sm.meta.endpoint_url == studio.url
+    role, how = session.execution_role(sm, sts(), meta)
     assert role == f"arn:aws:iam::{ACCOUNT}:role/m" and how == f"from {meta}"
+    assert studio.requests == []  # no SageMaker request was made
 
 
 # -- issue 10: the role's path, and a private space whose owner inherits the domain's role --
@@ -147,27 +156,19 @@ def test_console_role_gets_service_role_path_without_iam():
     assert with_path("arn:aws:iam::1:role/p/x") == "arn:aws:iam::1:role/p/x"
 
 
-def test_private_space_owner_inherits_the_domains_user_role(tmp_path, aws_env, monkeypatch):
+def test_private_space_owner_inherits_the_domains_user_role(tmp_path, studio):
     """A private space runs as its owner; an owner with no role of its own has the domain's
     DefaultUserSettings role, not DefaultSpaceSettings (which is for shared spaces)."""
-    from tests.sagemaker_api import SageMakerApi
-
-    api = SageMakerApi()
-    try:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", api.url)
-        user_role = f"arn:aws:iam::{ACCOUNT}:role/users"
-        api.add_domain("d-1", DefaultUserSettings={"ExecutionRole": user_role},
-                       DefaultSpaceSettings={"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/sp"})
-        api.spaces["s1"] = {"SpaceName": "s1", "SpaceSharingSettings": {"SharingType": "Private"},
-                            "OwnershipSettings": {"OwnerUserProfileName": "bob"}}
-        api.profiles["bob"] = {"UserProfileName": "bob", "UserSettings": {}}
-        meta = tmp_path / "meta.json"
-        meta.write_text(json.dumps({"DomainId": "d-1", "SpaceName": "s1",
-                                    "ResourceArn": "arn:aws:sagemaker:us-east-1:1:app/x"}))
-        sm = boto3.client("sagemaker", region_name="us-east-1")
-        role, how = session.execution_role(sm, boto3.client("sts", region_name="us-east-1"),
-                                           meta)
-        assert role == user_role and "owner of space s1" in how
-        assert "DescribeSpace" in api.ops() and "DescribeUserProfile" in api.ops()
-    finally:
-        api.close()
+    user_role = f"arn:aws:iam::{ACCOUNT}:role/users"
+    studio.add_domain("d-1", DefaultUserSettings={"ExecutionRole": user_role},
+                      DefaultSpaceSettings={"ExecutionRole": f"arn:aws:iam::{ACCOUNT}:role/sp"})
+    studio.spaces["s1"] = {"SpaceName": "s1", "SpaceSharingSettings": {"SharingType": "Private"},
+                           "OwnershipSettings": {"OwnerUserProfileName": "bob"}}
+    studio.profiles["bob"] = {"UserProfileName": "bob", "UserSettings": {}}
+    meta = tmp_path / "meta.json"
+    meta.write_text(json.dumps({"DomainId": "d-1", "SpaceName": "s1",
+                                "ResourceArn": "arn:aws:sagemaker:us-east-1:1:app/x"}))
+    sm = boto3.client("sagemaker", region_name="us-east-1")
+    role, how = session.execution_role(sm, sts(), meta)
+    assert (role, how) == (user_role, "domain d-1 user default, for the owner of space s1")
+    assert studio.ops() == ["DescribeSpace", "DescribeUserProfile", "DescribeDomain"]
