@@ -28,6 +28,7 @@ PROGRAM = ROOT / "lifecycle-config" / "pulumi" / "__main__.py"
 ACCOUNT, R = "123456789012", "us-east-1"
 KEY_VALUE = "sk-pulumi-secret-0123456789abcdefghijklmnop"
 KMS = f"arn:aws:kms:{R}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KMS_WEST = KMS.replace(R, "us-west-2")
 CONSUMER = "arn:aws:iam::111122223333:role/analyst"
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/admin"
 ROTATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/nbsecrets-rotation"
@@ -296,6 +297,9 @@ def _substitute(value: Any) -> Any:
 @pytest.mark.parametrize("kwargs", [
     {}, {"providers": ("openai", "anthropic")},
     {"providers": ("openai",), "kms_key_arn": KMS, "allow_write": True, "list_secrets": False},
+    # A replica region with its own key: replica ARNs, both keys, each region's ViaService.
+    {"providers": ("openai", "anthropic"), "kms_key_arn": KMS, "allow_write": True,
+     "fallback_regions": ("us-west-2",), "kms_key_arns": (f"us-west-2={KMS_WEST}",)},
 ])
 def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     from cfnlint.decode.cfn_yaml import loads
@@ -305,6 +309,8 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     args += ["--kms-key-arn", KMS] if "kms_key_arn" in kwargs else []
     args += ["--allow-write"] if kwargs.get("allow_write") else []
     args += ["--no-list"] if kwargs.get("list_secrets") is False else []
+    args += [a for r in kwargs.get("fallback_regions", ()) for a in ("--fallback-region", r)]
+    args += [a for k in kwargs.get("kms_key_arns", ()) for a in ("--kms-key-arn", k)]
     args += ["--artifact", ARTIFACT]
     by_cli = cli_policy(*args, capsys=capsys)
     # 2. CloudFormation: template.yaml as `nbsecrets lifecycle --template` renders it.
@@ -321,6 +327,9 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
         config["allowWrite"] = "true"
     if kwargs.get("list_secrets") is False:
         config["listSecrets"] = "false"
+    if "fallback_regions" in kwargs:
+        config["replicaRegions"] = list(kwargs["fallback_regions"])
+        config["replicaKmsKeyArns"] = dict(k.split("=", 1) for k in kwargs["kms_key_arns"])
     mocks, _ = run(config)
     [inline] = of_type(mocks, "aws:iam/rolePolicy:RolePolicy")
     by_pulumi = json.loads(inline.inputs["policy"])
@@ -333,6 +342,14 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
                                        capsys=capsys)
     else:
         assert by_cli == by_cfn == by_pulumi
+    if "fallback_regions" in kwargs:  # the replica really is granted, by all three
+        [read] = [st for st in by_pulumi["Statement"] if st["Sid"] == "ReadKeys"]
+        assert f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:nbsecrets/openai-??????" \
+            in read["Resource"]
+        [decrypt] = [st for st in by_pulumi["Statement"] if st["Sid"] == "DecryptKeys"]
+        assert decrypt["Resource"] == [KMS, KMS_WEST]
+        assert decrypt["Condition"]["StringEquals"]["kms:ViaService"] == [
+            f"secretsmanager.{R}.amazonaws.com", "secretsmanager.us-west-2.amazonaws.com"]
     # The checked-in template is the default rendering: the same policy as the CLI's.
     checked_in = json.loads(json.dumps(loads(
         (ROOT / "lifecycle-config" / "template.yaml").read_text())))
