@@ -212,6 +212,72 @@ def test_no_rotation_without_a_lambda():
     assert rotation.inputs["rotationRules"]["automaticallyAfterDays"] == 7
 
 
+ARTIFACT = "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-0123456789ab.tar.gz"
+WHEEL = "s3://team-artifacts/nbsecrets/0123456789ab/nbsecrets-0.1.0-py3-none-any.whl"
+
+
+def test_rotation_lambda_from_the_pinned_wheel(capsys):
+    """rotationCodeUri (the WHEEL_URI `nbsecrets artifact` prints) makes the stack create the
+    Lambda as template.yaml does; only keys the Lambda can mint get a schedule."""
+    from nbsecrets.admin.ops_policy import rotation_policy_document
+
+    mocks, exports = run({"providers": ["openai", "anthropic"], "rotationCodeUri": WHEEL,
+                          "rotationGraceDays": "0", "openaiProjectId": "proj_abc",
+                          "kmsKeyArn": KMS})
+    [function] = of_type(mocks, "aws:lambda/function:Function")
+    assert (function.inputs["s3Bucket"], function.inputs["s3Key"]) == (
+        "team-artifacts", "nbsecrets/0123456789ab/nbsecrets-0.1.0-py3-none-any.whl")
+    assert function.inputs["handler"] == "nbsecrets.rotation.handler"
+    assert function.inputs["runtime"] == "python3.12"
+    assert function.inputs["environment"]["variables"] == {
+        "NBSECRETS_ROTATION_GRACE_DAYS": "0", "NBSECRETS_OPENAI_PROJECT_ID": "proj_abc"}
+    # Its role: trusted by Lambda, the rotation policy for the openai secret only.
+    roles = {r.name: r for r in of_type(mocks, "aws:iam/role:Role")}
+    trust = json.loads(roles["rotation-role"].inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    policies = {r.name: r for r in of_type(mocks, "aws:iam/rolePolicy:RolePolicy")}
+    assert json.loads(policies["rotation-policy"].inputs["policy"]) == rotation_policy_document(
+        region=R, account=ACCOUNT, secrets=["nbsecrets/openai"],
+        function_name="nbsecrets-notebook-rotation", kms_key_arn=KMS)
+    # Only openai rotates (anthropic keys cannot be minted: `nbsecrets rotate anthropic`).
+    [rotation] = of_type(mocks, "aws:secretsmanager/secretRotation:SecretRotation")
+    assert rotation.name == "openai-rotation"
+    assert rotation.inputs["rotationLambdaArn"] == exports["rotationFunctionArn"]
+    invoke = {p.name: p.inputs for p in of_type(mocks, "aws:lambda/permission:Permission")}
+    assert invoke["rotation-invoke"]["principal"] == "secretsmanager.amazonaws.com"
+    assert invoke["rotation-invoke"]["sourceAccount"] == ACCOUNT
+    assert invoke["revoke-invoke"]["principal"] == "events.amazonaws.com"
+    [target] = of_type(mocks, "aws:cloudwatch/eventTarget:EventTarget")
+    assert json.loads(target.inputs["input"]) == {"SecretId": "nbsecrets/openai",
+                                                  "Step": "revokePrevious"}
+    # The rotation role is exempt from the resource policies' deny, as an admin role.
+    rotation_role = f"arn:aws:iam::{ACCOUNT}:role/rotation-role"
+    assert exports["rotationRoleArn"] == rotation_role
+    for put in of_type(mocks, "aws:secretsmanager/secretPolicy:SecretPolicy"):
+        assert json.loads(put.inputs["policy"]) == resource_policy(
+            [exports["roleArn"]], [rotation_role])
+    # The notebook role's policy is unchanged by rotation: still the CLI's.
+    assert json.loads(policies["notebook-policy"].inputs["policy"]) == cli_policy(
+        "--provider", "openai", "--provider", "anthropic", "--kms-key-arn", KMS, capsys=capsys)
+
+
+def test_mintable_providers_are_the_rotation_packages():
+    from nbsecrets.rotation.steps import PROVIDERS
+
+    assert program.MINTABLE == tuple(p for p, cls in PROVIDERS.items() if cls.can_mint)
+
+
+@pytest.mark.parametrize(("config", "words"), [
+    ({"rotationCodeUri": WHEEL, "rotationLambdaArn": LAMBDA}, "not both"),
+    ({"rotationCodeUri": ARTIFACT}, "the WHEEL_URI that `nbsecrets artifact` prints"),
+    ({"rotationCodeUri": "https://example.com/x.whl"}, "is not an S3 location"),
+    ({"rotationCodeUri": WHEEL, "providers": ["anthropic"]}, "nbsecrets rotate anthropic"),
+])
+def test_bad_rotation_settings_are_one_sentence(config, words):
+    with pytest.raises(Exception, match=words.replace(".", r"\.").replace("`", ".")):
+        run({"providers": ["openai"], **config})
+
+
 # -- the resource policy ----------------------------------------------------------------------
 
 def test_resource_policy_under_the_evaluator_and_parliament():
@@ -274,8 +340,6 @@ def test_bad_settings_are_one_sentence(config, words):
 
 
 # -- the three deploy paths -------------------------------------------------------------------
-
-ARTIFACT = "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-0123456789ab.tar.gz"
 
 
 def _substitute(value: Any) -> Any:
