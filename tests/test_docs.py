@@ -188,3 +188,31 @@ def test_the_jobs_launcher_runs_as_written(aws_env, capsys, tmp_path):
         f"{hashlib.sha256(value.encode()).hexdigest()} ['--epochs', '3']")
     assert "openai: OPENAI_API_KEY set for python" in done.stderr
     assert value not in done.stdout + done.stderr
+
+
+# The `nbsecrets` command in /work/shared/DESIGN.md (the contract): each command's options.
+CONTRACT = {
+    "policy": ["--prefix", "--provider", "--region", "--fallback-region", "--account",
+               "--secrets-account", "--kms-key-arn [REGION=]ARN", "--allow-write", "--no-list",
+               "--format {json,cloudformation}", "--resource-policy", "--role ARN",
+               "--admin-role ARN", "--key-policy", "--audit"],
+    "provision": ["--role NAME_OR_ARN", "--replace", "--resource-policy", "--prefix",
+                  "--provider", "--fallback-region", "--secrets-account",
+                  "--kms-key-arn [REGION=]ARN", "--allow-write", "--no-list"],
+    "run": ["[NAME ...] -- COMMAND"],
+    "rotate": ["NAME"],
+    "audit": ["[NAME ...]", "--days N", "--json"],
+    "lifecycle": ["--name NAME", "--studio"],
+    "doctor": [],
+    "list": [], "set": ["NAME"], "versions": ["NAME"], "rollback": ["NAME"],
+    "demo": ["--lab"],
+}
+
+
+@pytest.mark.parametrize("command", list(CONTRACT))
+def test_the_contracts_names_are_in_the_help(command, capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.build_parser().parse_args([command, "--help"])
+    assert done.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert [n for n in CONTRACT[command] if n not in text] == []
