@@ -160,7 +160,8 @@ def test_resources_and_role_policy_equal_the_cli(case, capsys):
     assert json.loads(inline.inputs["policy"]) == cli_policy(*cli_args, capsys=capsys)
     # One secret, one resource policy per provider; a value only where one was configured.
     secrets = of_type(mocks, "aws:secretsmanager/secret:Secret")
-    assert [s.inputs["name"] for s in secrets] == [f"{prefix}{p}" for p in providers]
+    # Pulumi registers resources asynchronously: their order is not the program's.
+    assert sorted(s.inputs["name"] for s in secrets) == sorted(f"{prefix}{p}" for p in providers)
     assert all(s.inputs["tags"]["nbsecrets:managed"] == "true" for s in secrets)
     policies = of_type(mocks, "aws:secretsmanager/secretPolicy:SecretPolicy")
     assert len(policies) == len(providers)
@@ -375,11 +376,13 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     args += ["--no-list"] if kwargs.get("list_secrets") is False else []
     args += [a for r in kwargs.get("fallback_regions", ()) for a in ("--fallback-region", r)]
     args += [a for k in kwargs.get("kms_key_arns", ()) for a in ("--kms-key-arn", k)]
-    args += ["--artifact", ARTIFACT]
-    by_cli = cli_policy(*args, capsys=capsys)
-    # 2. CloudFormation: template.yaml as `nbsecrets lifecycle --template` renders it.
-    opts = PolicyOptions(region=None, account=None, **kwargs)
-    template = json.loads(json.dumps(loads(template_text(opts))))
+    by_cli = cli_policy(*args, "--artifact", ARTIFACT, capsys=capsys)
+    # 2. CloudFormation: template.yaml as `nbsecrets lifecycle --template` renders it, with
+    # the same policy options.
+    assert cli.main(["lifecycle", "--template", *args]) == 0
+    rendered = capsys.readouterr().out
+    assert rendered == template_text(PolicyOptions(region=None, account=None, **kwargs))
+    template = json.loads(json.dumps(loads(rendered)))
     [entry] = template["Resources"]["NotebookRole"]["Properties"]["Policies"]
     by_cfn = _substitute(entry["PolicyDocument"])
     # 3. Pulumi
