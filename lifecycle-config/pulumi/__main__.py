@@ -22,6 +22,8 @@ import pulumi_aws as aws
 from pulumi.runtime.config import is_config_secret
 
 from nbsecrets.admin import lifecycle
+from nbsecrets.admin.artifact import parse_s3_uri
+from nbsecrets.admin.ops_policy import rotation_policy_document
 from nbsecrets.admin.policy import POLICY_NAME, PolicyOptions, policy_document
 from nbsecrets.admin.resource_policy import resource_policy, role_arns
 from nbsecrets.errors import NbSecretsError
@@ -29,7 +31,14 @@ from nbsecrets.errors import NbSecretsError
 TRUST = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
     "Action": "sts:AssumeRole"}]}
+LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]}
 KINDS = ("instance", "studio")
+# Keys the rotation Lambda can mint (nbsecrets.rotation's providers with can_mint); the others
+# are rotated by hand with `nbsecrets rotate NAME`. Kept literal so the program does not import
+# the Lambda's code.
+MINTABLE = ("openai",)
 
 
 def _list(cfg: pulumi.Config, key: str) -> list[str]:
@@ -64,6 +73,16 @@ class Settings:
     install: lifecycle.Settings  # install source and settings written into the scripts
     rotation_lambda_arn: str | None
     rotation_days: int
+    rotation_code: tuple[str, str] | None = None  # (bucket, key) of the nbsecrets wheel
+    rotation_grace_days: int = 1
+    openai_project_id: str = ""
+
+    @property
+    def rotated(self) -> tuple[str, ...]:
+        """The providers whose secrets get a rotation schedule: those the Lambda can mint."""
+        if not (self.rotation_lambda_arn or self.rotation_code):
+            return ()
+        return tuple(p for p in self.providers if p in MINTABLE)
 
     def options(self, account: str) -> PolicyOptions:
         """The policy options: what ``nbsecrets policy`` takes on its command line."""
@@ -102,6 +121,7 @@ def settings(cfg: pulumi.Config) -> Settings:
                               f"e.g. pulumi config set --path replicaKmsKeyArns.{missing[0]} "
                               "ARN.")
     rotation = cfg.get("rotationLambdaArn")
+    code = _rotation_code(cfg.get("rotationCodeUri"), rotation)
     try:
         consumers = role_arns(_list(cfg, "consumerRoles"), "consumerRoles")
         admins = role_arns([*_list(cfg, "adminRoles"),
@@ -126,12 +146,74 @@ def settings(cfg: pulumi.Config) -> Settings:
         notebook_instance=cfg.get("notebookInstanceName") or None,
         notebook_instance_type=cfg.get("notebookInstanceType") or "ml.t3.medium",
         install=_install(cfg, region, replicas, kms), rotation_lambda_arn=rotation,
-        rotation_days=cfg.get_int("rotationDays") or 30)
+        rotation_days=cfg.get_int("rotationDays") or 30, rotation_code=code,
+        rotation_grace_days=1 if cfg.get_int("rotationGraceDays") is None
+        else cfg.get_int("rotationGraceDays"),
+        openai_project_id=cfg.get("openaiProjectId") or "")
+    if (rotation or code) and not s.rotated:
+        raise pulumi.RunError(f"The rotation Lambda mints keys for {', '.join(MINTABLE)} only; "
+                              f"rotate {providers[0]} by hand with `nbsecrets rotate "
+                              f"{providers[0]}`, or leave rotationLambdaArn/rotationCodeUri "
+                              "unset.")
     try:
         s.options(s.account or "000000000000")  # the package's own checks, before anything
     except NbSecretsError as exc:
         raise pulumi.RunError(str(exc)) from None
     return s
+
+
+def _rotation_code(uri: str | None, lambda_arn: str | None) -> tuple[str, str] | None:
+    """``(bucket, key)`` of the wheel ``nbsecrets artifact`` printed as WHEEL_URI."""
+    if not uri:
+        return None
+    if lambda_arn:
+        raise pulumi.RunError("Set rotationCodeUri (this stack creates the Lambda) or "
+                              "rotationLambdaArn (an existing one), not both.")
+    try:
+        bucket, key = parse_s3_uri(uri)
+    except NbSecretsError as exc:
+        raise pulumi.RunError(str(exc)) from None
+    if not key.endswith(".whl"):
+        raise pulumi.RunError(f"rotationCodeUri is the nbsecrets wheel, the WHEEL_URI that "
+                              f"`nbsecrets artifact` prints (…/nbsecrets-VERSION-py3-none-any"
+                              f".whl), not {uri}.")
+    return bucket, key
+
+
+def _rotation_function(s: Settings, account: Any) -> tuple[Any, Any]:
+    """The rotation Lambda from the pinned wheel, as template.yaml's rotation part declares
+    it: its least-privilege role, log group, the permission for Secrets Manager (this account)
+    and a daily rule that revokes old keys after their grace. Returns its ARN and role ARN."""
+    name = f"{s.role_name}-rotation"
+    secrets = [f"{s.prefix}{p}" for p in s.rotated]
+    role = aws.iam.Role("rotation-role", assume_role_policy=json.dumps(LAMBDA_TRUST))
+    aws.iam.RolePolicy("rotation-policy", name="nbsecrets-rotation", role=role.id,
+                       policy=pulumi.Output.from_input(account).apply(
+                           lambda a: json.dumps(rotation_policy_document(
+                               region=s.region, account=a, secrets=secrets,
+                               function_name=name, kms_key_arn=s.kms_key_arn))))
+    logs = aws.cloudwatch.LogGroup("rotation-logs", name=f"/aws/lambda/{name}",
+                                   retention_in_days=90)
+    bucket, key = s.rotation_code or ("", "")
+    function = aws.lambda_.Function(
+        "rotation", name=name, runtime="python3.12", handler="nbsecrets.rotation.handler",
+        s3_bucket=bucket, s3_key=key, role=role.arn, timeout=120, memory_size=256,
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables={
+            "NBSECRETS_ROTATION_GRACE_DAYS": str(s.rotation_grace_days),
+            "NBSECRETS_OPENAI_PROJECT_ID": s.openai_project_id}),
+        opts=pulumi.ResourceOptions(depends_on=[logs]))
+    aws.lambda_.Permission("rotation-invoke", action="lambda:InvokeFunction",
+                           function=function.name, principal="secretsmanager.amazonaws.com",
+                           source_account=account)
+    rule = aws.cloudwatch.EventRule("revoke-previous", schedule_expression="rate(1 day)")
+    for secret in secrets:
+        aws.cloudwatch.EventTarget(
+            f"revoke-{secret.rsplit('/', 1)[-1]}", rule=rule.name, arn=function.arn,
+            input=json.dumps({"SecretId": secret, "Step": "revokePrevious"}))
+    aws.lambda_.Permission("revoke-invoke", action="lambda:InvokeFunction",
+                           function=function.name, principal="events.amazonaws.com",
+                           source_arn=rule.arn)
+    return function.arn, role.arn
 
 
 def _key_value(cfg: pulumi.Config, provider: str) -> pulumi.Output[str] | None:
@@ -176,8 +258,13 @@ def main() -> dict[str, Any]:
                        policy=pulumi.Output.from_input(account).apply(
                            lambda a: json.dumps(policy_document(s.options(a)))))
 
-    readers_policy = role.arn.apply(lambda arn: json.dumps(
-        resource_policy([arn, *s.consumer_roles], s.admin_roles)))
+    lambda_arn, rotation_role = s.rotation_lambda_arn, None
+    if s.rotation_code and s.rotated:
+        lambda_arn, rotation_role = _rotation_function(s, account)
+    # The rotation role reads and writes the values: exempt from the deny, as an admin role.
+    readers_policy = pulumi.Output.all(role.arn, rotation_role).apply(lambda arns: json.dumps(
+        resource_policy([arns[0], *s.consumer_roles],
+                        [*s.admin_roles, *([arns[1]] if arns[1] else [])])))
     secret_arns: dict[str, Any] = {}
     secret_names: dict[str, Any] = {}
     for provider in s.providers:
@@ -193,10 +280,10 @@ def main() -> dict[str, Any]:
             aws.secretsmanager.SecretVersion(
                 f"{provider}-value", secret_id=secret.id, secret_string=value,
                 opts=pulumi.ResourceOptions(additional_secret_outputs=["secret_string"]))
-        if s.rotation_lambda_arn:
+        if lambda_arn and provider in s.rotated:
             aws.secretsmanager.SecretRotation(
                 f"{provider}-rotation", secret_id=secret.id,
-                rotation_lambda_arn=s.rotation_lambda_arn,
+                rotation_lambda_arn=lambda_arn,
                 rotation_rules=aws.secretsmanager.SecretRotationRotationRulesArgs(
                     automatically_after_days=s.rotation_days))
         secret_arns[provider], secret_names[provider] = secret.arn, secret.name
@@ -218,6 +305,8 @@ def main() -> dict[str, Any]:
         "secretArns": secret_arns, "secretNames": secret_names,
         "lifecycleConfigArn": lcc.arn, "lifecycleConfigName": lcc_name,
     }
+    if rotation_role is not None:
+        exports["rotationFunctionArn"], exports["rotationRoleArn"] = lambda_arn, rotation_role
     if s.notebook_instance and s.kind == "instance":
         notebook = aws.sagemaker.NotebookInstance(
             "notebook", name=s.notebook_instance, instance_type=s.notebook_instance_type,

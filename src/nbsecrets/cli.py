@@ -262,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("audit", _cmd_audit, "Who read which key and when, from CloudTrail.")
     p.add_argument("name", metavar="NAME", nargs="*", help="provider or provider=SECRET_ID "
                    "(default: every key under the prefix)")
-    p.add_argument("--days", type=float, default=7, help="how far back (1-90, default 7)")
+    p.add_argument("--days", type=float, default=7, metavar="N",
+                   help="how far back (1-90, default 7)")
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
     p = add("demo", _cmd_demo, "Run the quickstart notebook against a local emulator.")
     p.add_argument("--lab", action="store_true", help="open JupyterLab against the emulator")
@@ -270,7 +271,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where to save the executed notebook (default ./nbsecrets-demo.ipynb)")
     p = add("policy", _cmd_policy, "Print the least-privilege IAM policy for a notebook role.")
     _add_policy_options(p)
-    p.add_argument("--format", choices=("json", "cloudformation"), default="json")
+    p.add_argument("--format", choices=("json", "cloudformation"), default="json",
+                   help="cloudformation: a Policies: entry for an AWS::IAM::Role")
     p.add_argument("--audit", action="store_true", help="print instead the policy for "
                    "`nbsecrets audit` (cloudtrail:LookupEvents); never for a notebook role")
     p.add_argument("--resource-policy", action="store_true", help="print each secret's "
@@ -281,7 +283,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --resource-policy or --key-policy: a reader role (repeat)")
     p = add("provision", _cmd_provision, "Put the least-privilege policy on a role as its "
             "inline policy nbsecrets (admin credentials); prints what changed.")
-    p.add_argument("--role", required=True, metavar="NAME_OR_ARN")
+    p.add_argument("--role", required=True, metavar="NAME_OR_ARN",
+                   help="the notebook (or job) execution role to give the policy")
     p.add_argument("--replace", action="store_true", help="replace the inline policy instead "
                    "of merging into it (drops grants it had)")
     _add_policy_options(p)

@@ -28,6 +28,7 @@ PROGRAM = ROOT / "lifecycle-config" / "pulumi" / "__main__.py"
 ACCOUNT, R = "123456789012", "us-east-1"
 KEY_VALUE = "sk-pulumi-secret-0123456789abcdefghijklmnop"
 KMS = f"arn:aws:kms:{R}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+KMS_WEST = KMS.replace(R, "us-west-2")
 CONSUMER = "arn:aws:iam::111122223333:role/analyst"
 ADMIN = f"arn:aws:iam::{ACCOUNT}:role/admin"
 ROTATION_ROLE = f"arn:aws:iam::{ACCOUNT}:role/nbsecrets-rotation"
@@ -159,7 +160,8 @@ def test_resources_and_role_policy_equal_the_cli(case, capsys):
     assert json.loads(inline.inputs["policy"]) == cli_policy(*cli_args, capsys=capsys)
     # One secret, one resource policy per provider; a value only where one was configured.
     secrets = of_type(mocks, "aws:secretsmanager/secret:Secret")
-    assert [s.inputs["name"] for s in secrets] == [f"{prefix}{p}" for p in providers]
+    # Pulumi registers resources asynchronously: their order is not the program's.
+    assert sorted(s.inputs["name"] for s in secrets) == sorted(f"{prefix}{p}" for p in providers)
     assert all(s.inputs["tags"]["nbsecrets:managed"] == "true" for s in secrets)
     policies = of_type(mocks, "aws:secretsmanager/secretPolicy:SecretPolicy")
     assert len(policies) == len(providers)
@@ -209,6 +211,72 @@ def test_no_rotation_without_a_lambda():
     mocks, _ = run({"providers": ["openai"], "rotationLambdaArn": LAMBDA, "rotationDays": "7"})
     [rotation] = of_type(mocks, "aws:secretsmanager/secretRotation:SecretRotation")
     assert rotation.inputs["rotationRules"]["automaticallyAfterDays"] == 7
+
+
+ARTIFACT = "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-0123456789ab.tar.gz"
+WHEEL = "s3://team-artifacts/nbsecrets/0123456789ab/nbsecrets-0.1.0-py3-none-any.whl"
+
+
+def test_rotation_lambda_from_the_pinned_wheel(capsys):
+    """rotationCodeUri (the WHEEL_URI `nbsecrets artifact` prints) makes the stack create the
+    Lambda as template.yaml does; only keys the Lambda can mint get a schedule."""
+    from nbsecrets.admin.ops_policy import rotation_policy_document
+
+    mocks, exports = run({"providers": ["openai", "anthropic"], "rotationCodeUri": WHEEL,
+                          "rotationGraceDays": "0", "openaiProjectId": "proj_abc",
+                          "kmsKeyArn": KMS})
+    [function] = of_type(mocks, "aws:lambda/function:Function")
+    assert (function.inputs["s3Bucket"], function.inputs["s3Key"]) == (
+        "team-artifacts", "nbsecrets/0123456789ab/nbsecrets-0.1.0-py3-none-any.whl")
+    assert function.inputs["handler"] == "nbsecrets.rotation.handler"
+    assert function.inputs["runtime"] == "python3.12"
+    assert function.inputs["environment"]["variables"] == {
+        "NBSECRETS_ROTATION_GRACE_DAYS": "0", "NBSECRETS_OPENAI_PROJECT_ID": "proj_abc"}
+    # Its role: trusted by Lambda, the rotation policy for the openai secret only.
+    roles = {r.name: r for r in of_type(mocks, "aws:iam/role:Role")}
+    trust = json.loads(roles["rotation-role"].inputs["assumeRolePolicy"])
+    assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
+    policies = {r.name: r for r in of_type(mocks, "aws:iam/rolePolicy:RolePolicy")}
+    assert json.loads(policies["rotation-policy"].inputs["policy"]) == rotation_policy_document(
+        region=R, account=ACCOUNT, secrets=["nbsecrets/openai"],
+        function_name="nbsecrets-notebook-rotation", kms_key_arn=KMS)
+    # Only openai rotates (anthropic keys cannot be minted: `nbsecrets rotate anthropic`).
+    [rotation] = of_type(mocks, "aws:secretsmanager/secretRotation:SecretRotation")
+    assert rotation.name == "openai-rotation"
+    assert rotation.inputs["rotationLambdaArn"] == exports["rotationFunctionArn"]
+    invoke = {p.name: p.inputs for p in of_type(mocks, "aws:lambda/permission:Permission")}
+    assert invoke["rotation-invoke"]["principal"] == "secretsmanager.amazonaws.com"
+    assert invoke["rotation-invoke"]["sourceAccount"] == ACCOUNT
+    assert invoke["revoke-invoke"]["principal"] == "events.amazonaws.com"
+    [target] = of_type(mocks, "aws:cloudwatch/eventTarget:EventTarget")
+    assert json.loads(target.inputs["input"]) == {"SecretId": "nbsecrets/openai",
+                                                  "Step": "revokePrevious"}
+    # The rotation role is exempt from the resource policies' deny, as an admin role.
+    rotation_role = f"arn:aws:iam::{ACCOUNT}:role/rotation-role"
+    assert exports["rotationRoleArn"] == rotation_role
+    for put in of_type(mocks, "aws:secretsmanager/secretPolicy:SecretPolicy"):
+        assert json.loads(put.inputs["policy"]) == resource_policy(
+            [exports["roleArn"]], [rotation_role])
+    # The notebook role's policy is unchanged by rotation: still the CLI's.
+    assert json.loads(policies["notebook-policy"].inputs["policy"]) == cli_policy(
+        "--provider", "openai", "--provider", "anthropic", "--kms-key-arn", KMS, capsys=capsys)
+
+
+def test_mintable_providers_are_the_rotation_packages():
+    from nbsecrets.rotation.steps import PROVIDERS
+
+    assert program.MINTABLE == tuple(p for p, cls in PROVIDERS.items() if cls.can_mint)
+
+
+@pytest.mark.parametrize(("config", "words"), [
+    ({"rotationCodeUri": WHEEL, "rotationLambdaArn": LAMBDA}, "not both"),
+    ({"rotationCodeUri": ARTIFACT}, "the WHEEL_URI that `nbsecrets artifact` prints"),
+    ({"rotationCodeUri": "https://example.com/x.whl"}, "is not an S3 location"),
+    ({"rotationCodeUri": WHEEL, "providers": ["anthropic"]}, "nbsecrets rotate anthropic"),
+])
+def test_bad_rotation_settings_are_one_sentence(config, words):
+    with pytest.raises(Exception, match=words.replace(".", r"\.").replace("`", ".")):
+        run({"providers": ["openai"], **config})
 
 
 # -- the resource policy ----------------------------------------------------------------------
@@ -274,8 +342,6 @@ def test_bad_settings_are_one_sentence(config, words):
 
 # -- the three deploy paths -------------------------------------------------------------------
 
-ARTIFACT = "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-0123456789ab.tar.gz"
-
 
 def _substitute(value: Any) -> Any:
     """A CloudFormation policy with the pseudo parameters and the template's parameters
@@ -296,6 +362,9 @@ def _substitute(value: Any) -> Any:
 @pytest.mark.parametrize("kwargs", [
     {}, {"providers": ("openai", "anthropic")},
     {"providers": ("openai",), "kms_key_arn": KMS, "allow_write": True, "list_secrets": False},
+    # A replica region with its own key: replica ARNs, both keys, each region's ViaService.
+    {"providers": ("openai", "anthropic"), "kms_key_arn": KMS, "allow_write": True,
+     "fallback_regions": ("us-west-2",), "kms_key_arns": (f"us-west-2={KMS_WEST}",)},
 ])
 def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     from cfnlint.decode.cfn_yaml import loads
@@ -305,11 +374,15 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     args += ["--kms-key-arn", KMS] if "kms_key_arn" in kwargs else []
     args += ["--allow-write"] if kwargs.get("allow_write") else []
     args += ["--no-list"] if kwargs.get("list_secrets") is False else []
-    args += ["--artifact", ARTIFACT]
-    by_cli = cli_policy(*args, capsys=capsys)
-    # 2. CloudFormation: template.yaml as `nbsecrets lifecycle --template` renders it.
-    opts = PolicyOptions(region=None, account=None, **kwargs)
-    template = json.loads(json.dumps(loads(template_text(opts))))
+    args += [a for r in kwargs.get("fallback_regions", ()) for a in ("--fallback-region", r)]
+    args += [a for k in kwargs.get("kms_key_arns", ()) for a in ("--kms-key-arn", k)]
+    by_cli = cli_policy(*args, "--artifact", ARTIFACT, capsys=capsys)
+    # 2. CloudFormation: template.yaml as `nbsecrets lifecycle --template` renders it, with
+    # the same policy options.
+    assert cli.main(["lifecycle", "--template", *args]) == 0
+    rendered = capsys.readouterr().out
+    assert rendered == template_text(PolicyOptions(region=None, account=None, **kwargs))
+    template = json.loads(json.dumps(loads(rendered)))
     [entry] = template["Resources"]["NotebookRole"]["Properties"]["Policies"]
     by_cfn = _substitute(entry["PolicyDocument"])
     # 3. Pulumi
@@ -321,6 +394,9 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
         config["allowWrite"] = "true"
     if kwargs.get("list_secrets") is False:
         config["listSecrets"] = "false"
+    if "fallback_regions" in kwargs:
+        config["replicaRegions"] = list(kwargs["fallback_regions"])
+        config["replicaKmsKeyArns"] = dict(k.split("=", 1) for k in kwargs["kms_key_arns"])
     mocks, _ = run(config)
     [inline] = of_type(mocks, "aws:iam/rolePolicy:RolePolicy")
     by_pulumi = json.loads(inline.inputs["policy"])
@@ -333,6 +409,14 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
                                        capsys=capsys)
     else:
         assert by_cli == by_cfn == by_pulumi
+    if "fallback_regions" in kwargs:  # the replica really is granted, by all three
+        [read] = [st for st in by_pulumi["Statement"] if st["Sid"] == "ReadKeys"]
+        assert f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:nbsecrets/openai-??????" \
+            in read["Resource"]
+        [decrypt] = [st for st in by_pulumi["Statement"] if st["Sid"] == "DecryptKeys"]
+        assert decrypt["Resource"] == [KMS, KMS_WEST]
+        assert decrypt["Condition"]["StringEquals"]["kms:ViaService"] == [
+            f"secretsmanager.{R}.amazonaws.com", "secretsmanager.us-west-2.amazonaws.com"]
     # The checked-in template is the default rendering: the same policy as the CLI's.
     checked_in = json.loads(json.dumps(loads(
         (ROOT / "lifecycle-config" / "template.yaml").read_text())))

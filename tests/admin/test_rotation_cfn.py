@@ -15,6 +15,8 @@ def test_every_rotation_resource_is_conditional():
     assert parts["Resources"] and all(r["Condition"] == CONDITION
                                       for r in parts["Resources"].values())
     assert parts["Outputs"]["RotationFunctionArn"]["Condition"] == CONDITION
+    assert parts["Outputs"]["RotationRoleArn"] == {
+        "Condition": CONDITION, "Value": {"Fn::GetAtt": ["RotationRole", "Arn"]}}
     text = template_text()
     assert "RotationCodeBucket" in text and "nbsecrets.rotation.handler" in text
 

@@ -47,6 +47,14 @@ def add_lifecycle_arguments(p: argparse.ArgumentParser) -> None:
                    "REGION=); in --template also the policy's keys")
     p.add_argument("--template", action="store_true",
                    help="print lifecycle-config/template.yaml instead of deploying")
+    # The role policy's own options, for --template (the same as `nbsecrets policy`'s).
+    p.add_argument("--provider", action="append", default=[], metavar="NAME",
+                   help="with --template: a provider whose key the role reads (repeat; "
+                   "default: every key under the Prefix parameter)")
+    p.add_argument("--allow-write", action="store_true",
+                   help="with --template: also allow storing new values and rollback")
+    p.add_argument("--no-list", action="store_true",
+                   help="with --template: do not allow ListSecrets")
 
 
 def _print_artifact(found) -> None:
@@ -80,12 +88,18 @@ def run_lifecycle(args: argparse.Namespace) -> int:
 
         opts = PolicyOptions(region=args.region, account=None,
                              prefix=args.prefix or "nbsecrets/",
+                             providers=tuple(args.provider), allow_write=args.allow_write,
+                             list_secrets=not args.no_list,
                              fallback_regions=tuple(args.fallback_region),
                              kms_key_arns=tuple(args.kms_key_arn))
         print(template_text(opts), end="")
         return 0
     if not args.name:
         raise ConfigError("Give the lifecycle configuration a name: --name NAME.")
+    if args.provider or args.allow_write or args.no_list:
+        raise ConfigError("--provider, --allow-write and --no-list shape the role policy: give "
+                          "them to `nbsecrets provision` (or with --template), not to a "
+                          "lifecycle deploy.")
     uri, sha = args.artifact or "", args.artifact_sha256 or ""
     if uri.endswith("/"):
         built = _publish(uri, args.wheel)

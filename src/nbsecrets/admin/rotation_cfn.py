@@ -120,5 +120,7 @@ def rotation_parts() -> dict[str, dict[str, Any]]:
         "Outputs": {
             "RotationFunctionArn": {**cond,
                                     "Value": {"Fn::GetAtt": ["RotationFunction", "Arn"]}},
+            # For the secrets' resource policies: `--admin-role` (or Pulumi's rotationRoleArn).
+            "RotationRoleArn": {**cond, "Value": {"Fn::GetAtt": ["RotationRole", "Arn"]}},
         },
     }
