@@ -19,8 +19,6 @@ may read the secret.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
@@ -228,6 +226,8 @@ def run(names: Sequence[str], command: Sequence[str]) -> int:
     NbSecretsError
         If a key cannot be loaded (then the command does not run), or the command is not found.
     """
+    import shutil  # here, not at the top: `import nbsecrets` imports this module
+
     path = shutil.which(command[0])
     if path is None:
         raise ConfigError(f"{command[0]}: command not found; check its name or PATH.")
@@ -237,6 +237,8 @@ def run(names: Sequence[str], command: Sequence[str]) -> int:
     sys.stderr.flush()
     sys.stdout.flush()
     if os.name != "posix":  # pragma: no cover - Windows has no exec that keeps the console
+        import subprocess
+
         return subprocess.call([path, *command[1:]])
     try:
         os.execv(path, [command[0], *command[1:]])  # noqa: S606 - the user's own command
