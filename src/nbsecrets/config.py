@@ -20,7 +20,8 @@ from nbsecrets.errors import ConfigError, NoRegionError
 from nbsecrets.providers import Registry
 from nbsecrets.refs import KeyRef, parse_ref
 
-__all__ = ["SAGEMAKER_METADATA", "Config", "config_path", "env_fingerprint", "sagemaker_region"]
+__all__ = ["SAGEMAKER_METADATA", "Config", "config_path", "env_fingerprint", "safety_switch",
+           "sagemaker_region"]
 
 DEFAULT_PREFIX = "nbsecrets/"
 DEFAULT_TTL_S = 300.0
@@ -195,6 +196,19 @@ def arn_prefix(prefix: str) -> tuple[str, str, str] | None:
         raise ConfigError(f"The prefix {prefix!r} is not a secret ARN prefix; write "
                           "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME/ (ending in /).")
     return parts[3], parts[4], parts[6]
+
+
+def safety_switch(key: str) -> bool:
+    """A protection that is on unless switched off (``redact``, ``guard``).
+
+    Read from the environment and config file; a config file that cannot be read does not
+    switch it off: then only ``NBSECRETS_{KEY}`` in the environment counts.
+    """
+    try:
+        return bool(getattr(Config.load(), key))
+    except Exception:
+        return os.environ.get(f"NBSECRETS_{key.upper()}", "1").strip().lower() not in (
+            "0", "false", "no", "off")
 
 
 def sagemaker_region(path: Path = SAGEMAKER_METADATA) -> str | None:

@@ -115,15 +115,9 @@ def _find(params: Any) -> tuple[str, str] | None:
 
 
 def _enabled() -> bool:
-    try:
-        from nbsecrets.config import Config
+    from nbsecrets.config import safety_switch
 
-        return Config.load().guard
-    except Exception:  # a broken config file must not switch the guard off
-        import os
-
-        return os.environ.get("NBSECRETS_GUARD", "1").strip().lower() not in (
-            "0", "false", "no", "off")
+    return safety_switch("guard")
 
 
 def check(operation: str, params: Any) -> None:

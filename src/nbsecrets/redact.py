@@ -14,7 +14,6 @@ subscribe with :func:`on_register` to scrub what a kernel kept before a value wa
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import TypeVar
@@ -55,13 +54,9 @@ def on_register(listener: Callable[[bool], None]) -> None:
 
 
 def _read_enabled() -> bool:
-    try:
-        from nbsecrets.config import Config
+    from nbsecrets.config import safety_switch
 
-        return Config.load().redact
-    except Exception:  # a broken config file must not switch redaction off
-        return os.environ.get("NBSECRETS_REDACT", "1").strip().lower() not in (
-            "0", "false", "no", "off")
+    return safety_switch("redact")
 
 
 def refresh_setting() -> bool:
