@@ -24,6 +24,7 @@ __all__ = [
     "PolicyOptions",
     "cloudformation_policy",
     "cloudformation_yaml",
+    "fn_sub",
     "partition_of",
     "policy_document",
     "policy_json",
@@ -256,15 +257,22 @@ def cloudformation_policy(opts: PolicyOptions) -> dict[str, Any]:
     cfn = replace(opts, region=opts.region or _CFN_REGION, account=opts.account or _CFN_ACCOUNT,
                   partition=opts.partition or (partition_of(opts.region) if opts.region
                                                else _CFN_PARTITION))
-    return _sub(policy_document(cfn))
+    return fn_sub(policy_document(cfn))
 
 
-def _sub(value: Any) -> Any:
+def fn_sub(value: Any, *, partition_arns: bool = False) -> Any:
+    """``value`` for a template: strings with ``${...}`` become ``Fn::Sub``.
+
+    ``partition_arns`` also puts ``${AWS::Partition}`` in the ``arn:aws:`` ARNs of those
+    strings (for documents written with literal ARNs rather than through PolicyOptions).
+    """
     if isinstance(value, dict):
-        return {k: _sub(v) for k, v in value.items()}
+        return {k: fn_sub(v, partition_arns=partition_arns) for k, v in value.items()}
     if isinstance(value, list):
-        return [_sub(v) for v in value]
+        return [fn_sub(v, partition_arns=partition_arns) for v in value]
     if isinstance(value, str) and "${" in value:
+        if partition_arns:
+            value = value.replace("arn:aws:", "arn:${AWS::Partition}:")
         return {"Fn::Sub": value}
     return value
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from nbsecrets.admin.ops_policy import ADMIN_SECRETS, rotation_policy_document
+from nbsecrets.admin.policy import fn_sub
 
 __all__ = ["CONDITION", "rotation_parts"]
 
@@ -20,23 +21,12 @@ RUNTIME = "python3.12"
 _FUNCTION = "${AWS::StackName}-rotation"
 
 
-def _sub(value: Any) -> Any:
-    """Strings with ``${...}`` become ``Fn::Sub``; ARNs get ``${AWS::Partition}``."""
-    if isinstance(value, dict):
-        return {k: _sub(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_sub(v) for v in value]
-    if isinstance(value, str) and "${" in value:
-        return {"Fn::Sub": value.replace("arn:aws:", "arn:${AWS::Partition}:")}
-    return value
-
-
 def rotation_policy() -> dict[str, Any]:
     """The rotation role's policy with the stack's region, account, secret and function."""
     doc = rotation_policy_document(region="${AWS::Region}", account="${AWS::AccountId}",
                                    secrets=["${RotationSecretName}"],
                                    admin_secrets=ADMIN_SECRETS, function_name=_FUNCTION)
-    return _sub(doc)
+    return fn_sub(doc, partition_arns=True)
 
 
 def rotation_parts() -> dict[str, dict[str, Any]]:
