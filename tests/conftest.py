@@ -20,6 +20,10 @@ from moto.server import ThreadedMotoServer
 from tests.proxy import Proxy
 
 REGION = "us-east-1"
+# The trust policy of a SageMaker execution role (notebook or job).
+SAGEMAKER_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
+    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
+    "Action": "sts:AssumeRole"}]})
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -116,3 +120,9 @@ def ip(_shell, aws_env):
     """The shell with ``%load_ext nbsecrets`` done, as a user would have it."""
     _shell.run_line_magic("load_ext", "nbsecrets")
     return _shell
+
+
+@pytest.fixture
+def iam(aws_env: dict[str, str]):
+    """An IAM client on the emulator."""
+    return boto3.client("iam", region_name=REGION)

@@ -23,13 +23,11 @@ import nbsecrets
 from nbsecrets import jobs
 from nbsecrets.config import sagemaker_region
 from nbsecrets.errors import AccessDeniedError, ConfigError
+from tests.conftest import SAGEMAKER_TRUST
 
 OPENAI = "sk-job-openai-0123456789abcdefghijklmnop"
 HF = "hf_job_0123456789ABCDEFGHIJKLMNOPQRSTUV"
 ANTHROPIC = "sk-ant-job-0123456789abcdefghijklmnopq"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
 CHILD = ("import hashlib, json, os; print(json.dumps({v: hashlib.sha256(os.environ[v].encode())"
          ".hexdigest() if v in os.environ else None for v in "
          "('OPENAI_API_KEY', 'HF_TOKEN', 'ANTHROPIC_API_KEY')}))")
@@ -165,7 +163,8 @@ def test_a_denied_reference_keeps_the_statement_and_names_the_role(secrets, prox
 def job_role_credentials(monkeypatch=None) -> str:
     """A job role on moto's IAM, assumed through STS; returns its ARN (sets the env if asked)."""
     iam = boto3.client("iam", region_name="us-east-1")
-    arn = iam.create_role(RoleName="training-job", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    arn = iam.create_role(RoleName="training-job",
+                          AssumeRolePolicyDocument=SAGEMAKER_TRUST)["Role"]["Arn"]
     creds = boto3.client("sts", region_name="us-east-1").assume_role(
         RoleArn=arn, RoleSessionName="SageMaker")["Credentials"]
     job_role_credentials.creds = creds  # type: ignore[attr-defined]

@@ -22,13 +22,11 @@ import pytest
 
 import nbsecrets
 from nbsecrets.guard import KeyInRequestError
+from tests.conftest import SAGEMAKER_TRUST
 
 OPENAI = "sk-sdk-openai-0123456789abcdefghijklmnopq"
 HF = "hf_sdk_0123456789ABCDEFGHIJKLMNOPQRSTUVW"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
 # What the SDK's defaults config needs to say so it sends no telemetry beyond loopback.
 SDK_CONFIG = ("SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
               "      TelemetryOptOut: true\n")
@@ -52,7 +50,7 @@ def notebook(seed, proxy, moto_endpoint, tmp_path, monkeypatch):
     boto3.client("s3", region_name="us-east-1", endpoint_url=moto_endpoint).create_bucket(
         Bucket="jobs")
     role = boto3.client("iam", region_name="us-east-1").create_role(
-        RoleName="training-job", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        RoleName="training-job", AssumeRolePolicyDocument=SAGEMAKER_TRUST)["Role"]["Arn"]
     config = tmp_path / "sagemaker.yaml"
     config.write_text(SDK_CONFIG)
     monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(config))

@@ -12,13 +12,11 @@ import pytest
 from nbsecrets import cli
 from nbsecrets.admin import doctor
 from nbsecrets.admin.policy import PolicyOptions, policy_document
+from tests.conftest import SAGEMAKER_TRUST
 from tests.iam_api import IamApi
 
 ACCOUNT = "123456789012"
 KEY = "sk-doctor-0123456789abcdefghijklmnop"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
 LEAST = policy_document(PolicyOptions(region="us-east-1", account=ACCOUNT,
                                       providers=("openai",)))
 STAR = {"Version": "2012-10-17", "Statement": [
@@ -31,13 +29,8 @@ ADMIN = {"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "*", "Resource": "*"}]}
 
 
-@pytest.fixture
-def iam(aws_env):
-    return boto3.client("iam", region_name="us-east-1")
-
-
 def make_role(iam, name, policy, managed=False):
-    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=SAGEMAKER_TRUST)["Role"]["Arn"]
     if managed:
         parn = iam.create_policy(PolicyName=f"{name}-policy",
                                  PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
@@ -143,7 +136,7 @@ def test_doctor_command_exit_codes(iam, seed, capsys):
     assert cli.main(["doctor", "--role", "good"]) == 0
     out = capsys.readouterr().out
     assert out.rstrip().endswith("All good.")
-    iam.create_role(RoleName="wide", AssumeRolePolicyDocument=TRUST)
+    iam.create_role(RoleName="wide", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
     iam.put_role_policy(RoleName="wide", PolicyName="p", PolicyDocument=json.dumps(SM_ALL))
     assert cli.main(["doctor", "--role", "wide"]) == 1
     out = capsys.readouterr().out

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
 
 from nbsecrets import cli
 from nbsecrets.admin.policy import PolicyOptions, policy_document
 from nbsecrets.admin.provision import provision
 from nbsecrets.errors import KeyNotFoundError
+from tests.conftest import SAGEMAKER_TRUST
 
 ACCOUNT = "123456789012"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
-
-
-@pytest.fixture
-def iam(aws_env):
-    return boto3.client("iam", region_name="us-east-1")
 
 
 @pytest.fixture
 def role(iam):
-    return iam.create_role(RoleName="notebook", AssumeRolePolicyDocument=TRUST)["Role"]
+    return iam.create_role(RoleName="notebook", AssumeRolePolicyDocument=SAGEMAKER_TRUST)["Role"]
 
 
 def inline(iam, name="notebook"):
@@ -115,7 +107,7 @@ def test_provision_unknown_role(iam, capsys):
 
 
 def test_role_arn_with_path(iam):
-    iam.create_role(RoleName="nb", Path="/service-role/", AssumeRolePolicyDocument=TRUST)
+    iam.create_role(RoleName="nb", Path="/service-role/", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
     doc = policy_document(PolicyOptions(region="us-east-1", account=ACCOUNT))
     result = provision(iam, f"arn:aws:iam::{ACCOUNT}:role/service-role/nb", doc)
     assert result.role == "nb" and result.changed

@@ -12,6 +12,7 @@ from nbsecrets import cli
 from nbsecrets.admin import doctor, secret_policy
 from nbsecrets.admin.resource_policy import resource_policy
 from nbsecrets.errors import AccessDeniedError, ConfigError
+from tests.conftest import SAGEMAKER_TRUST
 
 ACCOUNT = "123456789012"  # moto's
 NOTEBOOK = f"arn:aws:iam::{ACCOUNT}:role/notebook"
@@ -21,9 +22,6 @@ KEY = "sk-respol-0123456789abcdefghijklmnop"
 FOREIGN = {"Sid": "AuditorDescribes", "Effect": "Allow",
            "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:role/auditor"},
            "Action": "secretsmanager:DescribeSecret", "Resource": "*"}
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
 
 
 def through(proxy):
@@ -92,13 +90,8 @@ def test_targets(seed, sm):
     assert secret_policy.targets(sm, "nbsecrets/", ["openai"]) == ["nbsecrets/openai"]
 
 
-@pytest.fixture
-def iam(aws_env):
-    return boto3.client("iam", region_name="us-east-1")
-
-
 def test_provision_resource_policy_puts_both_sides(seed, sm, iam, capsys):
-    iam.create_role(RoleName="notebook", AssumeRolePolicyDocument=TRUST)
+    iam.create_role(RoleName="notebook", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
     seed("nbsecrets/openai", KEY)
     seed("nbsecrets/anthropic", KEY)
     args = ["provision", "--role", "notebook", "--resource-policy", "--admin-role", ADMIN,

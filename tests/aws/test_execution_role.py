@@ -11,17 +11,10 @@ import boto3
 import pytest
 
 from nbsecrets.aws import session
+from tests.conftest import SAGEMAKER_TRUST
 from tests.sagemaker_api import SageMakerApi
 
 ACCOUNT = "123456789012"
-TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
-
-
-@pytest.fixture
-def iam(aws_env):
-    return boto3.client("iam", region_name="us-east-1")
 
 
 @pytest.fixture
@@ -49,7 +42,7 @@ def test_role_from_identity(arn, role):
 
 
 def test_role_from_assumed_role_credentials(iam, tmp_path):
-    iam.create_role(RoleName="nb", AssumeRolePolicyDocument=TRUST)
+    iam.create_role(RoleName="nb", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
     creds = boto3.client("sts", region_name="us-east-1").assume_role(
         RoleArn=f"arn:aws:iam::{ACCOUNT}:role/nb", RoleSessionName="SageMaker")["Credentials"]
     sts = boto3.client("sts", aws_access_key_id=creds["AccessKeyId"],
