@@ -103,8 +103,8 @@ def _find(params: Any) -> tuple[str, str] | None:
     """The first place in ``params`` holding a loaded value, and the value's provider."""
     for where, text in _strings(params, ""):
         if isinstance(text, bytes):
-            clean: str | bytes = redaction.redact_bytes(text)
-            found = clean.decode("utf-8", "replace") if clean is not text else None
+            safe = redaction.redact_bytes(text)
+            found = safe.decode("utf-8", "replace") if safe is not text else None
         else:
             clean = redaction.redact_text(text)
             found = clean if clean is not text else None
@@ -209,7 +209,7 @@ class _OnImport:
             _stop_waiting()
             install()
 
-        loader.exec_module = exec_module
+        loader.exec_module = exec_module  # type: ignore[method-assign] # this loader only
         return spec
 
 

@@ -45,6 +45,8 @@ def _mark(obj: Any, flag: str = _FLAG) -> bool:
 def _wrap_notebook_magic(shell: Any) -> None:
     """Scrub every kept output right before ``%notebook`` writes them to a file."""
     manager = getattr(shell, "magics_manager", None)
+    if manager is None:
+        return
     line_magics = getattr(manager, "magics", {}).get("line", {})
     original = line_magics.get("notebook")
     if original is None or getattr(original, _FLAG, False):

@@ -90,7 +90,9 @@ def send_in_pieces(session: Any, original: Any, args: tuple[Any, ...],
         return False
     msg = args[1]
     content = msg.get("content")
-    text = content.get("text") if isinstance(content, dict) else None
+    if not isinstance(content, dict):
+        return False
+    text = content.get("text")
     if not isinstance(text, str) or len(text) <= 2 * PIECE or set(content) != {"name", "text"}:
         return False
     stream = args[0]

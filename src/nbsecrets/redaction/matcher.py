@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from nbsecrets.redaction.index import RUN, Index
 from nbsecrets.redaction.search import ranges, runs, splice
@@ -147,7 +147,12 @@ class Redactor:
                for a, e, label in ranges(before + data, self.index, text=text) if e > n]
         return splice(data, cut)
 
-    def binary(self, data: bytes) -> bytes:
+    @overload
+    def binary(self, data: bytes) -> bytes: ...
+    @overload
+    def binary(self, data: bytearray) -> bytes | bytearray: ...
+
+    def binary(self, data: bytes | bytearray) -> bytes | bytearray:
         """``data`` with the values replaced; the same object when nothing matched."""
         if len(data) < self.index.shortest:
             return data
