@@ -92,6 +92,12 @@ def test_every_module_has_a_part_with_rules():
     assert part("nbsecrets.api") == "api" and part("nbsecrets.cli") == "top"
 
 
+def test_the_guard_imports_only_the_core():
+    # The package root installs it on the first registration: it must pull in no AWS or API
+    # code of its own (and botocore only once botocore is loaded).
+    assert {part(m) for m in GRAPH["nbsecrets.jobs.guard"]} <= {"core"}
+
+
 @pytest.mark.parametrize("module", sorted(MODULES))
 def test_module_is_at_most_600_lines(module):
     lines = len(MODULES[module].read_text(encoding="utf-8").splitlines())
