@@ -5,7 +5,7 @@ to printing the same output without redaction. Run alone for a markdown table::
 
     python benchmarks/bench_redact.py [--no-kernel]
 
-In-process rows time :mod:`nbsecrets.redact` on the text of one output, and "printing" is what
+In-process rows time :mod:`nbsecrets.redaction` on the text of one output, and "printing" is what
 ipykernel does to send it (``Session.serialize``: JSON and HMAC signature), so their ratio is
 (send + redact) / send. Kernel rows time ``print()`` of 10 MB in a real kernel, from the
 execute request to the kernel going idle, with all output received: no key loaded, a key loaded
@@ -72,7 +72,7 @@ def _send_cost(text: str) -> float:
 
 
 def in_process_rows() -> list[dict[str, Any]]:
-    from nbsecrets.redact import Redactor, redact
+    from nbsecrets.redaction import Redactor, redact
 
     rng = random.Random(7)
     key = _key(rng)
@@ -181,8 +181,8 @@ def kernel_rows() -> list[dict[str, Any]]:
         "from bench_redact import dataframe_text\n"
         "frame = dataframe_text(random.Random(7))\n"
     )
-    load = ("%load_ext nbsecrets\nfrom nbsecrets import redact\n"
-            f"redact.register('openai', {key!r})\n")
+    load = ("%load_ext nbsecrets\nfrom nbsecrets import redaction\n"
+            f"redaction.register('openai', {key!r})\n")
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("NBSECRETS_")}
     cases = [
         ("kernel: print 10 MB, no key loaded", base_env, setup),
@@ -206,7 +206,7 @@ def fd_rows() -> list[dict[str, Any]]:
     """
     import tempfile
 
-    from nbsecrets import redact
+    from nbsecrets import redaction
     from nbsecrets.notebook.fdtee import Tee
 
     data = dataframe_text(random.Random(7)).encode()
@@ -233,7 +233,7 @@ def fd_rows() -> list[dict[str, Any]]:
     copied = _best(timed(True))
     rows.append({"name": "fd level: through the tee, no key loaded (copied)", "seconds": copied,
                  "MB/s": MB / copied, "ratio": copied / direct})
-    redact.register("openai", _key(random.Random(11)))
+    redaction.register("openai", _key(random.Random(11)))
     redacted = _best(timed(True))
     rows.append({"name": "fd level: through the tee, key loaded (redacted)",
                  "seconds": redacted, "MB/s": MB / redacted, "ratio": redacted / direct})

@@ -36,13 +36,13 @@ def test_store_rebuilt_when_config_file_appears_or_changes(aws_env):
 def test_overwritten_variable_value_is_registered(sm, aws_env):
     import secrets
 
-    from nbsecrets import redact
+    from nbsecrets import redaction
 
     old, new = "sk-old-" + secrets.token_urlsafe(24), "sk-new-" + secrets.token_urlsafe(24)
     sm.create_secret(Name="nbsecrets/openai", SecretString=new)
     os.environ["OPENAI_API_KEY"] = old
-    assert old not in redact.registered()
+    assert old not in redaction.registered()
     api.load_keys(["openai"])
     assert os.environ["OPENAI_API_KEY"] == new
-    assert redact.registered()[old] == "openai"
-    assert redact.redact_text(f"was {old}") == "was [REDACTED:openai]"
+    assert redaction.registered()[old] == "openai"
+    assert redaction.redact_text(f"was {old}") == "was [REDACTED:openai]"

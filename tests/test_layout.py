@@ -1,5 +1,6 @@
-"""The layout holds: modules stay small, imports point one way, and no two modules import each
-other (imports inside functions and under TYPE_CHECKING count too)."""
+"""The layout holds: imports point one way, no two modules import each other (imports inside
+functions and under TYPE_CHECKING count too), and no module grows past 600 lines (one that
+does usually holds two jobs: split it by job, not to fit the number)."""
 
 from __future__ import annotations
 
@@ -9,20 +10,24 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "nbsecrets"
+# The core: imports nothing of nbsecrets outside the core. redaction/ is a core package.
 CORE = {"nbsecrets._version", "nbsecrets.errors", "nbsecrets.providers", "nbsecrets.refs",
-        "nbsecrets.config", "nbsecrets.redact", "nbsecrets.redactor", "nbsecrets.scan"}
+        "nbsecrets.config"}
+CORE_PACKAGES = {"redaction"}
 # What each part may import, besides itself and the core. The package root
 # (nbsecrets/__init__.py) is the composition root and may import anything.
 ALLOWED = {
     "core": set(),
     "aws": {"aws"},
     "api": {"aws", "api"},
+    "jobs": {"aws", "api", "jobs"},
     "notebook": {"aws", "api", "notebook"},
     "admin": {"aws", "api", "admin"},
     "rotation": {"aws", "api", "rotation"},
-    "top": {"aws", "api", "notebook", "admin", "rotation", "top"},
+    "top": {"aws", "api", "jobs", "notebook", "admin", "rotation", "top"},
 }
-API_LEVEL = {"nbsecrets.api", "nbsecrets.report", "nbsecrets.jobs"}
+API_LEVEL = {"nbsecrets.api", "nbsecrets.report"}
+MAX_LINES = 600
 
 
 def module_name(path: Path) -> str:
@@ -34,13 +39,13 @@ MODULES = {module_name(p): p for p in SRC.rglob("*.py")}
 
 
 def part(module: str) -> str:
-    if module in CORE:
+    pieces = module.split(".")
+    if module in CORE or (len(pieces) > 1 and pieces[1] in CORE_PACKAGES):
         return "core"
     if module in API_LEVEL:
         return "api"
-    pieces = module.split(".")
-    if len(pieces) > 2:
-        return pieces[1]
+    if len(pieces) > 2 or (len(pieces) == 2 and MODULES[module].name == "__init__.py"):
+        return pieces[1]  # a package: aws, jobs, notebook, ...
     return "top"  # cli, demo, ...
 
 
@@ -74,13 +79,29 @@ GRAPH = {m: imports(m) for m in MODULES}
 
 
 def test_the_walker_sees_imports_inside_functions():
-    assert "nbsecrets.notebook.hooks" in GRAPH["nbsecrets"]  # imported inside a function
+    assert "nbsecrets.notebook.install" in GRAPH["nbsecrets"]  # imported inside a function
+    assert "nbsecrets.jobs.guard" in GRAPH["nbsecrets"]
     assert "nbsecrets.aws.store" in GRAPH["nbsecrets.api"]
 
 
+def test_every_module_has_a_part_with_rules():
+    assert {part(m) for m in MODULES} <= set(ALLOWED)
+    assert part("nbsecrets.redaction") == part("nbsecrets.redaction.search") == "core"
+    assert part("nbsecrets.jobs") == part("nbsecrets.jobs.guard") == "jobs"
+    assert part("nbsecrets.notebook") == part("nbsecrets.notebook.send") == "notebook"
+    assert part("nbsecrets.api") == "api" and part("nbsecrets.cli") == "top"
+
+
+def test_the_guard_imports_only_the_core():
+    # The package root installs it on the first registration: it must pull in no AWS or API
+    # code of its own (and botocore only once botocore is loaded).
+    assert {part(m) for m in GRAPH["nbsecrets.jobs.guard"]} <= {"core"}
+
+
 @pytest.mark.parametrize("module", sorted(MODULES))
-def test_module_is_at_most_400_lines(module):
-    assert len(MODULES[module].read_text(encoding="utf-8").splitlines()) <= 400
+def test_module_is_at_most_600_lines(module):
+    lines = len(MODULES[module].read_text(encoding="utf-8").splitlines())
+    assert lines <= MAX_LINES, f"{module} has {lines} lines: does it hold two jobs?"
 
 
 def test_no_import_cycles():

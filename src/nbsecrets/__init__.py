@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from nbsecrets import redact
+from nbsecrets import redaction
 from nbsecrets._version import __version__
 from nbsecrets.api import get, list_keys, load, unload
 from nbsecrets.errors import (
@@ -61,32 +61,32 @@ def _kernel_hooks(new: bool) -> None:
     # The package root wires the layers: a value registered by the core (api) reaches the
     # kernel hooks, which install themselves and scrub what the shell kept before it.
     if "IPython" in sys.modules:
-        from nbsecrets.notebook import hooks
+        from nbsecrets.notebook import install
 
-        hooks.on_register(new)
+        install.on_register(new)
 
 
-redact.on_register(_kernel_hooks)
+redaction.on_register(_kernel_hooks)
 
 
 def _job_guard(new: bool) -> None:
-    # Once a value is loaded, SageMaker requests that would carry it are refused (guard.py):
+    # Once a value is loaded, SageMaker requests that would carry it are refused (jobs/guard.py):
     # at once when botocore is loaded (after a fetch), else as soon as it is imported.
     if new:
-        from nbsecrets import guard
+        from nbsecrets.jobs import guard
 
         guard.install_when_ready()
 
 
-redact.on_register(_job_guard)
+redaction.on_register(_job_guard)
 
 
 def load_ipython_extension(ipython: Any) -> None:
     """Register ``%aikey`` and the redaction hooks (called by ``%load_ext nbsecrets``)."""
-    from nbsecrets.notebook import hooks
+    from nbsecrets.notebook.install import install
     from nbsecrets.notebook.magic import AikeyMagics
 
-    hooks.install(ipython)
+    install(ipython)
     ipython.register_magics(AikeyMagics)
 
 

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nbsecrets import redact
+from nbsecrets import redaction
 from nbsecrets.aws.records import LoadedKey, SecretInfo, SecretVersion
 from nbsecrets.aws.store import Store
 from nbsecrets.config import Config, config_path, env_fingerprint
@@ -110,7 +110,7 @@ def get(name: str, *, stage: str | None = None, version_id: str | None = None,
                          refresh=refresh)
     finally:
         _print_notices()
-    redact.register(key.ref.label, key.value)
+    redaction.register(key.ref.label, key.value)
     return key.value
 
 
@@ -146,7 +146,7 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
         raise combine(unfit)
     result = []
     for key, (_, env_vars) in zip(keys, targets, strict=True):
-        redact.register(key.ref.label, key.value)  # before the value is anywhere visible
+        redaction.register(key.ref.label, key.value)  # before the value is anywhere visible
         result.append((key, env_vars))
     with _state.lock:
         for key, env_vars in result:
@@ -154,7 +154,7 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
                 old = os.environ.get(var)
                 if old and old != key.value:
                     # what the variable held is likely a key too: it stays redacted
-                    redact.register(key.ref.label, old)
+                    redaction.register(key.ref.label, old)
                 os.environ[var] = key.value
             _state.loaded[key.ref.label] = (env_vars, key.secret)
     return result
@@ -252,7 +252,7 @@ def store_key(name: str, value: str) -> SecretVersion:
         raise SecretFormatError(f"{provider.name}: the value holds a NUL byte or invalid "
                                 "Unicode, which no environment variable can; nothing was stored.")
     version = st.put(provider.name, value)
-    redact.register(provider.name, value)
+    redaction.register(provider.name, value)
     return version
 
 

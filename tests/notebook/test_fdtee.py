@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from nbsecrets import redact
+from nbsecrets import redaction
 from nbsecrets.notebook.fdtee import IDLE, Tee
 
 KEY = "sk-proj-" + secrets.token_urlsafe(36)
@@ -21,7 +21,7 @@ KEY = "sk-proj-" + secrets.token_urlsafe(36)
 
 @pytest.fixture(autouse=True)
 def _key_loaded() -> None:
-    redact.register("openai", KEY)
+    redaction.register("openai", KEY)
 
 
 def _through_tee(writes: list[bytes], pause: float = 0.0) -> bytes:

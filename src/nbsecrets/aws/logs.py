@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from typing import Any
 
-from nbsecrets.redact import redact_text
+from nbsecrets.redaction import redact_text
 
 __all__ = ["WITHHELD", "quiet"]
 

@@ -15,7 +15,7 @@ pipe, replaces registered values and writes to the original descriptor:
 - nothing waits long: complete lines go out as soon as they are read, a partial line after
   ``IDLE`` seconds without more output (a progress bar), and at most ``LIMIT`` bytes wait;
 - a key split across reads is caught: each piece is checked together with the raw tail of
-  what went out before it (:func:`nbsecrets.redact.redact_after`), as stream messages are;
+  what went out before it (:func:`nbsecrets.redaction.redact_after`), as stream messages are;
 - at exit the original descriptors are put back and what is in the pipe is written out.
 
 While redaction is off (``NBSECRETS_REDACT=0``) or no key is loaded, bytes are copied as read.
@@ -30,7 +30,7 @@ import sys
 import threading
 from typing import Any
 
-from nbsecrets import redact
+from nbsecrets import redaction
 
 __all__ = ["IDLE", "LIMIT", "Tee", "install", "targets"]
 
@@ -78,7 +78,7 @@ class Tee:
                     self._emit(len(self._pending))
                     return
                 self._pending += data
-                if not redact.active():
+                if not redaction.active():
                     self._emit(len(self._pending))
                     continue
                 end = self._pending.rfind(b"\n") + 1
@@ -98,7 +98,7 @@ class Tee:
         if not n:
             return
         chunk, self._pending = self._pending[:n], self._pending[n:]
-        out = redact.redact_after(self._before, chunk) if redact.active() else chunk
+        out = redaction.redact_after(self._before, chunk) if redaction.active() else chunk
         self._before = (self._before + chunk[-_TAIL:])[-_TAIL:]
         view = memoryview(out)
         while view:

@@ -1,7 +1,7 @@
 """Finding registered values in bytes, fast: 4-byte anchors every 9 bytes, then extension.
 
-See :mod:`nbsecrets.redactor` for what is matched. This module holds the byte-level search;
-it takes any object with a Redactor's fields (``forms``, ``anchor_set``, ...).
+See :mod:`nbsecrets.redaction.matcher` for what is matched. This module holds the byte-level
+search over an :class:`~nbsecrets.redaction.index.Index`.
 """
 
 from __future__ import annotations
@@ -9,21 +9,14 @@ from __future__ import annotations
 import re
 import struct
 from collections.abc import Iterable
-from typing import Any
 
-__all__ = ["ANCHOR", "RUN", "STRIDE", "marker", "ranges", "runs", "splice"]
+from nbsecrets.redaction.index import ANCHOR, RUN, Index, marker
 
-RUN = 12  # a run of this many bytes of a loaded value (or of an encoded form) is redacted
+__all__ = ["STRIDE", "ranges", "runs", "splice"]
+
 STRIDE = 9  # one anchor every 9 bytes: any 12-byte window holds a whole 4-byte anchor
-ANCHOR = 4
 _CHUNK = 4096  # anchors per struct call (36 KB of text)
 _UNPACKERS = tuple((n, struct.Struct("<" + "I5x" * n)) for n in (_CHUNK, 512, 64, 8, 1))
-
-
-def marker(label: str) -> str:
-    """The text that stands in for a value of ``label``: ``[REDACTED:label]``."""
-    safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label) or "key"
-    return f"[REDACTED:{safe}]"
 
 
 def _scan(buf: bytes, start: int, count: int, base: int, aset: frozenset[int],
@@ -52,7 +45,7 @@ def _scan(buf: bytes, start: int, count: int, base: int, aset: frozenset[int],
             done += size
 
 
-def _anchor_hits(b: bytes, m: Any) -> list[tuple[int, int]]:
+def _anchor_hits(b: bytes, ix: Index) -> list[tuple[int, int]]:
     """(position, anchor) of each anchor of ``b`` that is a 4-gram of some form."""
     n = len(b)
     hits: list[tuple[int, int]] = []
@@ -60,23 +53,24 @@ def _anchor_hits(b: bytes, m: Any) -> list[tuple[int, int]]:
         return hits
     count = (n - ANCHOR) // STRIDE + 1  # anchors at 0, 9, 18, ... that fit in b
     whole = min(count, n // STRIDE) // _CHUNK * _CHUNK  # read in place, 9 bytes each
-    _scan(b, 0, whole, 0, m.anchor_set, hits)
+    _scan(b, 0, whole, 0, ix.anchor_set, hits)
     if count > whole:  # the rest, with the last anchor's skipped bytes padded
         base = whole * STRIDE
         tail = b[base:] + b"\0" * STRIDE
-        _scan(tail, 0, count - whole, base, m.anchor_set, hits)
+        _scan(tail, 0, count - whole, base, ix.anchor_set, hits)
     hits.sort()
     return hits
 
 
-def runs(b: bytes, m: Any) -> list[tuple[int, int, str]]:
+def runs(b: bytes, ix: Index) -> list[tuple[int, int, str]]:
+    """(start, end, label) of each run of 12 or more bytes of a run-matched form in ``b``."""
     out: list[tuple[int, int, str]] = []
-    hits = _anchor_hits(b, m)
+    hits = _anchor_hits(b, ix)
     if not hits:
         return out
     n = len(b)
     seen: dict[tuple[int, int], tuple[int, int]] = {}  # (form, diagonal) -> segment found
-    after, before = m.after, m.before
+    after, before = ix.after, ix.before
     for p, _v in hits:
         # a run of 12 through this 4-byte anchor goes on for 4 more bytes on one side
         candidates = after.get(b[p:p + 8], ())
@@ -87,7 +81,7 @@ def runs(b: bytes, m: Any) -> list[tuple[int, int, str]]:
             prior = seen.get(diag)
             if prior is not None and prior[0] <= p < prior[1]:
                 continue
-            f = m.forms[fi]
+            f = ix.forms[fi]
             a, fa = p, j
             while a > 0 and fa > 0 and b[a - 1] == f[fa - 1]:
                 a -= 1
@@ -98,7 +92,7 @@ def runs(b: bytes, m: Any) -> list[tuple[int, int, str]]:
                 fe += 1
             seen[diag] = (a, e)
             if e - a >= RUN:
-                out.append((a, e, m.form_labels[fi]))
+                out.append((a, e, ix.form_labels[fi]))
     return out
 
 
@@ -142,9 +136,11 @@ def _adjust(b: bytes, a: int, e: int, text: bool) -> tuple[int, int]:
     return a, e
 
 
-def ranges(b: bytes, m: Any, text: bool) -> list[tuple[int, int, str]]:
-    found = runs(b, m) if m.forms else []
-    for f, label in m.exact:
+def ranges(b: bytes, ix: Index, text: bool) -> list[tuple[int, int, str]]:
+    """(start, end, label) of what to replace in ``b``: runs and exact forms, merged, with
+    edges moved so the result stays valid (``text``: UTF-8 text, else any bytes)."""
+    found = runs(b, ix) if ix.forms else []
+    for f, label in ix.exact:
         i = b.find(f)
         while i >= 0:
             found.append((i, i + len(f), label))
@@ -152,18 +148,20 @@ def ranges(b: bytes, m: Any, text: bool) -> list[tuple[int, int, str]]:
     if not found:
         return found
     adjusted = sorted((*_adjust(b, a, e, text), label) for a, e, label in found)
-    merged: list[list[Any]] = []
+    merged: list[tuple[int, int, str]] = []
     for a, e, label in adjusted:
         if e <= a:
             continue
         if merged and a <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], e)
+            start, end, first = merged[-1]
+            merged[-1] = (start, max(end, e), first)
         else:
-            merged.append([a, e, label])
-    return [(a, e, label) for a, e, label in merged]
+            merged.append((a, e, label))
+    return merged
 
 
 def splice(b: bytes, ranges: Iterable[tuple[int, int, str]]) -> bytes:
+    """``b`` with each (start, end, label) range replaced by the label's marker."""
     parts = []
     pos = 0
     for a, e, label in ranges:

@@ -1,4 +1,4 @@
-"""Jobs by reference: job_environment names keys, load_environment and `nbsecrets run` load them.
+"""The container side: load_environment and `nbsecrets run` load what job_environment named.
 
 `nbsecrets run` is tested in a fresh process that has only what a SageMaker job's container
 has: the job_environment entries, the AWS endpoint and region, and the credentials of the
@@ -8,7 +8,6 @@ the key by printing the key's sha256.
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
 import os
@@ -20,8 +19,6 @@ import boto3
 import pytest
 
 import nbsecrets
-from nbsecrets import jobs
-from nbsecrets.config import sagemaker_region
 from nbsecrets.errors import AccessDeniedError, ConfigError
 from tests.conftest import SAGEMAKER_TRUST
 
@@ -44,60 +41,6 @@ def secrets(seed):
     seed("team/bundle", {"anthropic": ANTHROPIC, "other": "x" * 20})
 
 
-# -- job_environment ------------------------------------------------------------------------
-
-def test_job_environment_names_keys_and_sends_nothing(proxy):
-    env = nbsecrets.job_environment("openai", "hf", "claude=team/bundle#anthropic")
-    assert env == {
-        "NBSECRETS_KEYS": "openai,huggingface,anthropic=team/bundle#anthropic",
-        "NBSECRETS_PREFIX": "nbsecrets/",
-        "NBSECRETS_REGION": "us-east-1",
-    }
-    assert proxy.requests == []  # names only: no AWS request at all
-
-
-def test_job_environment_carries_prefix_region_and_replicas(monkeypatch):
-    monkeypatch.setenv("NBSECRETS_PREFIX", "team/")
-    monkeypatch.setenv("NBSECRETS_REGION", "eu-west-1")
-    monkeypatch.setenv("NBSECRETS_FALLBACK_REGIONS", "eu-central-1, us-east-1")
-    env = nbsecrets.job_environment("openai", "openai=team/openai")  # the same key twice
-    assert env == {"NBSECRETS_KEYS": "openai", "NBSECRETS_PREFIX": "team/",
-                   "NBSECRETS_REGION": "eu-west-1",
-                   "NBSECRETS_FALLBACK_REGIONS": "eu-central-1,us-east-1"}
-
-
-def test_job_environment_reads_back_as_the_same_keys(monkeypatch):
-    env = nbsecrets.job_environment("openai", "anthropic=arn:aws:secretsmanager:us-east-1:"
-                                    "123456789012:secret:team/bundle-AbCdEf#anthropic")
-    config = nbsecrets.api.store().config
-    assert [config.ref(n) for n in jobs.keys_named(env)] == [
-        config.ref("openai"),
-        config.ref("anthropic=arn:aws:secretsmanager:us-east-1:123456789012:secret:"
-                   "team/bundle-AbCdEf#anthropic")]
-
-
-@pytest.mark.parametrize(("names", "says"), [
-    ((), "Name at least one key"),
-    (("",), "names no provider"),
-    (("openai=",), "is incomplete"),
-    (("openai", "openai=other/secret"), "named twice"),
-    (("openai=bundle#a,b",), "holds a comma"),
-    (tuple(f"p{i}=arn:aws:secretsmanager:us-east-1:123456789012:secret:team/k{i}-AbCdEf"
-           for i in range(20)), "more than the 1024"),
-])
-def test_job_environment_refuses_bad_names_in_one_sentence(names, says):
-    with pytest.raises(ConfigError, match=says) as err:
-        nbsecrets.job_environment(*names)
-    assert "\n" not in str(err.value)
-
-
-def test_a_provider_from_the_config_file_cannot_be_named_to_a_job(aws_env):
-    Path(aws_env["NBSECRETS_CONFIG"]).write_text('[providers]\nopenai = ["MY_OPENAI"]\n')
-    with pytest.raises(ConfigError, match=r"\[providers\] table in .*NBSECRETS_CONFIG"):
-        nbsecrets.job_environment("openai")
-    assert nbsecrets.job_environment("hf")["NBSECRETS_KEYS"] == "huggingface"
-
-
 # -- load_environment -----------------------------------------------------------------------
 
 def test_load_environment_sets_the_named_keys_in_one_request(secrets, proxy, monkeypatch):
@@ -118,15 +61,24 @@ def test_load_environment_without_entries_says_how_to_launch_the_job():
         nbsecrets.load_environment()
 
 
-def test_a_denied_key_names_the_role_and_the_policy_to_give_it(secrets, proxy, monkeypatch):
+def denied(keys: str, proxy, monkeypatch, get_denials: int = 10) -> tuple[str, str]:
+    """load_environment() of ``keys`` as a job role whose reads are denied: (role, error).
+
+    The batch read is denied, then ``get_denials`` of the one-key reads that follow it.
+    """
     role = job_role_credentials(monkeypatch)
-    monkeypatch.setenv("NBSECRETS_KEYS", "openai,hf")
-    for action in ("BatchGetSecretValue", "GetSecretValue"):
-        proxy.fail(400, "AccessDeniedException", 10, only=action)
+    monkeypatch.setenv("NBSECRETS_KEYS", keys)
+    proxy.fail(400, "AccessDeniedException", 10, only="BatchGetSecretValue")
+    proxy.fail(400, "AccessDeniedException", get_denials, only="GetSecretValue")
     with pytest.raises(AccessDeniedError) as err:
         nbsecrets.load_environment()
+    return role, str(err.value)
+
+
+def test_a_denied_key_names_the_role_and_the_policy_to_give_it(secrets, proxy, monkeypatch):
+    role, error = denied("openai,hf", proxy, monkeypatch)
     flags = "--provider openai --provider huggingface --no-list"
-    assert str(err.value) == (
+    assert error == (
         f"The role in use, {role}, may not read nbsecrets/openai, nbsecrets/huggingface; an "
         f"admin grants it with `nbsecrets provision --role {role} {flags}` "
         f"(`nbsecrets policy {flags}` prints that policy).")
@@ -134,28 +86,18 @@ def test_a_denied_key_names_the_role_and_the_policy_to_give_it(secrets, proxy, m
 
 
 def test_only_the_denied_key_is_named(secrets, proxy, monkeypatch):
-    role = job_role_credentials(monkeypatch)
-    monkeypatch.setenv("NBSECRETS_KEYS", "openai,hf")
-    proxy.fail(400, "AccessDeniedException", 10, only="BatchGetSecretValue")
-    proxy.fail(400, "AccessDeniedException", 1, only="GetSecretValue")  # the first: openai
-    with pytest.raises(AccessDeniedError) as err:
-        nbsecrets.load_environment()
+    role, error = denied("openai,hf", proxy, monkeypatch, get_denials=1)  # the first: openai
     assert proxy.actions()[-2:] == ["GetSecretValue", "GetSecretValue"]
-    assert str(err.value).startswith(f"The role in use, {role}, may not read nbsecrets/openai; ")
-    assert "--provider openai --no-list`" in str(err.value)
-    assert "huggingface" not in str(err.value)
+    assert error.startswith(f"The role in use, {role}, may not read nbsecrets/openai; ")
+    assert "--provider openai --no-list`" in error
+    assert "huggingface" not in error
 
 
 def test_a_denied_reference_keeps_the_statement_and_names_the_role(secrets, proxy, monkeypatch):
-    role = job_role_credentials(monkeypatch)
-    monkeypatch.setenv("NBSECRETS_KEYS", "anthropic=team/bundle#anthropic")
-    for action in ("BatchGetSecretValue", "GetSecretValue"):
-        proxy.fail(400, "AccessDeniedException", 10, only=action)
-    with pytest.raises(AccessDeniedError) as err:
-        nbsecrets.load_environment()
-    assert "secret:team/bundle-??????" in str(err.value)
-    assert str(err.value).endswith(f"These credentials are {role}.")
-    assert ANTHROPIC not in str(err.value)
+    role, error = denied("anthropic=team/bundle#anthropic", proxy, monkeypatch)
+    assert "secret:team/bundle-??????" in error
+    assert error.endswith(f"These credentials are {role}.")
+    assert ANTHROPIC not in error
 
 
 # -- nbsecrets run --------------------------------------------------------------------------
@@ -262,27 +204,6 @@ def test_run_imports_boto3_and_nothing_heavy(secrets, tmp_path):
                            "dateutil", "urllib3", "six", "certifi", "awscrt"}
     for heavy in ("IPython", "ipywidgets", "sagemaker", "numpy", "pandas", "traitlets"):
         assert heavy not in tops
-
-
-def test_job_environment_sends_nothing_even_with_a_role_to_assume(proxy, monkeypatch):
-    monkeypatch.setenv("NBSECRETS_ROLE_ARN", "arn:aws:iam::123456789012:role/somebody")
-    monkeypatch.delenv("AWS_REGION")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-3")  # boto3's own resolution
-    assert nbsecrets.job_environment("openai")["NBSECRETS_REGION"] == "eu-west-3"
-    assert proxy.requests == []
-
-
-def test_without_a_region_the_job_uses_its_own(monkeypatch, tmp_path):
-    # The SageMaker metadata file is read from tmp_path, not from this machine's /opt/ml.
-    meta = tmp_path / "resource-metadata.json"
-    monkeypatch.setattr(jobs, "sagemaker_region", functools.partial(sagemaker_region, meta))
-    monkeypatch.delenv("AWS_REGION")
-    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    assert nbsecrets.job_environment("openai") == {"NBSECRETS_KEYS": "openai",
-                                                   "NBSECRETS_PREFIX": "nbsecrets/"}
-    meta.write_text(json.dumps({"ResourceArn": "arn:aws:sagemaker:eu-north-1:123456789012:"
-                                               "notebook-instance/nb"}))
-    assert nbsecrets.job_environment("openai")["NBSECRETS_REGION"] == "eu-north-1"
 
 
 @pytest.mark.parametrize("argv", [["run", "openai", "--", "python", "-h", "x"],

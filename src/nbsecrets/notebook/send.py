@@ -1,4 +1,9 @@
-"""Redaction of what the kernel sends in pieces or keeps outside IPython's own caches.
+"""The send path: every message the kernel sends to the front end, redacted on its way out.
+
+``Session.send`` of the kernel's session(s) is the one choke point for every message to the
+front end (streams, display data, execute results, errors, execute_input, execute and
+inspect replies, comm messages that carry widget state, debugger replies). :func:`wrap_session`
+redacts the message ``content``, ``metadata`` and binary ``buffers``; headers are left alone.
 
 - :class:`StreamSeams`: a key printed in pieces shorter than 12 characters, one stream message
   each (``print(piece, end='', flush=True)`` in a loop), shows whole once a front end joins
@@ -6,21 +11,21 @@
   previous one on the same stream, and what belongs to the current message is replaced.
 - :func:`redact_buffers`: the binary buffers of a message (comm and widget messages, such as
   ``ipywidgets.Image(value=...)``), which also become the widget state saved with a notebook.
-- :func:`scrub_output_rows` and :func:`scrub_logfile`: the history database's output rows
-  (``HistoryManager.db_log_output``) and the ``%logstart`` file, as written before a value
-  was loaded.
+- :func:`send_in_pieces`: a large stream message goes out in pieces, each redacted as the one
+  before is delivered.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 from typing import Any
 
-from nbsecrets.redact import redact, redact_after, redact_bytes
+from nbsecrets.redaction import active, redact, redact_after, redact_bytes
 
 __all__ = [
-    "DEFER_FROM", "PIECE", "TAIL", "StreamSeams", "kept_size", "redact_buffers",
-    "scrub_input_rows", "scrub_logfile", "scrub_output_rows", "send_in_pieces",
+    "PIECE", "TAIL", "StreamSeams", "redact_buffers", "redact_message", "send_in_pieces",
+    "sessions", "wrap_session",
 ]
 
 TAIL = 512  # characters of each stream kept to check the next message against
@@ -68,65 +73,6 @@ def redact_buffers(buffers: Any) -> Any:
     return out if changed else buffers
 
 
-def scrub_input_rows(hm: Any, lines: list[int]) -> None:
-    """Write the (redacted) inputs ``lines`` of this session over their database rows."""
-    db = getattr(hm, "db", None)
-    if db is None or not hasattr(db, "execute"):
-        return
-    try:
-        with db:
-            for line in lines:
-                if 0 < line < len(hm.input_hist_parsed):
-                    db.execute("UPDATE history SET source=?, source_raw=? WHERE session=? AND "
-                               "line=?", (hm.input_hist_parsed[line], hm.input_hist_raw[line],
-                                          hm.session_number, line))
-    except Exception:  # noqa: S110 - a busy or read-only history file must not break loading
-        pass
-
-
-def scrub_output_rows(hm: Any) -> None:
-    """Redact this session's rows of ``output_history`` already in the history database."""
-    db = getattr(hm, "db", None)
-    session = getattr(hm, "session_number", None)
-    if db is None or not hasattr(db, "execute") or session is None:
-        return
-    try:
-        with db:
-            rows = db.execute("SELECT line, output FROM output_history WHERE session=?",
-                              (session,)).fetchall()
-            for line, output in rows:
-                if isinstance(output, str):
-                    safe = redact(output)
-                    if safe is not output:
-                        db.execute("UPDATE output_history SET output=? WHERE session=? AND "
-                                   "line=?", (safe, session, line))
-    except Exception:  # noqa: S110 - a busy or read-only history file must not break loading
-        pass
-
-
-def scrub_logfile(shell: Any) -> None:
-    """Rewrite the ``%logstart`` file with registered values replaced, if it holds any."""
-    logger = getattr(shell, "logger", None)
-    handle = getattr(logger, "logfile", None)
-    name = getattr(logger, "logfname", None)
-    if handle is None or not name or getattr(handle, "closed", True):
-        return
-    try:
-        handle.flush()
-        with open(name, encoding="utf-8") as f:
-            text = f.read()
-        safe = redact(text)
-        if safe is text:
-            return
-        # through the logger's own handle, so its position ('w' mode) stays at the end
-        handle.seek(0)
-        handle.truncate()
-        handle.write(safe)
-        handle.flush()
-    except (OSError, ValueError, UnicodeError):
-        pass
-
-
 PIECE = 1 << 18  # large stream messages go out in pieces of about this many characters
 
 
@@ -144,7 +90,9 @@ def send_in_pieces(session: Any, original: Any, args: tuple[Any, ...],
         return False
     msg = args[1]
     content = msg.get("content")
-    text = content.get("text") if isinstance(content, dict) else None
+    if not isinstance(content, dict):
+        return False
+    text = content.get("text")
     if not isinstance(text, str) or len(text) <= 2 * PIECE or set(content) != {"name", "text"}:
         return False
     stream = args[0]
@@ -175,14 +123,63 @@ class _Direct:
         self.send_multipart = send
 
 
-DEFER_FROM = 1 << 18  # kept stream text this long is scrubbed when the next cell starts
+_SEAMS = StreamSeams()
 
 
-def kept_size(hm: Any, counts: tuple[int, int]) -> int:
-    """Characters of stream output IPython keeps for the cells ``counts``."""
-    outputs = getattr(hm, "outputs", None)
-    if not isinstance(outputs, dict):
-        return 0
-    return sum(len(x) for count in counts for item in outputs.get(count, ())
-               for x in (getattr(item, "bundle", None) or {}).get("stream", ())
-               if isinstance(x, str))
+def redact_message(args: tuple[Any, ...], kwargs: dict[str, Any]
+                   ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+    """The arguments of a ``Session.send`` call with the message's parts redacted."""
+    # Session.send(stream, msg_or_type, content=None, parent=None, ident=None, buffers=None,
+    #              track=False, header=None, metadata=None)
+    args_l = list(args)
+    msg_type = args_l[1] if len(args_l) > 1 else kwargs.get("msg_or_type")
+    if isinstance(msg_type, dict):
+        msg = msg_type
+        new = dict(msg)
+        for part in ("content", "metadata"):
+            if part in new:
+                new[part] = (_SEAMS.content(new[part])
+                             if part == "content" and msg.get("msg_type") == "stream"
+                             else redact(new[part]))
+        if "buffers" in new:
+            new["buffers"] = redact_buffers(new["buffers"])
+        if len(args_l) > 1:
+            args_l[1] = new
+        else:
+            kwargs["msg_or_type"] = new
+    stream = msg_type == "stream"
+    for pos, name in ((2, "content"), (8, "metadata"), (5, "buffers")):
+        fix = redact_buffers if name == "buffers" else (
+            _SEAMS.content if stream and name == "content" else redact)
+        if len(args_l) > pos:
+            args_l[pos] = fix(args_l[pos])
+        elif name in kwargs:
+            kwargs[name] = fix(kwargs[name])
+    return tuple(args_l), kwargs
+
+
+def wrap_session(session: Any) -> None:
+    """Redact every message ``session`` sends while redaction is active (wrap it once)."""
+    original = session.send
+
+    def send(*args: Any, **kwargs: Any) -> Any:
+        if active():
+            if send_in_pieces(session, original, args, kwargs, _SEAMS):
+                return None
+            args, kwargs = redact_message(args, kwargs)
+        return original(*args, **kwargs)
+
+    session.send = send
+
+
+def sessions(shell: Any) -> list[Any]:
+    """The distinct sessions that send for ``shell`` (kernel, display publisher, streams)."""
+    found: list[Any] = []
+    kernel = getattr(shell, "kernel", None)
+    for owner in (kernel, getattr(shell, "display_pub", None),
+                  getattr(shell, "displayhook", None), sys.stdout, sys.stderr):
+        session = getattr(owner, "session", None)
+        if session is not None and hasattr(session, "send") and \
+                all(session is not s for s in found):
+            found.append(session)
+    return found

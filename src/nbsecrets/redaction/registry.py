@@ -3,7 +3,7 @@
 Every value loaded by nbsecrets is registered here (:func:`register`) before it reaches the
 environment, so redaction is in force from the first moment the value exists in the process,
 and it stays in force until the process ends (``--unload`` does not forget a value). What is
-matched, and how it stays fast, is in :mod:`nbsecrets.redactor`.
+matched, and how it stays fast, is in :mod:`nbsecrets.redaction.matcher`.
 
 This is core code: the API registers values, and the kernel hooks (``nbsecrets.notebook``)
 subscribe with :func:`on_register` to scrub what a kernel kept before a value was known.
@@ -18,22 +18,17 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from nbsecrets.redactor import MAX_RUN_VALUE, MIN_EXACT, RUN, Redactor, forms, marker, walk
+from nbsecrets.redaction.matcher import Redactor, walk
 
 __all__ = [
-    "MAX_RUN_VALUE",
-    "MIN_EXACT",
-    "RUN",
-    "Redactor",
     "active",
     "enabled",
-    "forms",
-    "marker",
     "on_register",
     "redact",
     "redact_after",
     "redact_bytes",
     "redact_text",
+    "refresh_setting",
     "register",
     "registered",
 ]
@@ -99,10 +94,6 @@ def registered() -> dict[str, str]:
     """A copy of the registered values, each with its provider label."""
     with _lock:
         return dict(_values)
-
-
-# --- scanning -------------------------------------------------------------------------------
-
 
 
 def redact_text(text: str) -> str:

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from nbsecrets import redact
+from nbsecrets import redaction
 from nbsecrets.errors import NbSecretsError
 
 __all__ = ["GUARDED", "KeyInRequestError", "check", "install", "install_when_ready",
@@ -89,7 +89,7 @@ def _strings(obj: Any, path: str, depth: int = 0) -> Iterator[tuple[str, str | b
         yield path, obj
     elif isinstance(obj, dict):
         for key, value in obj.items():
-            name = redact.redact_text(key) if isinstance(key, str) else repr(type(key))
+            name = redaction.redact_text(key) if isinstance(key, str) else repr(type(key))
             where = f"{path}.{name}" if path else name
             if isinstance(key, str):
                 yield where, key
@@ -103,10 +103,10 @@ def _find(params: Any) -> tuple[str, str] | None:
     """The first place in ``params`` holding a loaded value, and the value's provider."""
     for where, text in _strings(params, ""):
         if isinstance(text, bytes):
-            clean: str | bytes = redact.redact_bytes(text)
-            found = clean.decode("utf-8", "replace") if clean is not text else None
+            safe = redaction.redact_bytes(text)
+            found = safe.decode("utf-8", "replace") if safe is not text else None
         else:
-            clean = redact.redact_text(text)
+            clean = redaction.redact_text(text)
             found = clean if clean is not text else None
         if found is not None:
             match = _MARKER.search(found)
@@ -128,7 +128,7 @@ def check(operation: str, params: Any) -> None:
     KeyInRequestError
         Naming the operation, where the value is (never the value) and the fix.
     """
-    if operation not in GUARDED or not redact.registered():
+    if operation not in GUARDED or not redaction.registered():
         return
     found = _find(params)
     if found is None or not _enabled():
@@ -184,7 +184,7 @@ def install() -> bool:
 class _OnImport:
     """A meta path finder that installs the guard right after ``botocore.client`` loads.
 
-    A value registered before any AWS call (``redact.register`` directly) must not import
+    A value registered before any AWS call (``redaction.register`` directly) must not import
     botocore, yet the clients made later must be guarded: this waits for botocore's import.
     """
 
@@ -209,7 +209,7 @@ class _OnImport:
             _stop_waiting()
             install()
 
-        loader.exec_module = exec_module
+        loader.exec_module = exec_module  # type: ignore[method-assign] # this loader only
         return spec
 
 

@@ -1,17 +1,16 @@
-"""Stream seams, message buffers and the %logstart scrub (notebook/channels.py)."""
+"""The send path: stream seams and message buffers (notebook/send.py)."""
 
 from __future__ import annotations
 
 import secrets
-from types import SimpleNamespace
 
-from nbsecrets import redact
-from nbsecrets.notebook.channels import StreamSeams, redact_buffers, scrub_logfile
+from nbsecrets import redaction
+from nbsecrets.notebook.send import StreamSeams, redact_buffers
 
 
 def _key() -> str:
     key = "sk-proj-" + secrets.token_urlsafe(36)
-    redact.register("openai", key)
+    redaction.register("openai", key)
     return key
 
 
@@ -37,18 +36,3 @@ def test_buffers_are_redacted_as_bytes():
     assert out[0] == b"\x89PNG[REDACTED:openai]" and out[1] is buffers[1]
     clean = [b"nothing to see in here"]
     assert redact_buffers(clean) is clean
-
-
-def test_logstart_file_rewritten_and_still_appended(tmp_path):
-    key = _key()
-    path = tmp_path / "session.log"
-    handle = open(path, "w", encoding="utf-8")  # %logstart -o over ('w' mode)
-    try:
-        handle.write(f"value = {key!r}\n")
-        shell = SimpleNamespace(logger=SimpleNamespace(logfile=handle, logfname=str(path)))
-        scrub_logfile(shell)
-        handle.write("after = 1\n")
-        handle.flush()
-    finally:
-        handle.close()
-    assert path.read_text(encoding="utf-8") == "value = '[REDACTED:openai]'\nafter = 1\n"

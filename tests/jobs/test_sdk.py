@@ -21,7 +21,7 @@ import boto3
 import pytest
 
 import nbsecrets
-from nbsecrets.guard import KeyInRequestError
+from nbsecrets.jobs.guard import KeyInRequestError
 from tests.conftest import SAGEMAKER_TRUST
 
 OPENAI = "sk-sdk-openai-0123456789abcdefghijklmnopq"

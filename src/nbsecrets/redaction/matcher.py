@@ -1,7 +1,8 @@
 """What redaction matches, and the matcher that replaces it: :class:`Redactor`.
 
-The registry of loaded values is :mod:`nbsecrets.redact`; the byte search is
-:mod:`nbsecrets.scan`. What is replaced, by ``[REDACTED:provider]``:
+The registry of loaded values is :mod:`nbsecrets.redaction.registry`; the forms of a value and
+their :class:`~nbsecrets.redaction.index.Index` are :mod:`nbsecrets.redaction.index`; the byte
+search is :mod:`nbsecrets.redaction.search`. What is replaced, by ``[REDACTED:provider]``:
 
 - the value itself and its encoded forms: base64 (standard and URL-safe, each at the three
   byte offsets a value can start at inside a larger encoded payload, so the base64 of
@@ -42,21 +43,14 @@ change, never the structure.
 
 from __future__ import annotations
 
-import base64
-import html
 import json
-import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
-from nbsecrets.scan import ANCHOR, RUN, marker, ranges, runs, splice
+from nbsecrets.redaction.index import RUN, Index
+from nbsecrets.redaction.search import ranges, runs, splice
 
-__all__ = ["MAX_RUN_VALUE", "MIN_EXACT", "RUN", "Redactor", "forms", "marker", "walk"]
-
-# Longer values (no provider issues a key this long) are matched whole: indexing every 4-gram
-# of a 60 KB secret in a dozen forms would make each registration and scan cost far more.
-MAX_RUN_VALUE = 4096
-MIN_EXACT = 8  # values shorter than this are not redacted at all
+__all__ = ["Redactor", "walk"]
 
 _CACHE_MIN = 1 << 18  # texts this long (256 KB) are remembered...
 _CACHE_ENTRIES = 4  # ...this many at a time
@@ -88,34 +82,27 @@ def _not_json(obj: object) -> None:
 
 
 T = TypeVar("T")
+
+
 @dataclass(frozen=True)
 class Redactor:
     """Replaces a fixed set of values (each with its provider label). Build with :meth:`of`.
 
-    The module keeps one for the registered values; build your own to redact other values.
+    The registry keeps one for the registered values; build your own to redact other values.
     """
 
-    forms: tuple[bytes, ...]  # run-matched forms
-    form_labels: tuple[str, ...]
-    # (form index, offset j) of each 4-gram, keyed by it with the 4 bytes after it
-    # (f[j:j+8]) and with the 4 bytes before it (f[j-4:j+4])
-    after: dict[bytes, tuple[tuple[int, int], ...]]
-    before: dict[bytes, tuple[tuple[int, int], ...]]
-    anchor_set: frozenset[int]
-    # forms matched whole only: those of values of 8 to 11 characters, and hexadecimal
-    # (hex runs would turn up by chance in hex-heavy output, like ids and hashes)
-    exact: tuple[tuple[bytes, str], ...]
-    shortest: int
+    index: Index
     recent: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def of(cls, values: dict[str, str]) -> Redactor | None:
         """A redactor for ``values`` (value -> label); None when none is long enough."""
-        return _build(values)
+        index = Index.of(values)
+        return None if index is None else cls(index)
 
     def text(self, text: str) -> str:
         """``text`` with the values replaced; the same object when nothing matched."""
-        if len(text) < self.shortest // 4:
+        if len(text) < self.index.shortest // 4:
             return text
         big = len(text) >= _CACHE_MIN
         if big:
@@ -125,9 +112,9 @@ class Redactor:
             if known is not None:
                 return text if known is _CLEAN else known
         b = text.encode("utf-8", "surrogatepass")
-        if len(b) < self.shortest:
+        if len(b) < self.index.shortest:
             return text
-        found = ranges(b, self, text=True)
+        found = ranges(b, self.index, text=True)
         out = splice(b, found).decode("utf-8", "surrogatepass") if found else text
         if big:
             self._remember(text, _CLEAN if out is text else out)
@@ -150,21 +137,26 @@ class Redactor:
         :meth:`text` or :meth:`binary` of ``data`` alone is the answer).
         """
         n = len(before)
-        if not n or not (self.forms or self.exact):
+        if not n or not (self.index.forms or self.index.exact):
             return None
-        longest = max([len(f) for f, _ in self.exact] + [RUN])
+        longest = max([len(f) for f, _ in self.index.exact] + [RUN])
         seam = before + data[:longest]
-        if not any(a < n < e for a, e, _ in ranges(seam, self, text=text)):
+        if not any(a < n < e for a, e, _ in ranges(seam, self.index, text=text)):
             return None
         cut = [(max(a, n) - n, e - n, label)
-               for a, e, label in ranges(before + data, self, text=text) if e > n]
+               for a, e, label in ranges(before + data, self.index, text=text) if e > n]
         return splice(data, cut)
 
-    def binary(self, data: bytes) -> bytes:
+    @overload
+    def binary(self, data: bytes) -> bytes: ...
+    @overload
+    def binary(self, data: bytearray) -> bytes | bytearray: ...
+
+    def binary(self, data: bytes | bytearray) -> bytes | bytearray:
         """``data`` with the values replaced; the same object when nothing matched."""
-        if len(data) < self.shortest:
+        if len(data) < self.index.shortest:
             return data
-        found = ranges(bytes(data), self, text=False)
+        found = ranges(bytes(data), self.index, text=False)
         return splice(bytes(data), found) if found else data
 
     def obj(self, obj: T) -> T:
@@ -180,97 +172,10 @@ class Redactor:
                 pass
             else:
                 b = dumped.encode("utf-8", "surrogatepass")
-                if not (self.forms and runs(b, self)) and not (
-                        any(f in b for f, _ in self.exact)):
+                if not (self.index.forms and runs(b, self.index)) and not (
+                        any(f in b for f, _ in self.index.exact)):
                     return obj
         return walk(obj, self, 0)
-
-
-_matcher: Redactor | None = None
-_enabled = True
-
-
-
-def _b64_cores(raw: bytes) -> list[str]:
-    """The base64 characters that depend only on ``raw``, at each of the 3 byte offsets."""
-    out = []
-    for k in range(3):
-        enc = base64.b64encode(b"\0" * k + raw).decode("ascii")
-        start = -(-8 * k // 6)  # first character with no prefix bits
-        end = 8 * (k + len(raw)) // 6  # characters past this one hold bits of what follows
-        core = enc[start:end]
-        out.append(core)
-        out.append(core.replace("+", "-").replace("/", "_"))
-    return out
-
-
-def forms(value: str) -> list[str]:
-    """The forms of ``value`` that are redacted: itself, then its encodings, without repeats.
-
-    Examples
-    --------
-    >>> forms("sk-abc/def+ghi")[0]
-    'sk-abc/def+ghi'
-    """
-    raw = value.encode("utf-8", "surrogatepass")
-    candidates = [
-        value,
-        json.dumps(value)[1:-1],
-        json.dumps(value, ensure_ascii=False)[1:-1],
-        # Values are any str, lone surrogates included (JSON can carry "\ud800").
-        urllib.parse.quote(value, safe="", errors="surrogatepass"),
-        urllib.parse.quote(value, errors="surrogatepass"),
-        urllib.parse.quote_plus(value, errors="surrogatepass"),
-        html.escape(value),
-        html.escape(value, quote=False),
-        repr(value)[1:-1],
-        raw.hex(),
-        *_b64_cores(raw),
-    ]
-    seen: dict[str, None] = {}
-    for form in candidates:
-        if form:
-            seen.setdefault(form, None)
-    for form in list(seen):  # as it shows inside JSON text (the prefilter of Redactor.obj)
-        seen.setdefault(json.dumps(form, ensure_ascii=False)[1:-1], None)
-    return list(seen)
-
-
-def _build(values: dict[str, str]) -> Redactor | None:
-    run_forms: list[bytes] = []
-    run_labels: list[str] = []
-    exact_labels: dict[bytes, str] = {}
-    for value, label in values.items():
-        if len(value) < MIN_EXACT:
-            continue
-        hexed = value.encode("utf-8", "surrogatepass").hex()
-        for form in forms(value):
-            b = form.encode("utf-8", "surrogatepass")
-            if RUN <= len(value) <= MAX_RUN_VALUE and len(b) >= RUN and form != hexed:
-                if b not in run_forms:
-                    run_forms.append(b)
-                    run_labels.append(label)
-            else:
-                exact_labels.setdefault(b, label)
-    if not run_forms and not exact_labels:
-        return None
-    anchors: set[int] = set()
-    after: dict[bytes, list[tuple[int, int]]] = {}
-    before: dict[bytes, list[tuple[int, int]]] = {}
-    for i, b in enumerate(run_forms):
-        for j in range(len(b) - ANCHOR + 1):
-            anchors.add(int.from_bytes(b[j:j + ANCHOR], "little"))
-            if j + 8 <= len(b):
-                after.setdefault(b[j:j + 8], []).append((i, j))
-            if j >= 4:
-                before.setdefault(b[j - 4:j + 4], []).append((i, j))
-    lengths = [RUN] if run_forms else []
-    lengths += [len(b) for b in exact_labels]
-    return Redactor(
-        forms=tuple(run_forms), form_labels=tuple(run_labels),
-        after={k: tuple(v) for k, v in after.items()},
-        before={k: tuple(v) for k, v in before.items()}, anchor_set=frozenset(anchors),
-        exact=tuple(exact_labels.items()), shortest=min(lengths))
 
 
 def walk(obj: Any, m: Redactor, depth: int) -> Any:
