@@ -147,6 +147,7 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
     """
     st = store()
     refs = _refs(names, st)
+    targets: list[tuple[KeyRef, tuple[str, ...]]]
     if env is not None:
         if len(refs) != 1:
             raise ConfigError("--env names one variable, so give exactly one provider with it.")
@@ -162,10 +163,11 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
                     "or use --env.")
     keys = st.fetch([ref for ref, _ in targets], stage=stage, version_id=version_id,
                     refresh=refresh)
-    unfit = {key.ref.label: _unfit_for_env(key) for key in keys if not _env_safe(key.value)}
+    unfit: dict[str, NbSecretsError] = {key.ref.label: _unfit_for_env(key) for key in keys
+                                        if not _env_safe(key.value)}
     if unfit:
         raise combine(unfit)
-    result = []
+    result: list[tuple[LoadedKey, tuple[str, ...]]] = []
     for key, (_, env_vars) in zip(keys, targets, strict=True):
         redact.register(key.ref.label, key.value)  # before the value is anywhere visible
         result.append((key, env_vars))

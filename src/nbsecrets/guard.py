@@ -236,4 +236,4 @@ def install_when_ready() -> None:
         install()
     elif _state.waiting is None:
         finder = _state.waiting = _OnImport()
-        sys.meta_path.insert(0, finder)  # type: ignore[arg-type]
+        sys.meta_path.insert(0, finder)
