@@ -77,6 +77,21 @@ def aws_env(moto_endpoint: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     os.environ.update(saved)
 
 
+@pytest.fixture(autouse=True)
+def nbsecrets_state(aws_env) -> Iterator[None]:
+    """nbsecrets' process state as a fresh import has it, before and after each test.
+
+    The one place tests reset module state, through ``nbsecrets.api.reset`` (no shared
+    store, the configuration read again, nothing recorded as loaded, no pending notices).
+    Registered values stay registered, as they do for the life of a kernel.
+    """
+    from nbsecrets import api
+
+    api.reset()
+    yield
+    api.reset()
+
+
 @pytest.fixture
 def sm(aws_env) -> object:
     """A plain boto3 Secrets Manager client on the emulator, for seeding and checking."""

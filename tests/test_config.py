@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +72,61 @@ def test_kms_key_id_from_environment_or_file(tmp_path):
     path.write_text(f'kms_key_id = "{key}"\n')
     assert Config.load({"NBSECRETS_CONFIG": str(path)}).kms_key_id == key
     assert Config.load({"NBSECRETS_CONFIG": str(tmp_path / "none.toml")}).kms_key_id is None
+
+
+# --- the configuration in force: read once, again when its sources change -----------------
+
+
+def test_current_is_one_object_until_a_variable_or_the_file_changes(aws_env):
+    from nbsecrets import config
+
+    first = config.current()
+    assert config.current() is first and first.prefix == "nbsecrets/"
+    os.environ["UNRELATED_VARIABLE"] = "1"
+    assert config.current() is first
+    os.environ["NBSECRETS_PREFIX"] = "env/"
+    second = config.current()
+    assert second is not first and second.prefix == "env/" and config.current() is second
+    del os.environ["NBSECRETS_PREFIX"]
+    path = Path(aws_env["NBSECRETS_CONFIG"])
+    path.write_text('prefix = "team/"\n')  # the file appears
+    assert config.current().prefix == "team/"
+    path.write_text('prefix = "oth/"\n')  # same size: the new mtime tells
+    os.utime(path, ns=(1, 1))
+    assert config.current().prefix == "oth/"
+    path.unlink()
+    assert config.current().prefix == "nbsecrets/"
+    os.environ["NBSECRETS_CONFIG"] = str(path.with_name("elsewhere.toml"))
+    path.with_name("elsewhere.toml").write_text('prefix = "moved/"\n')
+    assert config.current().prefix == "moved/"
+
+
+def test_a_broken_file_raises_on_each_use_and_leaves_the_protections_on(aws_env):
+    from nbsecrets import config
+
+    path = Path(aws_env["NBSECRETS_CONFIG"])
+    path.write_text("redact = false\nguard = [not toml\n")
+    for _ in range(2):
+        with pytest.raises(ConfigError, match="not valid TOML") as caught:
+            config.current()
+        assert caught.value.__cause__ is None and caught.value.__suppress_context__
+    assert config.safety_switch("redact") is True and config.safety_switch("guard") is True
+    os.environ["NBSECRETS_GUARD"] = "0"  # the environment alone still counts
+    assert config.safety_switch("guard") is False
+    path.write_text("redact = false\n")
+    os.utime(path, ns=(2, 2))
+    assert config.safety_switch("redact") is False and config.current().redact is False
+
+
+def test_reset_reads_again_what_the_check_cannot_see(aws_env):
+    from nbsecrets import config
+
+    path = Path(aws_env["NBSECRETS_CONFIG"])
+    path.write_text('prefix = "aaa/"\n')
+    os.utime(path, ns=(5, 5))
+    assert config.current().prefix == "aaa/"
+    path.write_text('prefix = "bbb/"\n')  # same size, same inode, mtime put back
+    os.utime(path, ns=(5, 5))
+    assert config.current().prefix == "aaa/"
+    config.reset()
+    assert config.current().prefix == "bbb/"

@@ -11,15 +11,15 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from nbsecrets import redaction
+from nbsecrets import config, redaction
 from nbsecrets.aws.records import LoadedKey, SecretInfo, SecretVersion
 from nbsecrets.aws.store import Store
-from nbsecrets.config import Config, config_path, env_fingerprint
 from nbsecrets.errors import ConfigError, NbSecretsError, SecretFormatError, combine
 from nbsecrets.providers import check_env_var
-from nbsecrets.refs import KeyRef
+from nbsecrets.refs import KeyRef, extract_value
 
-__all__ = ["KeyStatus", "get", "list_keys", "load", "load_keys", "store", "store_key", "unload"]
+__all__ = ["KeyStatus", "get", "list_keys", "load", "load_keys", "reset", "store", "store_key",
+           "unload"]
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,11 @@ class KeyStatus:
 
 
 class _State:
+    """This process's API state: the shared store, what was loaded, and pending notices."""
+
     def __init__(self) -> None:
         self.lock = threading.RLock()
-        self.store: Store | None = None
-        self.fingerprint: tuple[object, ...] = ()
+        self.store: Store | None = None  # built from config.current(); rebuilt when it changes
         # provider label -> (variables set, secret version) of what this kernel loaded
         self.loaded: dict[str, tuple[tuple[str, ...], SecretVersion]] = {}
         self.notices: list[str] = []
@@ -44,31 +45,35 @@ class _State:
 _state = _State()
 
 
-_config_file: list[object] = [None, ""]  # [environment fingerprint, config file path]
-
-
-def _fingerprint() -> tuple[object, ...]:
-    env = env_fingerprint()
-    if _config_file[0] != env:  # the path depends on NBSECRETS_CONFIG and HOME only
-        _config_file[:] = [env, str(config_path())]
-    try:
-        mtime: int | None = os.stat(_config_file[1]).st_mtime_ns  # type: ignore[arg-type]
-    except OSError:
-        mtime = None
-    return (env, mtime)
-
-
 def store() -> Store:
-    """The shared store, rebuilt when the configuration or AWS settings change."""
-    fp = _fingerprint()
+    """The shared store, rebuilt when the configuration or AWS settings change.
+
+    "Change" is :func:`nbsecrets.config.current` returning another Config (a watched variable
+    or the config file changed): the store is kept while it is the same object.
+    """
+    cfg = config.current()
     current = _state.store
-    if current is not None and fp == _state.fingerprint:
+    if current is not None and current.config is cfg:
         return current
     with _state.lock:
-        if _state.store is None or fp != _state.fingerprint:
-            _state.store = Store(Config.load(), on_notice=_state.notices.append)
-            _state.fingerprint = fp
+        cfg = config.current()  # the newest, should another thread have changed it meanwhile
+        if _state.store is None or _state.store.config is not cfg:
+            _state.store = Store(cfg, on_notice=_state.notices.append)
         return _state.store
+
+
+def reset() -> None:
+    """Forget this process's state, as a fresh import has it: the shared store (its cache and
+    clients), the configuration in force, the record of what was loaded, pending notices.
+
+    Nothing else changes: the variables that were set stay set, and every value stays
+    registered for redaction until the process ends.
+    """
+    with _state.lock:
+        _state.store = None
+        _state.loaded.clear()
+        _state.notices.clear()
+        config.reset()
 
 
 def _refs(names: Sequence[str], st: Store) -> list[KeyRef]:
@@ -104,7 +109,23 @@ def get(name: str, *, stage: str | None = None, version_id: str | None = None,
         KeyNotFoundError, AccessDeniedError, NoCredentialsError, NoRegionError,
         SecretFormatError or StoreUnavailableError, with a message that says what to do.
     """
-    st = store()
+    cfg = config.current()
+    st = _state.store
+    if st is None or st.config is not cfg:
+        st = store()
+    if not refresh and not _state.notices:
+        # The warm path: a cached version, no request, nothing to print (the full path
+        # below does the same with a list of refs and a LoadedKey around the value).
+        ref = st.config.ref(name)
+        secret = st.reads.cached(ref.secret_id, stage, version_id)
+        if secret is not None:
+            try:
+                value = extract_value(secret.payload, ref, secret.name)
+            except SecretFormatError:
+                pass  # the full path words it, with the key's name
+            else:
+                redaction.register(ref.label, value)
+                return value
     try:
         [key] = st.fetch(_refs([name], st), stage=stage, version_id=version_id,
                          refresh=refresh)
@@ -126,6 +147,7 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
     """
     st = store()
     refs = _refs(names, st)
+    targets: list[tuple[KeyRef, tuple[str, ...]]]
     if env is not None:
         if len(refs) != 1:
             raise ConfigError("--env names one variable, so give exactly one provider with it.")
@@ -141,10 +163,11 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
                     "or use --env.")
     keys = st.fetch([ref for ref, _ in targets], stage=stage, version_id=version_id,
                     refresh=refresh)
-    unfit = {key.ref.label: _unfit_for_env(key) for key in keys if not _env_safe(key.value)}
+    unfit: dict[str, NbSecretsError] = {key.ref.label: _unfit_for_env(key) for key in keys
+                                        if not _env_safe(key.value)}
     if unfit:
         raise combine(unfit)
-    result = []
+    result: list[tuple[LoadedKey, tuple[str, ...]]] = []
     for key, (_, env_vars) in zip(keys, targets, strict=True):
         redaction.register(key.ref.label, key.value)  # before the value is anywhere visible
         result.append((key, env_vars))

@@ -4,13 +4,20 @@ The file is ``$NBSECRETS_CONFIG`` or ``~/.config/nbsecrets/config.toml``. Its ke
 variables' names in lower case, with or without the ``nbsecrets_`` part (``prefix`` and
 ``nbsecrets_prefix`` are the same key), plus a ``[providers]`` table. Unknown keys are errors:
 a typo should not silently fall back to a default.
+
+Read one way: :func:`current` is the :class:`Config` in force, parsed once and kept until
+what it came from changes (:func:`change_key`: the watched variables and the file's stat).
+Everything that follows the live settings (the shared store, the safety switches) asks it;
+:meth:`Config.load` is the parser behind it, for a one-off read.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +27,12 @@ from nbsecrets.errors import ConfigError, NoRegionError
 from nbsecrets.providers import Registry
 from nbsecrets.refs import KeyRef, parse_ref
 
-__all__ = ["SAGEMAKER_METADATA", "Config", "config_path", "env_fingerprint", "safety_switch",
-           "sagemaker_region"]
+__all__ = ["SAGEMAKER_METADATA", "Config", "change_key", "config_path", "current",
+           "env_fingerprint", "reset", "safety_switch", "sagemaker_region"]
 
 DEFAULT_PREFIX = "nbsecrets/"
 DEFAULT_TTL_S = 300.0
+_REFS_KEPT = 256  # parsed references a Config keeps (they are a few per notebook)
 SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 
 _KEYS = ("prefix", "region", "fallback_regions", "role_arn", "cache_ttl", "redact",
@@ -46,6 +54,7 @@ _WATCHED = (
     "HOME",  # the default config file and ~/.aws live under it
 )
 _WATCHED_BYTES = tuple(k.encode() for k in _WATCHED)
+_POSIX = os.name == "posix"
 
 
 def config_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -57,14 +66,14 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def env_fingerprint() -> tuple[str | bytes | None, ...]:
-    """The values that select a store; cheap enough to check on every call.
+    """The values of the watched variables (those that select a store), cheap to take.
 
     Compare fingerprints with each other only. On POSIX this reads the bytes mapping behind
     ``os.environ`` (kept in step by ``os.environ`` itself), which is about 20 times faster
-    than 19 ``os.environ.get`` calls, each of which encodes the key and decodes the value.
+    than 20 ``os.environ.get`` calls, each of which encodes the key and decodes the value.
     """
     data = getattr(os.environ, "_data", None)
-    if os.name == "posix" and isinstance(data, dict):
+    if _POSIX and isinstance(data, dict):
         return tuple(map(data.get, _WATCHED_BYTES))
     get = os.environ.get
     return tuple(get(k) for k in _WATCHED)
@@ -119,10 +128,19 @@ class Config:
     providers: Registry = field(default_factory=Registry, compare=False)
     source: str = "defaults"
     kms_key_id: str | None = None  # customer managed key for secrets that `set` creates
+    # ref() results: they depend on the text, the prefix and the providers only
+    _refs: dict[str, KeyRef] = field(default_factory=dict, init=False, repr=False,
+                                     compare=False)
 
     def ref(self, text: str) -> KeyRef:
         """Parse ``provider`` or ``provider=SECRET_ID[#FIELD]`` with these providers and prefix."""
-        return parse_ref(text, self.providers, self.prefix)
+        known = self._refs.get(text)
+        if known is None:
+            known = parse_ref(text, self.providers, self.prefix)
+            if len(self._refs) >= _REFS_KEPT:
+                self._refs.clear()
+            self._refs[text] = known
+        return known
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None) -> Config:
@@ -198,14 +216,98 @@ def arn_prefix(prefix: str) -> tuple[str, str, str] | None:
     return parts[3], parts[4], parts[6]
 
 
+# --- the configuration in force ----------------------------------------------------------
+
+_Stamp = tuple[int, int, int]  # the config file's (mtime_ns, size, inode)
+_Key = tuple[tuple[str | bytes | None, ...], str, _Stamp | None]
+
+
+class _InForce:
+    """This process's configuration: the one module-level holder of config state.
+
+    ``read`` pairs the :func:`change_key` a configuration was read under with the result: a
+    :class:`Config`, or the :class:`ConfigError` the file raised. It is replaced whole, never
+    changed in place, so a reader without the lock sees one consistent pair.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.read: tuple[_Key, Config | ConfigError] | None = None
+
+
+_in_force = _InForce()
+
+
+def _stamp(path: str) -> _Stamp | None:
+    """The file's (mtime_ns, size, inode), or None when there is no file."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size, st.st_ino)
+
+
+def change_key() -> _Key:
+    """What :func:`current` compares: the watched variables, the config path and its stat."""
+    return (env_fingerprint(), (path := str(config_path())), _stamp(path))
+
+
+def current() -> Config:
+    """The configuration in force: read once, and again only when :func:`change_key` changes.
+
+    The check costs one look-up per watched variable (:func:`env_fingerprint`) and one system
+    call on the config file (``os.access`` while there is none: no exception to build in the
+    usual case). The same object is returned while nothing changed, so callers may keep what
+    they built from it and compare by identity (``cfg is config.current()``).
+
+    Raises
+    ------
+    ConfigError
+        If the config file is not valid TOML, has an unknown key, or a value is malformed
+        (found once per change of the file or the variables, then raised again).
+    """
+    read = _in_force.read
+    if read is not None:
+        (env, path, stamp), result = read
+        if env == env_fingerprint() and (
+                not os.access(path, os.F_OK) if stamp is None else _stamp(path) == stamp):
+            if isinstance(result, ConfigError):
+                raise copy.copy(result) from None
+            return result
+    with _in_force.lock:
+        key = change_key()  # the path depends on the variables: work it out again
+        read = _in_force.read
+        if read is None or read[0] != key:
+            try:
+                loaded: Config | ConfigError = Config.load()
+            except ConfigError as exc:
+                exc.__context__ = None  # kept: hold no frames, no parser error
+                loaded = exc.with_traceback(None)
+            read = _in_force.read = (key, loaded)
+    result = read[1]
+    if isinstance(result, ConfigError):
+        raise copy.copy(result) from None
+    return result
+
+
+def reset() -> None:
+    """Forget the configuration in force: the next :func:`current` reads it again.
+
+    For a change the check cannot see (a file rewritten with the same size within one tick
+    of the file system's clock, on the same inode).
+    """
+    with _in_force.lock:
+        _in_force.read = None
+
+
 def safety_switch(key: str) -> bool:
     """A protection that is on unless switched off (``redact``, ``guard``).
 
-    Read from the environment and config file; a config file that cannot be read does not
-    switch it off: then only ``NBSECRETS_{KEY}`` in the environment counts.
+    Read from the configuration in force (:func:`current`); a config file that cannot be
+    read does not switch it off: then only ``NBSECRETS_{KEY}`` in the environment counts.
     """
     try:
-        return bool(getattr(Config.load(), key))
+        return bool(getattr(current(), key))
     except Exception:
         return os.environ.get(f"NBSECRETS_{key.upper()}", "1").strip().lower() not in (
             "0", "false", "no", "off")

@@ -117,6 +117,16 @@ class Reader:
                                   endpoint=endpoint) from None
 
 
+    def cached(self, secret_id: str, stage: str | None = None,
+               version_id: str | None = None) -> SecretVersion | None:
+        """The cached, unexpired version of ``secret_id`` (as :meth:`fetch` would return it
+        without a request), or None. The warm path of ``nbsecrets.get``: no lock, no request.
+        """
+        hit = self._cache.get((secret_id, stage, version_id))
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        return None
+
     def fetch(self, refs: Sequence[KeyRef], *, stage: str | None = None,
               version_id: str | None = None, refresh: bool = False) -> list[LoadedKey]:
         """Fetch the keys for ``refs`` in as few requests as the API allows.

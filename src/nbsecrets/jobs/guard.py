@@ -70,7 +70,16 @@ GUARDED = frozenset({
 SERVICE = "sagemaker"
 _MARKER = re.compile(r"\[REDACTED:([A-Za-z0-9_.-]+)\]")
 _lock = threading.Lock()
-_installed: list[bool] = [False]
+
+
+class _State:
+    """Whether the guard is in place, and the import hook that waits for botocore (if any)."""
+
+    installed = False
+    waiting: Any = None  # the _OnImport finder in sys.meta_path, until botocore loads
+
+
+_state = _State()
 
 
 class KeyInRequestError(NbSecretsError):
@@ -146,7 +155,7 @@ def check(operation: str, params: Any) -> None:
 
 def installed() -> bool:
     """Whether the guard is in place on botocore's clients."""
-    return _installed[0]
+    return _state.installed
 
 
 def install() -> bool:
@@ -158,13 +167,13 @@ def install() -> bool:
         True if it was installed now, False if it already was.
     """
     with _lock:
-        if _installed[0]:
+        if _state.installed:
             return False
         from botocore.client import BaseClient
 
         original = BaseClient._make_api_call
         if getattr(original, "_nbsecrets_guard", False):
-            _installed[0] = True
+            _state.installed = True
             return False
 
         @functools.wraps(original)
@@ -177,7 +186,7 @@ def install() -> bool:
 
         _make_api_call._nbsecrets_guard = True  # type: ignore[attr-defined]
         BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
-        _installed[0] = True
+        _state.installed = True
         return True
 
 
@@ -213,14 +222,10 @@ class _OnImport:
         return spec
 
 
-_waiting: list[_OnImport] = []
-
-
 def _stop_waiting() -> None:
-    while _waiting:
-        finder = _waiting.pop()
-        if finder in sys.meta_path:
-            sys.meta_path.remove(finder)
+    finder, _state.waiting = _state.waiting, None
+    if finder is not None and finder in sys.meta_path:
+        sys.meta_path.remove(finder)
 
 
 def install_when_ready() -> None:
@@ -229,7 +234,6 @@ def install_when_ready() -> None:
         return
     if "botocore.client" in sys.modules:
         install()
-    elif not _waiting:
-        finder = _OnImport()
-        _waiting.append(finder)
-        sys.meta_path.insert(0, finder)  # type: ignore[arg-type]
+    elif _state.waiting is None:
+        finder = _state.waiting = _OnImport()
+        sys.meta_path.insert(0, finder)
