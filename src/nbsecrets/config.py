@@ -124,7 +124,7 @@ class Config:
     role_arn: str | None = None
     cache_ttl_s: float = DEFAULT_TTL_S
     redact: bool = True
-    guard: bool = True  # refuse SageMaker requests that carry a loaded key (nbsecrets.guard)
+    guard: bool = True  # refuse SageMaker requests that carry a loaded key (nbsecrets.jobs.guard)
     providers: Registry = field(default_factory=Registry, compare=False)
     source: str = "defaults"
     kms_key_id: str | None = None  # customer managed key for secrets that `set` creates
