@@ -4,7 +4,8 @@ import json
 
 import pytest
 
-from nbsecrets.config import Config, sagemaker_region
+from nbsecrets.aws.sagemaker import sagemaker_region
+from nbsecrets.config import Config
 from nbsecrets.errors import ConfigError
 
 

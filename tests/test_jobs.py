@@ -21,7 +21,8 @@ import pytest
 
 import nbsecrets
 from nbsecrets import jobs
-from nbsecrets.config import sagemaker_region
+from nbsecrets.aws import transport
+from nbsecrets.aws.sagemaker import sagemaker_region
 from nbsecrets.errors import AccessDeniedError, ConfigError
 from tests.conftest import SAGEMAKER_TRUST
 
@@ -275,7 +276,7 @@ def test_job_environment_sends_nothing_even_with_a_role_to_assume(proxy, monkeyp
 def test_without_a_region_the_job_uses_its_own(monkeypatch, tmp_path):
     # The SageMaker metadata file is read from tmp_path, not from this machine's /opt/ml.
     meta = tmp_path / "resource-metadata.json"
-    monkeypatch.setattr(jobs, "sagemaker_region", functools.partial(sagemaker_region, meta))
+    monkeypatch.setattr(transport, "sagemaker_region", functools.partial(sagemaker_region, meta))
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     assert nbsecrets.job_environment("openai") == {"NBSECRETS_KEYS": "openai",

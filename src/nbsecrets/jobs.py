@@ -23,8 +23,9 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from nbsecrets import api
-from nbsecrets.aws.session import role_from_identity
-from nbsecrets.config import Config, sagemaker_region
+from nbsecrets.aws.sagemaker import role_from_identity
+from nbsecrets.aws.transport import region_of
+from nbsecrets.config import Config
 from nbsecrets.errors import AccessDeniedError, ConfigError, NbSecretsError
 from nbsecrets.providers import Registry
 from nbsecrets.refs import KeyRef
@@ -55,17 +56,6 @@ def _check_portable(ref: KeyRef, config: Config) -> None:
             f"{ref.provider.name} sets {', '.join(ref.provider.env_vars)} because of the "
             f"[providers] table in {config.source}, which the job does not have; ship that file "
             "with the job and set NBSECRETS_CONFIG to its path there, then call nbsecrets.load.")
-
-
-def _region(config: Config) -> str | None:
-    """The region the notebook reads from, resolved as the store does but with no request
-    (the store's session would first assume NBSECRETS_ROLE_ARN)."""
-    region = config.region or os.environ.get("AWS_REGION")
-    if not region:
-        import boto3
-
-        region = boto3.Session().region_name or sagemaker_region()
-    return region
 
 
 def job_environment(*names: str) -> dict[str, str]:
@@ -105,7 +95,9 @@ def job_environment(*names: str) -> dict[str, str]:
             raise ConfigError(f"{ref.label} is named twice with different secrets; name each "
                               "provider once.")
     env = {KEYS_VAR: ",".join(entries.values()), "NBSECRETS_PREFIX": config.prefix}
-    region = _region(config)
+    # the region the notebook reads from, resolved as the store does but with no request
+    # (the store's session would first assume NBSECRETS_ROLE_ARN)
+    region = region_of(config)
     if region:  # else the job reads the secrets in its own region (AWS_REGION there)
         env["NBSECRETS_REGION"] = region
     if config.fallback_regions:
@@ -139,35 +131,31 @@ def keys_named(environ: Mapping[str, str] | None = None) -> list[str]:
 def _load(names: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """Load ``names`` (one request for up to 20), with a job-role hint when access is denied."""
     try:
-        loaded = api.load_keys(names)
+        return api.load_names(names, notice_prefix="nbsecrets: ")
     except AccessDeniedError as exc:
         raise _for_this_role(exc, names) from None
-    finally:
-        for notice in api.take_notices():
-            print(f"nbsecrets: {notice}", file=sys.stderr)
-    return {key.ref.label: env_vars for key, env_vars in loaded}
 
 
 def _for_this_role(exc: AccessDeniedError, names: Sequence[str]) -> AccessDeniedError:
     """Name the role in use and the policy to give it (a job's role is not the notebook's)."""
     st = api.store()
     try:
-        arn = st.client(service="sts").get_caller_identity()["Arn"]
+        arn = st.identity()["Arn"]
     except Exception:
         return exc
     role = role_from_identity(arn)
     refs = [st.config.ref(n) for n in names]
     # Several failures come as exc.failures; a single one is the key's own error.
     denied = [r for r in refs if r.name in exc.failures
-              or (not exc.failures and str(exc).startswith(f"{r.label}:"))] or refs
+              or (not exc.failures and exc.key == r.label)] or refs
     if any(r.secret_id != f"{st.config.prefix}{r.provider.name}" for r in denied):
-        return AccessDeniedError(f"{exc} These credentials are {role}.", failures=exc.failures)
+        return exc.reworded(f"{exc} These credentials are {role}.")
     prefix = "" if st.config.prefix == "nbsecrets/" else f" --prefix {st.config.prefix}"
     flags = prefix + "".join(f" --provider {r.label}" for r in denied) + " --no-list"
-    return AccessDeniedError(
+    return exc.reworded(
         f"The role in use, {role}, may not read {', '.join(r.secret_id for r in denied)}; an "
         f"admin grants it with `nbsecrets provision --role {role}{flags}` (`nbsecrets "
-        f"policy{flags}` prints that policy).", failures=exc.failures)
+        f"policy{flags}` prints that policy).")
 
 
 def load_environment() -> dict[str, tuple[str, ...]]:
@@ -180,7 +168,7 @@ def load_environment() -> dict[str, tuple[str, ...]]:
     Returns
     -------
     dict[str, tuple[str, ...]]
-        Each provider and the variables that were set.
+        What :func:`nbsecrets.load` returns: each provider and the variables it set.
 
     Raises
     ------
