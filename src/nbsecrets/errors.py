@@ -11,7 +11,7 @@ front end (the API, the magic, the picker, the CLI, jobs) words its own next ste
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 __all__ = [
@@ -52,7 +52,7 @@ class NbSecretsError(Exception):
     _fields: tuple[str, ...] = ("failures", "key", "secret_id", "region", "action", "code",
                                 "advised")
 
-    def __init__(self, message: str, *, failures: dict[str, NbSecretsError] | None = None,
+    def __init__(self, message: str, *, failures: Mapping[str, NbSecretsError] | None = None,
                  key: str | None = None, secret_id: str | None = None,
                  region: str | None = None, action: str | None = None,
                  code: str | None = None, advised: bool = False):
@@ -137,7 +137,7 @@ class StoreUnavailableError(NbSecretsError):
     """Secrets Manager could not be reached, timed out or kept throttling."""
 
 
-def combine(failures: dict[str, NbSecretsError]) -> NbSecretsError:
+def combine(failures: Mapping[str, NbSecretsError]) -> NbSecretsError:
     """Fold per-key failures into one error that names each key and why.
 
     The result is of the failures' common class when they share one, else the base class.
@@ -147,4 +147,5 @@ def combine(failures: dict[str, NbSecretsError]) -> NbSecretsError:
     kinds = {type(e) for e in failures.values()}
     cls = kinds.pop() if len(kinds) == 1 else NbSecretsError
     parts = "; ".join(f"{name}: {err}" for name, err in failures.items())
-    return cls(f"{len(failures)} keys failed, nothing was changed. {parts}", failures=failures)
+    return cls(f"{len(failures)} keys failed, nothing was changed. {parts}",
+               failures=dict(failures))

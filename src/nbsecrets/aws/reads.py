@@ -100,7 +100,7 @@ class Reader:
             missing = self._batch(missing, found, failures)
         for sid in missing:
             try:
-                kwargs: dict[str, str] = {"SecretId": sid}
+                kwargs: dict[str, Any] = {"SecretId": sid}
                 if version_id:
                     kwargs["VersionId"] = version_id
                 elif stage:
@@ -109,9 +109,10 @@ class Reader:
                                                    **kwargs)
                 found[sid] = (self._remember(sid, stage, version_id, resp, region), False)
             except (KeyNotFoundError, AccessDeniedError, SecretFormatError) as exc:
+                failed: NbSecretsError = exc
                 if isinstance(exc, KeyNotFoundError) and (stage or version_id):
-                    exc = self._version_missing(sid, stage, version_id, exc) or exc
-                failures[sid] = exc
+                    failed = self._version_missing(sid, stage, version_id, exc) or exc
+                failures[sid] = failed
                 continue
             except NbSecretsError as exc:
                 if type(exc) is NbSecretsError and (stage or version_id):

@@ -269,8 +269,8 @@ class Transport:
                                f"region {region}.")
             return response, region
         assert first is not None
-        exc, region, client = first
-        raise self._error(exc, action=action, target=target, region=region,
+        cause, region, client = first
+        raise self._error(cause, action=action, target=target, region=region,
                           client=client) from None
 
     def call(self, op: str, *, target: str, action: str, service: str = SECRETS,

@@ -112,7 +112,7 @@ class Writer:
         after = self._stages(secret_id, primary=True)
         if PREVIOUS not in after.get(current, ()):
             holder = next((v for v, st in after.items() if PREVIOUS in st), None)
-            extra = {"RemoveFromVersionId": holder} if holder else {}
+            extra: dict[str, Any] = {"RemoveFromVersionId": holder} if holder else {}
             self.transport.call("update_secret_version_stage", target=secret_id, write=True,
                                 action="secretsmanager:UpdateSecretVersionStage",
                                 SecretId=secret_id, VersionStage=PREVIOUS,
@@ -128,6 +128,7 @@ class Writer:
         secret that does not exist yet, so PutSecretValue on it would be AccessDenied. On
         ResourceExistsException, add a version."""
         kms = self.config.kms_key_id
+        extra: dict[str, Any] = {"KmsKeyId": kms} if kms else {}
         try:
             return self.transport.call(
                 "create_secret", target=sid, action="secretsmanager:CreateSecret", write=True,
@@ -135,7 +136,7 @@ class Writer:
                 Description=f"{provider} API key, managed by nbsecrets",
                 Tags=[{"Key": "nbsecrets:provider", "Value": provider},
                       {"Key": "nbsecrets:managed", "Value": "true"}],
-                **({"KmsKeyId": kms} if kms else {}))
+                **extra)
         except NbSecretsError as err:
             if err.code != "ResourceExistsException":
                 raise
