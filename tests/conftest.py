@@ -141,3 +141,15 @@ def ip(_shell, aws_env):
 def iam(aws_env: dict[str, str]):
     """An IAM client on the emulator."""
     return boto3.client("iam", region_name=REGION)
+
+
+@pytest.fixture
+def sm_api(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
+    """The loopback SageMaker server (tests/sagemaker_api.py), where moto lacks the API:
+    SageMaker clients made after this point use it; its ``requests`` are what they asked."""
+    from tests.sagemaker_api import SageMakerApi
+
+    api = SageMakerApi()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", api.url)
+    yield api
+    api.close()

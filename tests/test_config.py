@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from nbsecrets.config import Config, sagemaker_region
+from nbsecrets.aws.sagemaker import sagemaker_region
+from nbsecrets.config import Config
 from nbsecrets.errors import ConfigError
 
 

@@ -43,4 +43,4 @@ def test_no_boto3_until_first_fetch(case):
 
 
 def test_the_probe_can_see_boto3():
-    assert "boto3" in new_modules("import nbsecrets; nbsecrets.api.store().session")
+    assert "boto3" in new_modules("import nbsecrets; nbsecrets.api.store().transport.session")

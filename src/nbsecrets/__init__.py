@@ -13,30 +13,14 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from nbsecrets import redaction
+from nbsecrets import errors, redaction
 from nbsecrets._version import __version__
 from nbsecrets.api import get, list_keys, load, unload
-from nbsecrets.errors import (
-    AccessDeniedError,
-    ConfigError,
-    KeyNotFoundError,
-    NbSecretsError,
-    NoCredentialsError,
-    NoRegionError,
-    SecretFormatError,
-    StoreUnavailableError,
-)
+from nbsecrets.errors import *  # noqa: F403 - the exception classes, each named in errors.__all__
 from nbsecrets.jobs import job_environment, load_environment
 
 __all__ = [
-    "AccessDeniedError",
-    "ConfigError",
-    "KeyNotFoundError",
-    "NbSecretsError",
-    "NoCredentialsError",
-    "NoRegionError",
-    "SecretFormatError",
-    "StoreUnavailableError",
+    *errors.__all__,
     "__version__",
     "get",
     "job_environment",

@@ -10,16 +10,23 @@ import sys
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TextIO
 
 from nbsecrets import config, redaction
 from nbsecrets.aws.records import LoadedKey, SecretInfo, SecretVersion
 from nbsecrets.aws.store import Store
-from nbsecrets.errors import ConfigError, NbSecretsError, SecretFormatError, combine
+from nbsecrets.errors import (
+    ConfigError,
+    KeyNotFoundError,
+    NbSecretsError,
+    SecretFormatError,
+    combine,
+)
 from nbsecrets.providers import check_env_var
 from nbsecrets.refs import KeyRef, extract_value
 
-__all__ = ["KeyStatus", "get", "list_keys", "load", "load_keys", "reset", "store", "store_key",
-           "unload"]
+__all__ = ["KeyStatus", "get", "list_keys", "load", "load_keys", "load_names", "next_step",
+           "print_notices", "reset", "store", "store_key", "unload"]
 
 
 @dataclass(frozen=True)
@@ -127,10 +134,10 @@ def get(name: str, *, stage: str | None = None, version_id: str | None = None,
                 redaction.register(ref.label, value)
                 return value
     try:
-        [key] = st.fetch(_refs([name], st), stage=stage, version_id=version_id,
-                         refresh=refresh)
+        [key] = _fetch(st, _refs([name], st), stage=stage, version_id=version_id,
+                       refresh=refresh)
     finally:
-        _print_notices()
+        print_notices()
     redaction.register(key.ref.label, key.value)
     return key.value
 
@@ -161,8 +168,8 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
                 raise ConfigError(
                     f"{owners[var]} and {ref.label} would both set {var}; load them separately "
                     "or use --env.")
-    keys = st.fetch([ref for ref, _ in targets], stage=stage, version_id=version_id,
-                    refresh=refresh)
+    keys = _fetch(st, [ref for ref, _ in targets], stage=stage, version_id=version_id,
+                  refresh=refresh)
     unfit: dict[str, NbSecretsError] = {key.ref.label: _unfit_for_env(key) for key in keys
                                         if not _env_safe(key.value)}
     if unfit:
@@ -214,11 +221,51 @@ def load(*names: str, refresh: bool = False, stage: str | None = None,
     NbSecretsError
         If any key fails; then no variable has been changed.
     """
+    return load_names(names, stage=stage, version_id=version_id, refresh=refresh)
+
+
+def load_names(names: Sequence[str], *, notice_prefix: str = "", stage: str | None = None,
+               version_id: str | None = None, refresh: bool = False
+               ) -> dict[str, tuple[str, ...]]:
+    """:func:`load` for a list of names, its notices on stderr after ``notice_prefix``."""
     try:
         loaded = load_keys(names, stage=stage, version_id=version_id, refresh=refresh)
     finally:
-        _print_notices()
+        print_notices(prefix=notice_prefix)
     return {key.ref.label: env_vars for key, env_vars in loaded}
+
+
+def _fetch(st: Store, refs: Sequence[KeyRef], *, stage: str | None, version_id: str | None,
+           refresh: bool) -> list[LoadedKey]:
+    try:
+        return st.fetch(refs, stage=stage, version_id=version_id, refresh=refresh)
+    except NbSecretsError as exc:
+        raise next_step(exc) from None
+
+
+def next_step(err: NbSecretsError) -> NbSecretsError:
+    """``err`` with what to do next, for someone at a notebook or a terminal.
+
+    A missing key is stored with ``%aikey --set`` in a notebook or ``nbsecrets set`` in a
+    terminal; an empty one is stored again. Decided on the error's fields (``key``,
+    ``version``, ``reason``), once: an error already advised is returned as it is.
+    """
+    if err.advised:
+        return err
+    if err.failures:
+        worded = {name: next_step(e) for name, e in err.failures.items()}
+        if all(worded[name] is e for name, e in err.failures.items()):
+            return err
+        merged = combine(worded)
+        return merged if merged.advised else merged.reworded(str(merged), advised=True)
+    key = err.key
+    if isinstance(err, KeyNotFoundError) and key and err.version is None:
+        return err.reworded(f"{err} Store it with `%aikey --set {key}` (or `nbsecrets set "
+                            f"{key}`).", advised=True)
+    if isinstance(err, SecretFormatError) and err.reason == "empty" and key:
+        return err.reworded(f"{key}: secret {err.secret_id} is empty; store the key with "
+                            f"%aikey --set {key}.", advised=True)
+    return err
 
 
 def unload(name: str) -> tuple[str, ...]:
@@ -279,10 +326,15 @@ def store_key(name: str, value: str) -> SecretVersion:
     return version
 
 
-def _print_notices() -> None:
-    """Python API calls say what the magic prints: one line per notice, on stderr."""
+def print_notices(*, prefix: str = "", file: TextIO | None = None) -> None:
+    """Print the notices since the last call (e.g. a failover), one line each.
+
+    Python API calls and jobs print them on stderr (jobs after ``nbsecrets: ``), the magic
+    on stdout, as its other lines.
+    """
+    out = sys.stderr if file is None else file
     for notice in take_notices():
-        print(notice, file=sys.stderr)
+        print(f"{prefix}{notice}", file=out)
 
 
 def take_notices() -> list[str]:

@@ -321,7 +321,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except NbSecretsError as exc:
-        print(f"nbsecrets: {exc}", file=sys.stderr)
+        from nbsecrets.api import next_step
+
+        print(f"nbsecrets: {next_step(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

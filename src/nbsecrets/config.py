@@ -14,7 +14,6 @@ Everything that follows the live settings (the shared store, the safety switches
 from __future__ import annotations
 
 import copy
-import json
 import os
 import sys
 import threading
@@ -27,13 +26,12 @@ from nbsecrets.errors import ConfigError, NoRegionError
 from nbsecrets.providers import Registry
 from nbsecrets.refs import KeyRef, parse_ref
 
-__all__ = ["SAGEMAKER_METADATA", "Config", "change_key", "config_path", "current",
-           "env_fingerprint", "reset", "safety_switch", "sagemaker_region"]
+__all__ = ["Config", "change_key", "config_path", "current", "env_fingerprint", "reset",
+           "safety_switch"]
 
 DEFAULT_PREFIX = "nbsecrets/"
 DEFAULT_TTL_S = 300.0
 _REFS_KEPT = 256  # parsed references a Config keeps (they are a few per notebook)
-SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 
 _KEYS = ("prefix", "region", "fallback_regions", "role_arn", "cache_ttl", "redact",
          "kms_key_id", "guard")
@@ -311,23 +309,6 @@ def safety_switch(key: str) -> bool:
     except Exception:
         return os.environ.get(f"NBSECRETS_{key.upper()}", "1").strip().lower() not in (
             "0", "false", "no", "off")
-
-
-def sagemaker_region(path: Path = SAGEMAKER_METADATA) -> str | None:
-    """The region of the SageMaker notebook instance or Studio space, from its metadata file.
-
-    The file holds the resource's ARN (``arn:aws:sagemaker:REGION:ACCOUNT:...``).
-    """
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    arn = meta.get("ResourceArn") if isinstance(meta, dict) else None
-    if isinstance(arn, str):
-        parts = arn.split(":")
-        if len(parts) > 3 and parts[3]:
-            return parts[3]
-    return None
 
 
 def no_region_error() -> NoRegionError:

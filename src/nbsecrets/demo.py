@@ -141,7 +141,6 @@ def execute(nb: Any, workdir: Path, timeout_s: int = 120) -> Any:
 def run(*, lab: bool = False, keep: Path | None = None) -> int:
     """Run the demo; return a process exit code."""
     try:
-        import boto3
         import nbformat
     except ImportError:
         print("The demo needs its extras: pip install 'nbsecrets[demo]'", file=sys.stderr)
@@ -152,8 +151,11 @@ def run(*, lab: bool = False, keep: Path | None = None) -> int:
         for var in ("AWS_PROFILE", "NBSECRETS_REGION", "NBSECRETS_ROLE_ARN",
                     "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_SESSION_TOKEN"):
             os.environ.pop(var, None)
-        values = seed(boto3.client("secretsmanager"))
-        role = seed_role(boto3.client("iam"))
+        from nbsecrets.aws.store import Store
+
+        store = Store()  # after the variables above: it talks to the emulator
+        values = seed(store.client("secretsmanager"))
+        role = seed_role(store.client("iam"))
         print(f"Emulator: moto on {endpoint} ({DEMO_REGION}), seeded nbsecrets/openai, "
               "nbsecrets/anthropic and demo/bundle with random demo keys, and the "
               f"least-privilege role {role}.")

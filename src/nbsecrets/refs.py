@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from nbsecrets.errors import ConfigError, SecretFormatError
 from nbsecrets.providers import Provider, Registry
 
-__all__ = ["KeyRef", "extract_value", "parse_ref"]
+__all__ = ["KeyRef", "extract_value", "json_object", "parse_ref"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,35 @@ def _fields_hint(obj: dict[str, object]) -> str:
     return f"its fields are: {names}"
 
 
+def json_object(payload: str) -> dict[str, object] | None:
+    """The JSON object a secret's value holds, or None for a raw value (not ``{...``).
+
+    The one parser of secret values: keys, rotation's fields, admin key secrets.
+
+    Raises
+    ------
+    SecretFormatError
+        ``reason="json"`` if the value starts like JSON but is not valid JSON, ``"object"``
+        if it is JSON but not an object. Never chained: the decode error quotes the input,
+        which is the secret.
+    """
+    if not payload.lstrip().startswith("{"):
+        return None
+    try:
+        obj = json.loads(payload)
+    except ValueError:
+        obj = _INVALID
+    if obj is _INVALID:
+        raise SecretFormatError("the secret starts like JSON but is not valid JSON.",
+                                reason="json")
+    if not isinstance(obj, dict):
+        raise SecretFormatError("the secret is not a JSON object.", reason="object")
+    return obj
+
+
+_INVALID = object()
+
+
 def extract_value(payload: str, ref: KeyRef, secret_name: str) -> str:
     """Take the key out of a SecretString, by the rules in DESIGN.md.
 
@@ -81,31 +110,31 @@ def extract_value(payload: str, ref: KeyRef, secret_name: str) -> str:
     SecretFormatError
         If the JSON does not parse, or no field fits. Messages name fields, never values.
     """
-    if payload.lstrip().startswith("{"):
-        try:
-            obj = json.loads(payload)
-        except ValueError:
-            # The decode error quotes the input, which is the secret: never chain it.
-            raise SecretFormatError(
+    fields = {"key": ref.label, "secret_id": secret_name}
+    try:
+        obj = json_object(payload)
+    except SecretFormatError as exc:
+        if exc.reason == "json":
+            raise exc.reworded(
                 f"{ref.label}: secret {secret_name} starts like JSON but is not valid JSON; "
-                "store either the raw key or a JSON object such as {\"api_key\": \"...\"}."
-            ) from None
-        if not isinstance(obj, dict):
-            raise SecretFormatError(f"{ref.label}: secret {secret_name} is not a JSON object.")
+                "store either the raw key or a JSON object such as {\"api_key\": \"...\"}.",
+                **fields) from None
+        raise exc.reworded(f"{ref.label}: secret {secret_name} is not a JSON object.",
+                           **fields) from None
+    if obj is not None:
         value = _pick_field(obj, ref, secret_name)
     else:
         if ref.field is not None:
             raise SecretFormatError(
                 f"{ref.label}: secret {secret_name} holds a plain string, not JSON, so it has no "
-                f"field {ref.field!r}; drop #{ref.field} from the reference."
-            )
+                f"field {ref.field!r}; drop #{ref.field} from the reference.", reason="field",
+                **fields)
         value = payload
     value = value.strip()
     if not value:
-        raise SecretFormatError(
-            f"{ref.label}: secret {secret_name} is empty; store the key with "
-            f"%aikey --set {ref.label}."
-        )
+        # what to store it with is the front end's to say (nbsecrets.api.next_step)
+        raise SecretFormatError(f"{ref.label}: secret {secret_name} is empty.", reason="empty",
+                                **fields)
     return value
 
 
@@ -117,17 +146,17 @@ def _pick_field(obj: dict[str, object], ref: KeyRef, secret_name: str) -> str:
         what = "is not a string" if ref.field in obj else "does not exist"
         raise SecretFormatError(
             f"{ref.label}: field {ref.field!r} of secret {secret_name} {what}; "
-            f"{_fields_hint(obj)}."
+            f"{_fields_hint(obj)}.", reason="field", key=ref.label, secret_id=secret_name
         )
     for candidate in ("api_key", ref.provider.name, ref.name.lower()):
         value = obj.get(candidate)
         if isinstance(value, str):
             return value
-    strings = [k for k, v in obj.items() if isinstance(v, str)]
+    strings = [v for v in obj.values() if isinstance(v, str)]
     if len(strings) == 1:
-        return obj[strings[0]]  # type: ignore[return-value]
+        return strings[0]
     raise SecretFormatError(
         f"{ref.label}: cannot tell which field of secret {secret_name} is the key "
         f"({_fields_hint(obj)}); name one with {ref.name}={secret_name}#FIELD or add an "
-        "api_key field."
+        "api_key field.", reason="field", key=ref.label, secret_id=secret_name
     )

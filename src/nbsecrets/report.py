@@ -91,7 +91,7 @@ def audit_text(names: Sequence[str], *, days: float = 7, as_json: bool = False) 
     from nbsecrets.aws.audit import AuditLog
 
     st = api.store()
-    reads = AuditLog(st.aws).reads([st.config.ref(n).secret_id for n in names],
+    reads = AuditLog(st.transport).reads([st.config.ref(n).secret_id for n in names],
                                    prefix=st.config.prefix, days=days)
     return json.dumps([r.as_json() for r in reads], indent=2) if as_json else audit_table(reads)
 

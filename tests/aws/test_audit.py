@@ -11,7 +11,7 @@ import pytest
 
 from nbsecrets import cli
 from nbsecrets.aws.audit import AuditLog, secret_name
-from nbsecrets.aws.session import AwsSession
+from nbsecrets.aws.transport import Transport
 from nbsecrets.config import Config
 from tests.aws.cloudtrail import TARGET, CloudTrail, read_event
 
@@ -45,7 +45,7 @@ def trail(aws_env):
 
 
 def audit_log(**kwargs) -> AuditLog:
-    return AuditLog(AwsSession(Config.load()), min_interval_s=0.0, **kwargs)
+    return AuditLog(Transport(Config.load()), min_interval_s=0.0, **kwargs)
 
 
 def test_secret_name_strips_the_arn_suffix():
@@ -122,7 +122,7 @@ def test_requests_are_paced_under_two_per_second(trail):
         waits.append(s)
         clock[0] += s
 
-    log = AuditLog(AwsSession(Config.load()), sleep=sleep, clock=lambda: clock[0])
+    log = AuditLog(Transport(Config.load()), sleep=sleep, clock=lambda: clock[0])
     log.reads([], prefix="nbsecrets/")
     assert log.requests == 3 and waits == [0.5, 0.5]
 

@@ -15,7 +15,7 @@ import pytest
 
 import nbsecrets
 from nbsecrets import api
-from nbsecrets.aws import session
+from nbsecrets.aws import transport
 from tests.proxy import Proxy
 from tests.regions import MotoProcess
 
@@ -70,7 +70,7 @@ def test_reads_fail_over_when_primary_stops(regions, ip, capsys):
                        f"region {REPLICA}."]
     assert os.environ["OPENAI_API_KEY"] == KEY
     # botocore's retries on the dead region are bounded, then one request to the replica.
-    assert router.actions_in(PRIMARY) == ["BatchGetSecretValue"] * session.MAX_ATTEMPTS
+    assert router.actions_in(PRIMARY) == ["BatchGetSecretValue"] * transport.MAX_ATTEMPTS
     assert router.actions_in(REPLICA) == ["BatchGetSecretValue"]
 
     # While the primary is known to be down, reads go straight to the replica.
@@ -88,7 +88,7 @@ def test_server_errors_fail_over_after_retries(regions, capsys):
     router, _ = regions
     router.fail(503, "ServiceUnavailable", times=100, region=PRIMARY)
     assert nbsecrets.get("openai") == KEY
-    assert router.actions_in(PRIMARY) == ["BatchGetSecretValue"] * session.MAX_ATTEMPTS
+    assert router.actions_in(PRIMARY) == ["BatchGetSecretValue"] * transport.MAX_ATTEMPTS
     assert router.actions_in(REPLICA) == ["BatchGetSecretValue"]
     # The Python API says it on stderr, in the magic's words.
     assert capsys.readouterr().err == (f"Secrets Manager in {PRIMARY} is unreachable; read from "
@@ -110,7 +110,7 @@ def test_writes_never_fail_over_to_a_replica(regions):
         api.store_key("openai", "sk-test-new-value-0123456789")
     assert "sk-test-new-value" not in str(info.value)
     assert router.actions_in(REPLICA) == []
-    assert router.actions_in(PRIMARY) == ["CreateSecret"] * session.MAX_ATTEMPTS  # created first
+    assert router.actions_in(PRIMARY) == ["CreateSecret"] * transport.MAX_ATTEMPTS  # created first
     replica = boto3.client("secretsmanager", region_name=REPLICA)
     versions = replica.list_secret_version_ids(SecretId="nbsecrets/openai")["Versions"]
     assert len(versions) == 1
@@ -131,4 +131,4 @@ def test_everything_down_is_one_clear_error_and_changes_nothing(regions):
     assert message.count(".") >= 1 and "\n" not in message
     assert "Cannot reach Secrets Manager in us-east-1" in message
     assert "OPENAI_API_KEY" not in os.environ and "ANTHROPIC_API_KEY" not in os.environ
-    assert router.actions_in(REPLICA) == ["BatchGetSecretValue"] * session.MAX_ATTEMPTS
+    assert router.actions_in(REPLICA) == ["BatchGetSecretValue"] * transport.MAX_ATTEMPTS

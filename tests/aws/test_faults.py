@@ -14,7 +14,7 @@ from IPython.core.error import UsageError
 
 import nbsecrets
 from nbsecrets import api
-from nbsecrets.aws import session
+from nbsecrets.aws import transport
 from tests.regions import MotoProcess, free_port
 
 KEY = "sk-test-0123456789abcdefghij"
@@ -32,6 +32,17 @@ def one_sentence(message: str) -> None:
     assert KEY not in message and OTHER not in message
 
 
+def load_fails(proxy, match: str, *names: str) -> None:
+    """Loading ``names`` fails with StoreUnavailableError, one sentence matching ``match``,
+    after MAX_ATTEMPTS BatchGetSecretValue requests, and changes no variable."""
+    before = dict(os.environ)
+    with pytest.raises(nbsecrets.StoreUnavailableError, match=match) as info:
+        nbsecrets.load(*names)
+    one_sentence(str(info.value))
+    assert proxy.actions() == ["BatchGetSecretValue"] * transport.MAX_ATTEMPTS
+    assert dict(os.environ) == before
+
+
 def count_sends() -> list[str]:
     """Every HTTP request the shared store's client sends, through botocore's events."""
     sent: list[str] = []
@@ -42,10 +53,10 @@ def count_sends() -> list[str]:
 
 def test_client_timeouts_and_retries_are_bounded():
     config = api.store().client().meta.config
-    assert config.connect_timeout == session.CONNECT_TIMEOUT_S <= 5
-    assert config.read_timeout == session.READ_TIMEOUT_S <= 10
-    assert config.retries == {"mode": "adaptive", "total_max_attempts": session.MAX_ATTEMPTS}
-    assert session.MAX_ATTEMPTS <= 3
+    assert config.connect_timeout == transport.CONNECT_TIMEOUT_S <= 5
+    assert config.read_timeout == transport.READ_TIMEOUT_S <= 10
+    assert config.retries == {"mode": "adaptive", "total_max_attempts": transport.MAX_ATTEMPTS}
+    assert transport.MAX_ATTEMPTS <= 3
 
 
 def test_closed_port(aws_env):
@@ -58,7 +69,7 @@ def test_closed_port(aws_env):
     message = str(info.value)
     one_sentence(message)
     assert message.startswith(f"Cannot reach Secrets Manager in us-east-1 at {server.url};")
-    assert len(sent) == session.MAX_ATTEMPTS
+    assert len(sent) == transport.MAX_ATTEMPTS
     assert dict(os.environ) == before
     # The fault goes away: the same store, same settings, now works.
     server.start()
@@ -87,25 +98,15 @@ def test_closed_port_through_the_magic_is_one_line(aws_env, ip):
 
 def test_dead_upstream_behind_the_proxy(keys, proxy):
     proxy.routes["us-east-1"] = f"http://127.0.0.1:{free_port()}"  # connection refused
-    before = dict(os.environ)
-    with pytest.raises(nbsecrets.StoreUnavailableError, match="Cannot reach") as info:
-        nbsecrets.load("openai")
-    one_sentence(str(info.value))
-    assert proxy.actions() == ["BatchGetSecretValue"] * session.MAX_ATTEMPTS
-    assert dict(os.environ) == before
+    load_fails(proxy, "Cannot reach", "openai")
     del proxy.routes["us-east-1"]
     assert nbsecrets.get("openai") == KEY
 
 
 def test_slow_endpoint_times_out(keys, proxy, monkeypatch):
-    monkeypatch.setattr(session, "READ_TIMEOUT_S", 0.2)
+    monkeypatch.setattr(transport, "READ_TIMEOUT_S", 0.2)
     proxy.delay_s = 1.0
-    before = dict(os.environ)
-    with pytest.raises(nbsecrets.StoreUnavailableError, match="did not answer in time") as info:
-        nbsecrets.load("openai", "anthropic")
-    one_sentence(str(info.value))
-    assert proxy.actions() == ["BatchGetSecretValue"] * session.MAX_ATTEMPTS
-    assert dict(os.environ) == before
+    load_fails(proxy, "did not answer in time", "openai", "anthropic")
     proxy.delay_s = 0.0
     proxy.requests.clear()
     assert nbsecrets.load("openai", "anthropic")
@@ -113,27 +114,22 @@ def test_slow_endpoint_times_out(keys, proxy, monkeypatch):
 
 
 def test_slow_but_in_time_is_one_request(keys, proxy, monkeypatch):
-    monkeypatch.setattr(session, "READ_TIMEOUT_S", 2.0)
+    monkeypatch.setattr(transport, "READ_TIMEOUT_S", 2.0)
     proxy.delay_s = 0.2
     assert nbsecrets.get("openai") == KEY
     assert proxy.actions() == ["BatchGetSecretValue"]
 
 
 def test_throttling_is_retried_then_succeeds(keys, proxy):
-    proxy.fail(400, "ThrottlingException", times=session.MAX_ATTEMPTS - 1)
+    proxy.fail(400, "ThrottlingException", times=transport.MAX_ATTEMPTS - 1)
     assert nbsecrets.load("openai", "anthropic")
-    assert proxy.actions() == ["BatchGetSecretValue"] * session.MAX_ATTEMPTS
+    assert proxy.actions() == ["BatchGetSecretValue"] * transport.MAX_ATTEMPTS
     assert os.environ["ANTHROPIC_API_KEY"] == OTHER
 
 
 def test_throttling_that_persists(keys, proxy):
-    proxy.fail(400, "ThrottlingException", times=session.MAX_ATTEMPTS + 1)
-    before = dict(os.environ)
-    with pytest.raises(nbsecrets.StoreUnavailableError, match="kept throttling") as info:
-        nbsecrets.load("openai", "anthropic")
-    one_sentence(str(info.value))
-    assert proxy.actions() == ["BatchGetSecretValue"] * session.MAX_ATTEMPTS
-    assert dict(os.environ) == before
+    proxy.fail(400, "ThrottlingException", times=transport.MAX_ATTEMPTS + 1)
+    load_fails(proxy, "kept throttling", "openai", "anthropic")
     proxy.faults.clear()
     assert nbsecrets.get("openai") == KEY
 
@@ -172,7 +168,7 @@ def test_expired_token(keys, proxy):
 
 def test_failures_are_not_cached_and_keep_earlier_keys(keys, proxy):
     nbsecrets.load("openai")
-    proxy.fail(400, "ThrottlingException", times=session.MAX_ATTEMPTS)
+    proxy.fail(400, "ThrottlingException", times=transport.MAX_ATTEMPTS)
     with pytest.raises(nbsecrets.StoreUnavailableError):
         nbsecrets.load("openai", "anthropic", refresh=True)
     assert os.environ["OPENAI_API_KEY"] == KEY and "ANTHROPIC_API_KEY" not in os.environ

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 import nbsecrets
-from nbsecrets.config import sagemaker_region
+from nbsecrets.aws import transport
+from nbsecrets.aws.sagemaker import sagemaker_region
 from nbsecrets.errors import ConfigError
 from nbsecrets.jobs import environment
 
@@ -77,7 +78,7 @@ def test_job_environment_sends_nothing_even_with_a_role_to_assume(proxy, monkeyp
 def test_without_a_region_the_job_uses_its_own(monkeypatch, tmp_path):
     # The SageMaker metadata file is read from tmp_path, not from this machine's /opt/ml.
     meta = tmp_path / "resource-metadata.json"
-    monkeypatch.setattr(environment, "sagemaker_region", functools.partial(sagemaker_region, meta))
+    monkeypatch.setattr(transport, "sagemaker_region", functools.partial(sagemaker_region, meta))
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
     assert nbsecrets.job_environment("openai") == {"NBSECRETS_KEYS": "openai",

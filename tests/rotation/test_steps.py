@@ -13,7 +13,6 @@ import pytest
 
 import nbsecrets
 from nbsecrets import rotation
-from nbsecrets.aws.pending import Staging
 from nbsecrets.aws.store import Store
 from nbsecrets.errors import NbSecretsError
 from nbsecrets.rotation.http import KeyRejectedError, ProviderError
@@ -96,7 +95,7 @@ def test_old_key_kept_until_the_grace_period_has_passed(openai_secret, provider,
     token = str(uuid.uuid4())
     rotate(token)
     assert provider.openai_valid(openai_secret)  # still valid: notebooks keep working
-    staging = Staging(Store().reads)
+    staging = Store().staging
     assert Rotation(staging).revoke_previous(SECRET) is None
     later = Rotation(staging, now=lambda: datetime.now(timezone.utc) + timedelta(days=1))
     assert later.revoke_previous(SECRET) is None and provider.openai_valid(openai_secret)
@@ -258,7 +257,7 @@ def test_create_retried_after_a_crash_between_mint_and_put_leaves_no_orphan(
     from nbsecrets.rotation.openai import OpenAI
 
     token = str(uuid.uuid4())
-    staging = Staging(Store().reads)
+    staging = Store().staging
     orphan = OpenAI().mint(Rotation(staging).context(SECRET), token)  # minted, never stored
     assert len(provider.service_accounts) == 1
     rotate(token)

@@ -21,7 +21,6 @@ from tests.sagemaker.machine import (
     run_script,
     wait_for,
 )
-from tests.sagemaker_api import SageMakerApi
 
 pytestmark = pytest.mark.sagemaker
 
@@ -38,12 +37,9 @@ def space(tmp_path_factory):
 
 
 @pytest.fixture
-def sm_api(aws_env, monkeypatch):
-    api = SageMakerApi()
-    api.add_domain("d-sim", DefaultUserSettings={"ExecutionRole": "arn:aws:iam::1:role/r"})
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", api.url)
-    yield api
-    api.close()
+def sm_api(sm_api):
+    sm_api.add_domain("d-sim", DefaultUserSettings={"ExecutionRole": "arn:aws:iam::1:role/r"})
+    return sm_api
 
 
 def deploy(space, sm_api, capsys):

@@ -20,9 +20,9 @@ from typing import Any
 from nbsecrets.admin import evaluator, secret_policy
 from nbsecrets.admin.policy import partition_of
 from nbsecrets.aws import errors as awserrors
-from nbsecrets.aws.session import execution_role
+from nbsecrets.aws.sagemaker import SAGEMAKER_METADATA, execution_role
 from nbsecrets.aws.store import Store
-from nbsecrets.config import SAGEMAKER_METADATA, Config
+from nbsecrets.config import Config
 from nbsecrets.errors import AccessDeniedError, NbSecretsError
 
 __all__ = ["Finding", "Report", "broad_grants", "run",
@@ -125,12 +125,9 @@ def simulate(iam: Any, role_arn: str, actions: Sequence[str], arns: Sequence[str
 
 
 def _iam_client(store: Store) -> Any:
-    from botocore.config import Config as BotoConfig
-
     # One attempt: the emulator answers SimulatePrincipalPolicy with HTTP 500, and a retried
     # 500 would cost three requests before the local answer is used anyway.
-    return store.session.client("iam", region_name=store.region, config=BotoConfig(
-        retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=3, read_timeout=10))
+    return store.client("iam", attempts=1, connect_timeout_s=3, read_timeout_s=10)
 
 
 # -- the report -------------------------------------------------------------------------------
@@ -166,10 +163,8 @@ def run(*, config: Config | None = None, providers: Sequence[str] = (),
     report.add("info", f"Region {region}, Secrets Manager endpoint {endpoint}, prefix "
                        f"{store.config.prefix}")
     try:
-        ident = store.client(service="sts").get_caller_identity()
-    except Exception as exc:
-        err = awserrors.translate(exc, action="sts:GetCallerIdentity", target="identity",
-                                  region=region)
+        ident = store.identity()
+    except NbSecretsError as err:
         report.add("error", f"Identity: {err}")
         return report
     account = ident["Account"]

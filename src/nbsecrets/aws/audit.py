@@ -17,8 +17,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from nbsecrets.aws import errors as awserrors
-from nbsecrets.aws.session import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, AwsSession
-from nbsecrets.errors import AccessDeniedError, ConfigError, StoreUnavailableError
+from nbsecrets.aws.transport import Transport
+from nbsecrets.errors import AccessDeniedError, ConfigError, NbSecretsError, StoreUnavailableError
 
 __all__ = ["MAX_DAYS", "AuditLog", "SecretRead", "secret_name"]
 
@@ -98,8 +98,8 @@ class AuditLog:
 
     Parameters
     ----------
-    aws : AwsSession
-        Credentials and region (CloudTrail is asked in the primary region).
+    transport : Transport
+        Where requests go (CloudTrail is asked in the primary region).
     min_interval_s : float
         Least time between two LookupEvents requests (default 0.5: 2 per second).
     retries : int
@@ -108,28 +108,16 @@ class AuditLog:
         ``time.sleep`` and ``time.monotonic`` by default.
     """
 
-    def __init__(self, aws: AwsSession, *, min_interval_s: float = 0.5, retries: int = 5,
+    def __init__(self, transport: Transport, *, min_interval_s: float = 0.5, retries: int = 5,
                  sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic):
-        self.aws = aws
+        self.transport = transport
         self.min_interval_s = min_interval_s
         self.retries = retries
         self.sleep = sleep
         self.clock = clock
         self.requests = 0
         self._last: float | None = None
-        self._client: Any = None
-
-    def _cloudtrail(self) -> Any:
-        if self._client is None:
-            from botocore.config import Config as BotoConfig
-
-            self._client = self.aws.session.client(
-                "cloudtrail", region_name=self.aws.region,
-                config=BotoConfig(retries={"total_max_attempts": 1, "mode": "standard"},
-                                  connect_timeout=CONNECT_TIMEOUT_S,
-                                  read_timeout=READ_TIMEOUT_S))
-        return self._client
 
     def _pace(self) -> None:
         if self._last is not None:
@@ -139,45 +127,46 @@ class AuditLog:
         self._last = self.clock()
         self.requests += 1
 
-    def _page(self, **kwargs: Any) -> dict[str, Any]:
-        client = self._cloudtrail()
-        for attempt in range(self.retries + 1):
-            self._pace()
-            try:
-                return client.lookup_events(**kwargs)
-            except Exception as exc:
-                code = awserrors.error_code(exc)
-                if code in awserrors.THROTTLE_CODES and attempt < self.retries:
-                    self.sleep(min(2.0 ** attempt, 8.0))
-                    continue
-                if code in awserrors.THROTTLE_CODES:
-                    raise StoreUnavailableError(
-                        "CloudTrail kept throttling LookupEvents; wait a minute and run "
-                        "`nbsecrets audit` again, or ask for fewer --days.") from None
-                err = awserrors.translate(exc, action="cloudtrail:LookupEvents",
-                                          target="*", region=self.aws.region)
-                if isinstance(err, AccessDeniedError):
-                    err = AccessDeniedError(
-                        "the credentials in use are not allowed cloudtrail:LookupEvents; run "
-                        "`nbsecrets audit` as an admin whose role has the policy that "
-                        "`nbsecrets policy --audit` prints (never the notebook role).")
-                raise err from None
-        raise AssertionError("unreachable")
-
     def events(self, days: float, now: datetime | None = None) -> Iterator[dict[str, Any]]:
-        """Every GetSecretValue event of the last ``days`` days, newest first, page by page."""
+        """Every GetSecretValue event of the last ``days`` days, newest first, page by page.
+
+        Each request is paced; a throttled page is asked again after a backoff (up to
+        ``retries`` times per page), from where the pages stopped.
+        """
         now = now or datetime.now(timezone.utc)
         kwargs: dict[str, Any] = {
             "LookupAttributes": [{"AttributeKey": "EventName",
                                   "AttributeValue": "GetSecretValue"}],
             "StartTime": now - timedelta(days=days), "EndTime": now, "MaxResults": 50}
+        token: str | None = None
+        attempt = 0
         while True:
-            page = self._page(**kwargs)
-            yield from page.get("Events", [])
-            token = page.get("NextToken")
-            if not token:
+            try:
+                # botocore's retries are off here: every request is paced and counted
+                for page, _ in self.transport.pages(
+                        "lookup_events", service="cloudtrail", target="*",
+                        action="cloudtrail:LookupEvents", client_options={"attempts": 1},
+                        start=token, before=self._pace, **kwargs):
+                    attempt = 0
+                    yield from page.get("Events", [])
+                    token = page.get("NextToken")
                 return
-            kwargs["NextToken"] = token
+            except NbSecretsError as exc:
+                if exc.code in awserrors.THROTTLE_CODES and attempt < self.retries:
+                    self.sleep(min(2.0 ** attempt, 8.0))
+                    attempt += 1
+                    continue
+                if exc.code in awserrors.THROTTLE_CODES:
+                    raise StoreUnavailableError(
+                        "CloudTrail kept throttling LookupEvents; wait a minute and run "
+                        "`nbsecrets audit` again, or ask for fewer --days.",
+                        **exc.fields()) from None
+                if isinstance(exc, AccessDeniedError):
+                    raise exc.reworded(
+                        "the credentials in use are not allowed cloudtrail:LookupEvents; run "
+                        "`nbsecrets audit` as an admin whose role has the policy that "
+                        "`nbsecrets policy --audit` prints (never the notebook role).") from None
+                raise
 
     def reads(self, names: Sequence[str], *, prefix: str, days: float = 7,
               now: datetime | None = None) -> list[SecretRead]:

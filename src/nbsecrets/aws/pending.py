@@ -1,7 +1,8 @@
 """Versions in flight for rotation: the AWSPENDING version, its promotion, version dates.
 
-Every call goes to the primary region (replicas are read-only) through a :class:`Reader`'s
-``call``, so errors arrive as nbsecrets' one-line errors. No value is cached or logged here.
+Every call goes to the primary region (replicas are read-only) through the
+:class:`~nbsecrets.aws.transport.Transport`, so errors arrive as nbsecrets' one-line errors.
+No value is cached or logged here.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from nbsecrets.aws.reads import Reader
+from nbsecrets.aws.cache import Cache
 from nbsecrets.aws.records import CURRENT, PREVIOUS
+from nbsecrets.aws.transport import Transport
 from nbsecrets.errors import KeyNotFoundError
 
 __all__ = ["PENDING", "SecretState", "Staging"]
@@ -38,12 +40,13 @@ class SecretState:
 class Staging:
     """AWSPENDING versions and staging-label moves on one Secrets Manager secret at a time."""
 
-    def __init__(self, reads: Reader):
-        self.reads = reads
+    def __init__(self, transport: Transport, cache: Cache):
+        self.transport = transport
+        self.cache = cache
 
     def _call(self, op: str, secret_id: str, action: str, **kwargs: Any) -> Any:
-        resp, _ = self.reads.call(op, target=secret_id, action=f"secretsmanager:{action}",
-                                  write=True, **kwargs)
+        resp, _ = self.transport.call(op, target=secret_id, action=f"secretsmanager:{action}",
+                                      write=True, **kwargs)
         return resp
 
     def state(self, secret_id: str, *, dates: bool = True) -> SecretState:
@@ -135,5 +138,5 @@ class Staging:
         if PENDING in state.stages.get(token, ()):
             self._call("update_secret_version_stage", secret_id, "UpdateSecretVersionStage",
                        SecretId=secret_id, VersionStage=PENDING, RemoveFromVersionId=token)
-        self.reads.forget()
+        self.cache.forget()
         return current if current != token else None

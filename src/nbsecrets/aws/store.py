@@ -1,4 +1,9 @@
-"""The store: one object over the session, reads and writes, as the API uses it.
+"""The store: the one object every caller uses to reach AWS.
+
+A store holds one :class:`~nbsecrets.aws.transport.Transport` (session, clients, calls,
+failover, error translation), one :class:`~nbsecrets.aws.cache.Cache`, and the parts that
+use both: reads, writes and versions, and rotation staging. The API, the CLI, doctor, deploys,
+rotation and the audit log all start from a store; none builds a client of its own.
 
 boto3 is imported the first time a client is needed, never at import time.
 """
@@ -8,9 +13,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from nbsecrets.aws.cache import Cache
+from nbsecrets.aws.pending import Staging
 from nbsecrets.aws.reads import Reader
 from nbsecrets.aws.records import LoadedKey, SecretInfo, SecretVersion, VersionInfo
-from nbsecrets.aws.session import AwsSession
+from nbsecrets.aws.transport import Transport
 from nbsecrets.aws.writes import Writer
 from nbsecrets.config import Config
 from nbsecrets.refs import KeyRef
@@ -19,7 +26,7 @@ __all__ = ["Store"]
 
 
 class Store:
-    """Reads and writes provider keys in Secrets Manager.
+    """Reads and writes provider keys in Secrets Manager; hands out clients for the rest.
 
     Parameters
     ----------
@@ -35,34 +42,42 @@ class Store:
     def __init__(self, config: Config | None = None, *, session: Any = None,
                  on_notice: Callable[[str], None] | None = None):
         self.config = config or Config.load()
-        self.aws = AwsSession(self.config, session=session)
-        self.reads = Reader(self.aws, on_notice)
-        self.writes = Writer(self.reads)
+        self.transport = Transport(self.config, session=session, on_notice=on_notice)
+        self.cache = Cache()
+        self.reads = Reader(self.transport, self.cache)
+        self.writes = Writer(self.transport, self.cache)
+        self.staging = Staging(self.transport, self.cache)
 
-    # -- the session ------------------------------------------------------------------------
-
-    @property
-    def session(self) -> Any:
-        """The boto3 session (after assuming ``NBSECRETS_ROLE_ARN`` when it is set)."""
-        return self.aws.session
+    # -- the transport ----------------------------------------------------------------------
 
     @property
     def region(self) -> str:
         """The primary region."""
-        return self.aws.region
+        return self.transport.region
 
     @property
     def regions(self) -> tuple[str, ...]:
         """The primary region, then the fallback regions, in the order they are tried."""
-        return self.aws.regions
+        return self.transport.regions
 
-    def client(self, region: str | None = None, service: str = "secretsmanager") -> Any:
-        """A cached boto3 client for ``service`` in ``region`` (default: the primary)."""
-        return self.aws.client(region, service)
+    def client(self, service: str = "secretsmanager", *, region: str | None = None,
+               attempts: int | None = None, connect_timeout_s: float | None = None,
+               read_timeout_s: float | None = None) -> Any:
+        """A cached boto3 client for ``service`` in ``region`` (default: the primary).
+
+        See :meth:`Transport.client <nbsecrets.aws.transport.Transport.client>`.
+        """
+        return self.transport.client(service, region=region, attempts=attempts,
+                                     connect_timeout_s=connect_timeout_s,
+                                     read_timeout_s=read_timeout_s)
+
+    def identity(self) -> dict[str, Any]:
+        """STS GetCallerIdentity of the credentials in use (``Account``, ``Arn``)."""
+        return self.transport.identity()
 
     def account(self) -> str | None:
         """The account id of the credentials in use (STS GetCallerIdentity), or None."""
-        return self.aws.account()
+        return self.transport.account()
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -77,7 +92,7 @@ class Store:
 
     def forget(self, secret_id: str | None = None) -> None:
         """Drop ``secret_id`` (every stage and version) from the cache, or everything."""
-        self.reads.forget(secret_id)
+        self.cache.forget(secret_id)
 
     # -- writes and versions ----------------------------------------------------------------
 

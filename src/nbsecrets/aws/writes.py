@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from nbsecrets.aws import errors as awserrors
-from nbsecrets.aws.reads import Reader
+from nbsecrets.aws.cache import Cache
 from nbsecrets.aws.records import CURRENT, PREVIOUS, SecretVersion, VersionInfo
+from nbsecrets.aws.transport import Transport
 from nbsecrets.errors import (
     AccessDeniedError,
     KeyNotFoundError,
@@ -18,10 +18,20 @@ __all__ = ["Writer"]
 
 
 class Writer:
-    """Stores keys and moves staging labels, through a :class:`Reader`'s calls and cache."""
+    """Stores keys and moves staging labels, through the transport; forgets what it changed.
 
-    def __init__(self, reads: Reader):
-        self.reads = reads
+    Parameters
+    ----------
+    transport : Transport
+        Where requests go (writes: the primary region only).
+    cache : Cache
+        The store's one cache, which a write or a label move invalidates.
+    """
+
+    def __init__(self, transport: Transport, cache: Cache):
+        self.transport = transport
+        self.config = transport.config
+        self.cache = cache
 
     # -- versions ------------------------------------------------------------------------
 
@@ -30,8 +40,9 @@ class Writer:
 
         ``primary`` reads the primary region only, as a write that follows must.
         """
-        resp, _ = self.reads.call("describe_secret", target=secret_id, write=primary,
-                             action="secretsmanager:DescribeSecret", SecretId=secret_id)
+        resp, _ = self.transport.call("describe_secret", target=secret_id, write=primary,
+                                      action="secretsmanager:DescribeSecret",
+                                      SecretId=secret_id)
         return {vid: tuple(st) for vid, st in resp.get("VersionIdsToStages", {}).items()}
 
     def versions(self, secret_id: str) -> list[VersionInfo]:
@@ -48,14 +59,11 @@ class Writer:
         """
         stages = self._stages(secret_id)
         out: list[VersionInfo] = []
-        token: str | None = None
         try:
-            while True:
-                kwargs: dict[str, Any] = {"SecretId": secret_id, "IncludeDeprecated": True}
-                if token:
-                    kwargs["NextToken"] = token
-                resp, _ = self.reads.call("list_secret_version_ids", target=secret_id,
-                                     action="secretsmanager:ListSecretVersionIds", **kwargs)
+            for resp, _ in self.transport.pages(
+                    "list_secret_version_ids", target=secret_id,
+                    action="secretsmanager:ListSecretVersionIds", SecretId=secret_id,
+                    IncludeDeprecated=True):
                 for item in resp.get("Versions", []):
                     out.append(VersionInfo(
                         version_id=item.get("VersionId", ""),
@@ -63,9 +71,6 @@ class Writer:
                         created=item.get("CreatedDate"),
                         last_accessed=item.get("LastAccessedDate"),
                     ))
-                token = resp.get("NextToken")
-                if not token:
-                    break
         except AccessDeniedError:
             out = [VersionInfo(vid, st, None) for vid, st in stages.items()]
 
@@ -98,20 +103,21 @@ class Writer:
         if current is None or previous is None:
             raise KeyNotFoundError(
                 f"secret {secret_id} has no {PREVIOUS} version to roll back to; see "
-                f"`nbsecrets versions {secret_id}`.")
-        self.reads.call("update_secret_version_stage", target=secret_id, write=True,
-                   action="secretsmanager:UpdateSecretVersionStage", SecretId=secret_id,
-                   VersionStage=CURRENT, MoveToVersionId=previous,
-                   RemoveFromVersionId=current)
+                f"`nbsecrets versions {secret_id}`.", secret_id=secret_id, version=PREVIOUS)
+        self.transport.call("update_secret_version_stage", target=secret_id, write=True,
+                            action="secretsmanager:UpdateSecretVersionStage",
+                            SecretId=secret_id, VersionStage=CURRENT, MoveToVersionId=previous,
+                            RemoveFromVersionId=current)
         # Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT left; make sure of it.
         after = self._stages(secret_id, primary=True)
         if PREVIOUS not in after.get(current, ()):
             holder = next((v for v, st in after.items() if PREVIOUS in st), None)
-            extra = {"RemoveFromVersionId": holder} if holder else {}
-            self.reads.call("update_secret_version_stage", target=secret_id, write=True,
-                       action="secretsmanager:UpdateSecretVersionStage", SecretId=secret_id,
-                       VersionStage=PREVIOUS, MoveToVersionId=current, **extra)
-        self.reads.forget()  # the id may be a name or an ARN; cached entries may use either
+            extra: dict[str, Any] = {"RemoveFromVersionId": holder} if holder else {}
+            self.transport.call("update_secret_version_stage", target=secret_id, write=True,
+                                action="secretsmanager:UpdateSecretVersionStage",
+                                SecretId=secret_id, VersionStage=PREVIOUS,
+                                MoveToVersionId=current, **extra)
+        self.cache.forget()  # the id may be a name or an ARN; cached entries may use either
         return previous, current
 
 
@@ -121,21 +127,22 @@ class Writer:
         """CreateSecret first: a policy granting "{prefix}{provider}-??????" cannot match a
         secret that does not exist yet, so PutSecretValue on it would be AccessDenied. On
         ResourceExistsException, add a version."""
-        kms = self.reads.config.kms_key_id
+        kms = self.config.kms_key_id
+        extra: dict[str, Any] = {"KmsKeyId": kms} if kms else {}
         try:
-            return self.reads.call(
+            return self.transport.call(
                 "create_secret", target=sid, action="secretsmanager:CreateSecret", write=True,
                 Name=sid, SecretString=value,
                 Description=f"{provider} API key, managed by nbsecrets",
                 Tags=[{"Key": "nbsecrets:provider", "Value": provider},
                       {"Key": "nbsecrets:managed", "Value": "true"}],
-                **({"KmsKeyId": kms} if kms else {}))
+                **extra)
         except NbSecretsError as err:
-            if awserrors.error_code(err.__context__) != "ResourceExistsException":
+            if err.code != "ResourceExistsException":
                 raise
-        return self.reads.call("put_secret_value", target=sid,
-                               action="secretsmanager:PutSecretValue", write=True,
-                               SecretId=sid, SecretString=value)
+        return self.transport.call("put_secret_value", target=sid,
+                                   action="secretsmanager:PutSecretValue", write=True,
+                                   SecretId=sid, SecretString=value)
 
     def put(self, provider: str, value: str) -> SecretVersion:
         """Store ``value`` as the new current version of ``{prefix}{provider}``.
@@ -150,25 +157,26 @@ class Writer:
             If the value is empty or has surrounding whitespace.
         """
         if not value:
-            raise SecretFormatError(f"{provider}: the value is empty; nothing was stored.")
+            raise SecretFormatError(f"{provider}: the value is empty; nothing was stored.",
+                                    reason="value", key=provider)
         if value != value.strip():
             raise SecretFormatError(
                 f"{provider}: the value has spaces or newlines around it; nothing was stored. "
-                "Paste the key alone.")
-        sid = f"{self.reads.config.prefix}{provider}"
+                "Paste the key alone.", reason="value", key=provider)
+        sid = f"{self.config.prefix}{provider}"
         if sid.startswith("arn:"):  # an ARN prefix: the keys are held in another account
             try:
-                resp, region = self.reads.call("put_secret_value", target=sid,
-                                               action="secretsmanager:PutSecretValue",
-                                               write=True, SecretId=sid, SecretString=value)
-            except KeyNotFoundError:
-                raise KeyNotFoundError(
+                resp, region = self.transport.call("put_secret_value", target=sid,
+                                                   action="secretsmanager:PutSecretValue",
+                                                   write=True, SecretId=sid, SecretString=value)
+            except KeyNotFoundError as err:
+                raise err.reworded(
                     f"secret {sid} does not exist, and a secret cannot be created by ARN; an "
                     "admin of the account that holds the keys creates it, then this adds "
-                    "versions.") from None
+                    "versions.", key=provider) from None
         else:
             resp, region = self._create_or_put(provider, sid, value)
-        self.reads.forget(sid)
+        self.cache.forget(sid)
         return SecretVersion(name=resp.get("Name", sid), arn=resp.get("ARN", ""),
                              version_id=resp.get("VersionId", ""), stages=(CURRENT,),
                              created=None, region=region, payload="")

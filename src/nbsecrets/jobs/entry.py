@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from nbsecrets import api
-from nbsecrets.aws.session import role_from_identity
+from nbsecrets.aws.sagemaker import role_from_identity
 from nbsecrets.errors import AccessDeniedError, ConfigError, NbSecretsError
 from nbsecrets.jobs.environment import keys_named
 
@@ -23,35 +23,31 @@ __all__ = ["load_environment", "run", "split_command"]
 def _load(names: Sequence[str]) -> dict[str, tuple[str, ...]]:
     """Load ``names`` (one request for up to 20), with a job-role hint when access is denied."""
     try:
-        loaded = api.load_keys(names)
+        return api.load_names(names, notice_prefix="nbsecrets: ")
     except AccessDeniedError as exc:
         raise _for_this_role(exc, names) from None
-    finally:
-        for notice in api.take_notices():
-            print(f"nbsecrets: {notice}", file=sys.stderr)
-    return {key.ref.label: env_vars for key, env_vars in loaded}
 
 
 def _for_this_role(exc: AccessDeniedError, names: Sequence[str]) -> AccessDeniedError:
     """Name the role in use and the policy to give it (a job's role is not the notebook's)."""
     st = api.store()
     try:
-        arn = st.client(service="sts").get_caller_identity()["Arn"]
+        arn = st.identity()["Arn"]
     except Exception:
         return exc
     role = role_from_identity(arn)
     refs = [st.config.ref(n) for n in names]
     # Several failures come as exc.failures; a single one is the key's own error.
     denied = [r for r in refs if r.name in exc.failures
-              or (not exc.failures and str(exc).startswith(f"{r.label}:"))] or refs
+              or (not exc.failures and exc.key == r.label)] or refs
     if any(r.secret_id != f"{st.config.prefix}{r.provider.name}" for r in denied):
-        return AccessDeniedError(f"{exc} These credentials are {role}.", failures=exc.failures)
+        return exc.reworded(f"{exc} These credentials are {role}.")
     prefix = "" if st.config.prefix == "nbsecrets/" else f" --prefix {st.config.prefix}"
     flags = prefix + "".join(f" --provider {r.label}" for r in denied) + " --no-list"
-    return AccessDeniedError(
+    return exc.reworded(
         f"The role in use, {role}, may not read {', '.join(r.secret_id for r in denied)}; an "
         f"admin grants it with `nbsecrets provision --role {role}{flags}` (`nbsecrets "
-        f"policy{flags}` prints that policy).", failures=exc.failures)
+        f"policy{flags}` prints that policy).")
 
 
 def load_environment() -> dict[str, tuple[str, ...]]:

@@ -21,7 +21,8 @@ import os
 from collections.abc import Mapping
 
 from nbsecrets import api
-from nbsecrets.config import Config, sagemaker_region
+from nbsecrets.aws.transport import region_of
+from nbsecrets.config import Config
 from nbsecrets.errors import ConfigError
 from nbsecrets.providers import Registry
 from nbsecrets.refs import KeyRef
@@ -51,17 +52,6 @@ def _check_portable(ref: KeyRef, config: Config) -> None:
             f"{ref.provider.name} sets {', '.join(ref.provider.env_vars)} because of the "
             f"[providers] table in {config.source}, which the job does not have; ship that file "
             "with the job and set NBSECRETS_CONFIG to its path there, then call nbsecrets.load.")
-
-
-def _region(config: Config) -> str | None:
-    """The region the notebook reads from, resolved as the store does but with no request
-    (the store's session would first assume NBSECRETS_ROLE_ARN)."""
-    region = config.region or os.environ.get("AWS_REGION")
-    if not region:
-        import boto3
-
-        region = boto3.Session().region_name or sagemaker_region()
-    return region
 
 
 def job_environment(*names: str) -> dict[str, str]:
@@ -101,7 +91,9 @@ def job_environment(*names: str) -> dict[str, str]:
             raise ConfigError(f"{ref.label} is named twice with different secrets; name each "
                               "provider once.")
     env = {KEYS_VAR: ",".join(entries.values()), "NBSECRETS_PREFIX": config.prefix}
-    region = _region(config)
+    # the region the notebook reads from, resolved as the store does but with no request
+    # (the store's session would first assume NBSECRETS_ROLE_ARN)
+    region = region_of(config)
     if region:  # else the job reads the secrets in its own region (AWS_REGION there)
         env["NBSECRETS_REGION"] = region
     if config.fallback_regions:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sys
 
 from IPython.core.error import StdinNotImplementedError, UsageError
 from IPython.core.magic import Magics, line_magic, magics_class
@@ -56,8 +57,7 @@ class AikeyMagics(Magics):
         except NbSecretsError as exc:
             raise UsageError(str(exc)) from None
         finally:
-            for notice in api.take_notices():
-                print(notice)
+            api.print_notices(file=sys.stdout)
 
     def _run(self, args) -> None:
         actions = sum(bool(x) for x in (args.names, args.list, args.unload, args.set))

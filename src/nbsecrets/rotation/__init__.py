@@ -30,9 +30,8 @@ def handler(event: dict[str, Any], context: Any = None) -> None:
     """
     import logging
 
-    from nbsecrets.aws.pending import Staging
     from nbsecrets.aws.store import Store
     from nbsecrets.rotation.steps import Rotation
 
     logging.getLogger("nbsecrets.rotation").setLevel(logging.INFO)
-    Rotation(Staging(Store().reads)).run(event)
+    Rotation(Store().staging).run(event)

@@ -6,7 +6,6 @@ the shell of whoever runs ``nbsecrets rotate``), then a default.
 
 from __future__ import annotations
 
-import json
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -14,6 +13,7 @@ from dataclasses import dataclass, field
 
 from nbsecrets.aws.pending import SecretState, Staging
 from nbsecrets.errors import ConfigError, KeyNotFoundError, SecretFormatError
+from nbsecrets.refs import json_object
 
 __all__ = ["GRACE_TAG", "Context", "KeyProvider", "hint_matches"]
 
@@ -73,13 +73,13 @@ class Context:
                 f"the {provider} admin key secret {name} does not exist; store the admin key "
                 f"there (or name another secret in {env}), or paste a new key with "
                 f"`nbsecrets rotate {provider} --prompt`.") from None
-        if not payload.startswith("{"):
-            return {"admin_key": payload}
         try:
-            obj = json.loads(payload)
-        except ValueError:
-            obj = None
-        if isinstance(obj, dict):
+            obj = json_object(payload)
+        except SecretFormatError:
+            obj = {}
+        if obj is None:
+            return {"admin_key": payload}
+        if obj:
             key = obj.get("admin_key") or obj.get("api_key")
             if isinstance(key, str) and key:
                 return {**{k: str(v) for k, v in obj.items()}, "admin_key": key}

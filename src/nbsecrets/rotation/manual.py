@@ -11,7 +11,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from nbsecrets import api
-from nbsecrets.aws.pending import Staging
 from nbsecrets.aws.store import Store
 from nbsecrets.errors import ConfigError, NbSecretsError
 from nbsecrets.rotation.steps import Rotation
@@ -58,7 +57,7 @@ def rotate(name: str, read_value: Callable[[str], str], *, prompt: bool = False,
     if ref.field:
         raise ConfigError(f"{name}: rotation replaces a whole secret's key; name the secret "
                           f"without #{ref.field}.")
-    rot = Rotation(Staging(st.reads), environ=environ, grace_days=grace_days)
+    rot = Rotation(st.staging, environ=environ, grace_days=grace_days)
     sid = ref.secret_id
     if revoke_only:
         done = rot.revoke_previous(sid)

@@ -22,7 +22,7 @@ from nbsecrets.aws.pending import PENDING, Staging
 from nbsecrets.aws.records import CURRENT, PREVIOUS
 from nbsecrets.errors import ConfigError, KeyNotFoundError, NbSecretsError, SecretFormatError
 from nbsecrets.providers import Registry
-from nbsecrets.refs import KeyRef, extract_value
+from nbsecrets.refs import KeyRef, extract_value, json_object
 from nbsecrets.rotation.anthropic import Anthropic
 from nbsecrets.rotation.base import Context, KeyProvider
 from nbsecrets.rotation.openai import OpenAI
@@ -41,13 +41,11 @@ def _utcnow() -> datetime:
 
 def _fields(payload: str) -> dict[str, str]:
     """The string fields of a JSON payload, or {} for a raw key."""
-    if not payload.lstrip().startswith("{"):
-        return {}
     try:
-        obj = json.loads(payload)
-    except ValueError:
+        obj = json_object(payload) or {}
+    except SecretFormatError:
         return {}
-    return {k: v for k, v in obj.items() if isinstance(v, str)} if isinstance(obj, dict) else {}
+    return {k: v for k, v in obj.items() if isinstance(v, str)}
 
 
 class Rotation:
@@ -110,7 +108,7 @@ class Rotation:
         value = fields["api_key"]
         if not current.lstrip().startswith("{"):
             return value if len(fields) == 1 else json.dumps(fields)
-        obj = json.loads(current)
+        obj = json_object(current) or {}
         key_field = next((f for f in ("api_key", provider.name) if isinstance(obj.get(f), str)),
                          None)
         strings = [k for k, v in obj.items() if isinstance(v, str)]
