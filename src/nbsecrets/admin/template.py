@@ -59,13 +59,12 @@ def _script(relative: str, opts: Any) -> dict[str, Any]:
     """The script for ``Fn::Base64`` of ``Fn::Sub``: its own ``${`` escaped as ``${!``."""
     text = script_text(relative).replace("${", "${!")
     if relative.endswith("on-start.sh"):
-        keys = opts.kms_key_arns
-        primary = next((k.partition("=")[2] for k in keys if not k.partition("=")[0]), "")
         text = fill(text, {
             "ARTIFACT_URI": "s3://${ArtifactBucket}/${ArtifactKey}",
             "ARTIFACT_SHA256": "${ArtifactSha256}", "PIP_REQUIREMENT": "",
             "PREFIX": "${Prefix}", "REGION": opts.region or "",
-            "FALLBACK_REGIONS": ",".join(opts.fallback_regions), "KMS_KEY_ID": primary})
+            "FALLBACK_REGIONS": ",".join(opts.fallback_regions),
+            "KMS_KEY_ID": opts.primary_kms_key})
     return {"Fn::Base64": {"Fn::Sub": text}}
 
 
