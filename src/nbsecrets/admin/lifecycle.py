@@ -9,6 +9,7 @@ through boto3's SageMaker client. The template lives in :mod:`nbsecrets.admin.te
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -98,10 +99,15 @@ class Settings:
         return bool(self.artifact_uri or self.pip_requirement)
 
 
+def _line(line: str, _match: re.Match[str]) -> str:
+    return line
+
+
 def fill(text: str, values: dict[str, str]) -> str:
     """Set ``VAR="..."`` lines of the settings block to ``values`` (raw, already safe)."""
     for var, value in values.items():
-        text, n = re.subn(rf'^{var}="[^"\n]*"$', lambda _m, v=var, x=value: f'{v}="{x}"',
+        # the replacement is a function so that no backslash in it is read as an escape
+        text, n = re.subn(rf'^{var}="[^"\n]*"$', functools.partial(_line, f'{var}="{value}"'),
                           text, count=1, flags=re.M)
         if n != 1:
             raise FileNotFoundError(f"the settings line {var}= is missing from the script")
@@ -256,7 +262,7 @@ def _describe(sagemaker: Any, name: str) -> dict[str, Any] | None:
 
 
 def _same(found: dict[str, Any] | None, content: str) -> bool:
-    return bool(found) and found.get("StudioLifecycleConfigContent") == content \
+    return found is not None and found.get("StudioLifecycleConfigContent") == content \
         and found.get("StudioLifecycleConfigAppType") == APP_TYPE
 
 
