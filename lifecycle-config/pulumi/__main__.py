@@ -71,6 +71,7 @@ class Settings:
     notebook_instance: str | None
     notebook_instance_type: str
     install: lifecycle.Settings  # install source and settings written into the scripts
+    policy: PolicyOptions  # the role policy's options, as `nbsecrets policy` resolves them
     rotation_lambda_arn: str | None
     rotation_days: int
     rotation_code: tuple[str, str] | None = None  # (bucket, key) of the nbsecrets wheel
@@ -85,14 +86,9 @@ class Settings:
         return tuple(p for p in self.providers if p in MINTABLE)
 
     def options(self, account: str) -> PolicyOptions:
-        """The policy options: what ``nbsecrets policy`` takes on its command line."""
-        return PolicyOptions(region=self.region, account=account, prefix=self.prefix,
-                             providers=self.providers, kms_key_arn=self.kms_key_arn,
-                             allow_write=self.allow_write, list_secrets=self.list_secrets,
-                             fallback_regions=self.replica_regions,
-                             kms_key_arns=tuple(f"{r}={k}" for r, k in
-                                                self.replica_kms_key_arns.items()),
-                             install_artifact=self.install.artifact_uri or None)
+        """The policy options in ``account``: what ``nbsecrets policy`` takes on its command
+        line."""
+        return dataclasses.replace(self.policy, account=account)
 
 
 def settings(cfg: pulumi.Config) -> Settings:
@@ -134,18 +130,29 @@ def settings(cfg: pulumi.Config) -> Settings:
         raise pulumi.RunError("Roles in another account cannot decrypt secrets under the AWS "
                               "managed key; set kmsKeyArn to a customer managed key (or set "
                               "account, if the consumer roles are in this one).")
+    install = _install(cfg, region, replicas, kms)
+    allow_write = cfg.get_bool("allowWrite") or False
+    list_secrets = cfg.get_bool("listSecrets") is not False
+    try:  # the package's own resolution and checks, before anything is declared
+        policy = PolicyOptions.resolve(
+            region=region, account=account, prefix=cfg.get("prefix"), providers=providers,
+            kms_key_arns=(*([kms] if kms else []),
+                          *(f"{r}={k}" for r, k in dict(replica_keys).items())),
+            allow_write=allow_write, list_secrets=list_secrets, fallback_regions=replicas,
+            install_artifact=install.artifact_uri or None)
+    except NbSecretsError as exc:
+        raise pulumi.RunError(str(exc)) from None
     s = Settings(
-        providers=providers, prefix=cfg.get("prefix") or "nbsecrets/", region=region,
+        providers=policy.providers, prefix=policy.prefix, region=region,
         account=account, replica_regions=replicas,
         replica_kms_key_arns=dict(replica_keys), kind=kind, kms_key_arn=kms,
         consumer_roles=consumers, admin_roles=admins,
-        allow_write=cfg.get_bool("allowWrite") or False,
-        list_secrets=cfg.get_bool("listSecrets") is not False,
+        allow_write=allow_write, list_secrets=list_secrets,
         role_name=cfg.get("roleName") or "nbsecrets-notebook",
         lifecycle_name=cfg.get("lifecycleConfigName") or "nbsecrets",
         notebook_instance=cfg.get("notebookInstanceName") or None,
         notebook_instance_type=cfg.get("notebookInstanceType") or "ml.t3.medium",
-        install=_install(cfg, region, replicas, kms), rotation_lambda_arn=rotation,
+        install=install, policy=policy, rotation_lambda_arn=rotation,
         rotation_days=cfg.get_int("rotationDays") or 30, rotation_code=code,
         rotation_grace_days=1 if cfg.get_int("rotationGraceDays") is None
         else cfg.get_int("rotationGraceDays"),
@@ -155,10 +162,6 @@ def settings(cfg: pulumi.Config) -> Settings:
                               f"rotate {providers[0]} by hand with `nbsecrets rotate "
                               f"{providers[0]}`, or leave rotationLambdaArn/rotationCodeUri "
                               "unset.")
-    try:
-        s.options(s.account or "000000000000")  # the package's own checks, before anything
-    except NbSecretsError as exc:
-        raise pulumi.RunError(str(exc)) from None
     return s
 
 

@@ -7,9 +7,13 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from nbsecrets._version import __version__
 from nbsecrets.errors import ConfigError, NbSecretsError
+
+if TYPE_CHECKING:
+    from nbsecrets.admin.policy import PolicyOptions
 
 __all__ = ["main"]
 
@@ -93,39 +97,17 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return demo.run(lab=args.lab, keep=args.output)
 
 
-def _policy_options(args: argparse.Namespace, *, need_ids: bool = True):
-    """PolicyOptions from the command line; region and account default to the resolved ones."""
+def _policy_options(args: argparse.Namespace, *, need_ids: bool = True) -> PolicyOptions:
+    """The policy options on the command line, resolved by :meth:`PolicyOptions.resolve`."""
     from nbsecrets.admin.policy import PolicyOptions
-    from nbsecrets.config import Config, arn_prefix
-    from nbsecrets.errors import ConfigError
+    from nbsecrets.config import Config
 
-    config = Config.load()
-    region, account = args.region, args.account
-    prefix, secrets_account = args.prefix or config.prefix, args.secrets_account
-    if parts := arn_prefix(prefix):  # keys in another account: its region, account, names
-        region, secrets_account, prefix = region or parts[0], secrets_account or parts[1], parts[2]
-    if need_ids and not (region and account):
-        from nbsecrets.aws.store import Store
-
-        store = Store(config)
-        if not region:
-            try:
-                region = store.region
-            except NbSecretsError:
-                raise ConfigError("Cannot resolve the AWS region for the policy; pass --region R "
-                                  "(or set AWS_REGION).") from None
-        if not account:
-            account = store.account()
-            if not account:
-                raise ConfigError(
-                    "Cannot resolve the AWS account ID (STS GetCallerIdentity failed: no or "
-                    "invalid credentials); pass --account ID, or use --format cloudformation, "
-                    "which leaves it to ${AWS::AccountId}.")
-    opts = PolicyOptions(region=region, account=account, prefix=prefix,
-                         providers=tuple(args.provider), kms_key_arns=tuple(args.kms_key_arn),
-                         allow_write=args.allow_write, list_secrets=not args.no_list,
-                         secrets_account=secrets_account, install_artifact=args.artifact,
-                         fallback_regions=tuple(args.fallback_region or config.fallback_regions))
+    opts = PolicyOptions.resolve(
+        region=args.region, account=args.account, prefix=args.prefix,
+        providers=args.provider, kms_key_arns=args.kms_key_arn, allow_write=args.allow_write,
+        list_secrets=not args.no_list, secrets_account=args.secrets_account,
+        install_artifact=args.artifact, fallback_regions=args.fallback_region,
+        defaults=Config.load(), need_ids=need_ids)
     if opts.allow_write and not opts.providers:
         print(f"note: --allow-write with no --provider allows writing every key under the "
               f"prefix {opts.prefix}", file=sys.stderr)

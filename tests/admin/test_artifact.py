@@ -38,8 +38,8 @@ def test_artifact_command_uploads_wheelhouse_and_wheel(aws_env, capsys, tmp_path
     # A pure-Python wheel is a zip with the package at its root: Lambda takes it as code.
     with zipfile.ZipFile(tmp_path / "nbsecrets.whl") as whl:
         assert "nbsecrets/__init__.py" in whl.namelist()
-        assert "nbsecrets/_shipped/lifecycle-config/notebook-instance/on-start.sh" in \
-            whl.namelist()
+        for script in ("notebook-instance/on-start.sh", "common.sh"):  # one includes the other
+            assert f"nbsecrets/_shipped/lifecycle-config/{script}" in whl.namelist()
 
 
 @pytest.mark.parametrize("location", ["https://bucket/x/", "s3://bucket", "s3://Bad_Bucket/x/",

@@ -26,7 +26,8 @@ from nbsecrets.errors import ConfigError
 ROOT = Path(__file__).resolve().parents[2]
 LC = ROOT / "lifecycle-config"
 SCRIPTS = ["provision.sh", "notebook-instance/on-create.sh", "notebook-instance/on-start.sh",
-           "studio/on-start.sh"]
+           "studio/on-start.sh", "common.sh"]
+ON_START = ["notebook-instance/on-start.sh", "studio/on-start.sh"]
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
@@ -211,18 +212,30 @@ def test_on_create_logs(tmp_path):
     assert "on-create: instance created" in out.stdout
 
 
-def test_studio_script_has_the_notebook_body():
-    def body(relative: str) -> str:
-        text = (LC / relative).read_text()
-        return text[text.index("LOG="):]
-
-    assert body("studio/on-start.sh") == body("notebook-instance/on-start.sh")
+def test_on_start_scripts_share_one_body_and_deploy_as_one_file(tmp_path):
+    """Each on-start script is its layout and an include of common.sh; what is deployed is one
+    file with common.sh's text in place of the include, shellcheck-clean and within
+    SageMaker's size limit."""
+    common = (LC / "common.sh").read_text()
+    for relative in ON_START:
+        source = (LC / relative).read_text()
+        assert "LOG=" not in source and source.count("/../common.sh\"") == 1
+        text = lifecycle.assemble(relative)
+        assert text.count(common) == 1 and "/../common.sh\"" not in text
+        assert text.replace(common, "") == source.replace(
+            '# shellcheck source=/dev/null\n. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"\n', "")
+        deployed = tmp_path / relative.replace("/", "-")
+        deployed.write_text(lifecycle.script_text(relative, PIP))
+        result = subprocess.run(["shellcheck", "-s", "bash", str(deployed)],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout
+        assert len(base64.b64encode(deployed.read_bytes())) <= lifecycle.MAX_BASE64_CHARS
 
 
 @pytest.mark.parametrize("settings", [PIP, ART])
 def test_settings_are_filled_and_read_back_by_bash(settings):
     text = lifecycle.script_text("notebook-instance/on-start.sh", settings)
-    head = text.split("NB_USER=")[0]
+    head = text.split("# <<< settings <<<")[0]
     for var, value in settings.values().items():
         out = subprocess.run(["bash", "-c", head + f'printf %s "${var}"'],
                              env={"PATH": os.environ["PATH"]}, capture_output=True, text=True)

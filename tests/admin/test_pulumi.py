@@ -423,3 +423,73 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     [entry] = checked_in["Resources"]["NotebookRole"]["Properties"]["Policies"]
     assert _substitute(entry["PolicyDocument"]) == policy_document(
         PolicyOptions(region=R, account=ACCOUNT, install_artifact=ARTIFACT))
+
+
+# -- the same scripts on every path -----------------------------------------------------------
+
+def _without_settings(text: str) -> str:
+    """A script without its settings block, which each path fills with its own values."""
+    head, rest = text.split("# >>> settings", 1)
+    return head + rest.split("# <<< settings <<<\n", 1)[1]
+
+
+def test_every_deploy_path_deploys_the_same_scripts(aws_env, iam, tmp_path, capsys):
+    """`nbsecrets lifecycle`, provision.sh, template.yaml and Pulumi deploy each on-start
+    script as one file: its layout with lifecycle-config/common.sh in place of the include."""
+    import base64
+    import os
+    import subprocess
+
+    from cfnlint.decode.cfn_yaml import loads
+
+    from tests.conftest import SAGEMAKER_TRUST
+    from tests.sagemaker_api import SageMakerApi
+
+    b64 = base64.b64decode
+    sha = "ab" * 32
+    expected = {kind: _without_settings(lifecycle.assemble(f"{kind}/on-start.sh"))
+                for kind in ("notebook-instance", "studio")}
+    common = _without_settings((ROOT / "lifecycle-config" / "common.sh").read_text())
+    assert all(common in text for text in expected.values())
+    found: dict[str, list[str]] = {kind: [] for kind in expected}
+    api = SageMakerApi()
+    api.add_domain("d-1")
+    iam.create_role(RoleName="nb", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
+    try:
+        for studio in (False, True):
+            extra = ["--studio", "--domain-id", "d-1"] if studio else []
+            os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] = api.url
+            assert cli.main(["lifecycle", "--name", "cli", "--artifact", ARTIFACT,
+                             "--artifact-sha256", sha, *extra]) == 0
+            done = subprocess.run(
+                ["bash", str(ROOT / "lifecycle-config" / "provision.sh"), "--role", "nb",
+                 "--name", "sh", "--artifact", ARTIFACT, "--artifact-sha256", sha, *extra],
+                env={**os.environ, "NBSECRETS_CLI": f"{sys.executable} -m nbsecrets.cli"},
+                capture_output=True, text=True, timeout=120)
+            assert done.returncode == 0, done.stderr
+    finally:
+        api.close()
+    capsys.readouterr()
+    for name in ("cli", "sh"):
+        found["notebook-instance"].append(b64(api.notebook[name]["OnStart"][0]["Content"]))
+        found["studio"].append(b64(api.studio[name]["StudioLifecycleConfigContent"]))
+    template = json.loads(json.dumps(loads(template_text())))["Resources"]
+    for kind, content in (
+            ("notebook-instance", template["LifecycleConfig"]["Properties"]["OnStart"][0][
+                "Content"]),
+            ("studio", template["StudioLifecycleConfig"]["Properties"][
+                "StudioLifecycleConfigContent"])):
+        found[kind].append(content["Fn::Base64"]["Fn::Sub"].replace("${!", "${"))
+    for notebook_kind, kind, typ, field in (
+            ("instance", "notebook-instance", "aws:sagemaker/notebookInstanceLifecycle"
+             "Configuration:NotebookInstanceLifecycleConfiguration", "onStart"),
+            ("studio", "studio", "aws:sagemaker/studioLifecycleConfig:StudioLifecycleConfig",
+             "studioLifecycleConfigContent")):
+        mocks, _ = run({"providers": ["openai"], "notebookKind": notebook_kind,
+                        "artifactUri": ARTIFACT, "artifactSha256": sha})
+        [lcc] = of_type(mocks, typ)
+        found[kind].append(b64(lcc.inputs[field]).decode())
+    for kind, texts in found.items():
+        assert len(texts) == 4
+        assert [_without_settings(t if isinstance(t, str) else t.decode()) for t in texts] \
+            == [expected[kind]] * 4, kind

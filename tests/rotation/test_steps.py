@@ -290,3 +290,23 @@ def test_the_role_policy_allows_every_call_a_rotation_makes_and_no_more(
         if target == arn:
             used.add(iam_action)
     assert used == set(ROTATION_ACTIONS)  # each granted action is needed
+
+
+def test_each_step_reads_the_secret_once(openai_secret, provider, sm, proxy):
+    """A step reads the secret's state once (one DescribeSecret, ListSecretVersionIds only
+    where the grace period needs the dates) and hands it down; finishSecret reads it once more
+    only to check that AWSPREVIOUS followed AWSCURRENT."""
+    from collections import Counter
+
+    os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "0"
+    token = str(uuid.uuid4())
+    reads = {}
+    for step in STEPS:
+        first = len(proxy.requests)
+        rotation.handler(event(step, token), None)
+        seen = Counter(proxy.requests[first:])
+        reads[step] = (seen["secretsmanager.DescribeSecret"],
+                       seen["secretsmanager.ListSecretVersionIds"])
+    assert reads == {"createSecret": (1, 1), "setSecret": (1, 0), "testSecret": (1, 0),
+                     "finishSecret": (2, 1)}
+    assert stages(sm)[token] == {"AWSCURRENT"}

@@ -85,13 +85,13 @@ def run_lifecycle(args: argparse.Namespace) -> int:
     if args.template:
         from nbsecrets.admin.policy import PolicyOptions
         from nbsecrets.admin.template import template_text
+        from nbsecrets.config import Config
 
-        opts = PolicyOptions(region=args.region, account=None,
-                             prefix=args.prefix or "nbsecrets/",
-                             providers=tuple(args.provider), allow_write=args.allow_write,
-                             list_secrets=not args.no_list,
-                             fallback_regions=tuple(args.fallback_region),
-                             kms_key_arns=tuple(args.kms_key_arn))
+        opts = PolicyOptions.resolve(
+            region=args.region, prefix=args.prefix, providers=args.provider,
+            kms_key_arns=args.kms_key_arn, allow_write=args.allow_write,
+            list_secrets=not args.no_list, fallback_regions=args.fallback_region or None,
+            defaults=Config.load())
         print(template_text(opts), end="")
         return 0
     if not args.name:
@@ -105,7 +105,9 @@ def run_lifecycle(args: argparse.Namespace) -> int:
         built = _publish(uri, args.wheel)
         _print_artifact(built)
         uri, sha = built.uri, built.sha256
-    kms = next((k for k in args.kms_key_arn if "=" not in k.split(":", 1)[0]), "")
+    from nbsecrets.admin.policy import primary_key_arn
+
+    kms = primary_key_arn(args.kms_key_arn)
     settings = lifecycle.Settings(
         artifact_uri=uri, artifact_sha256=sha, pip_requirement=args.pip_requirement or "",
         prefix=args.prefix or "", region=args.region or "",

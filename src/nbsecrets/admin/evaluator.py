@@ -28,7 +28,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,8 +108,9 @@ def statements(policy: Mapping[str, Any] | str, source: str = "policy") -> list[
 
 # -- conditions -------------------------------------------------------------------------------
 
-def _string_op(base: str) -> Any:
-    table = {
+def _string_op(base: str) -> Callable[[str, Any], bool] | None:
+    """The test of a string or ARN condition operator: (context value, policy value)."""
+    table: dict[str, Callable[[str, Any], bool]] = {
         "StringEquals": lambda v, p: v == p,
         "StringNotEquals": lambda v, p: v != p,
         "StringEqualsIgnoreCase": lambda v, p: v.lower() == p.lower(),

@@ -1,6 +1,7 @@
 """SageMaker lifecycle configurations from the scripts in ``lifecycle-config/``.
 
-:func:`script_text` fills a script's settings block (install source, prefix, region, fallback
+:func:`assemble` puts the shared part (``common.sh``) into each on-start script, and
+:func:`script_text` fills its settings block (install source, prefix, region, fallback
 regions, KMS key) from :class:`Settings`; :func:`deploy` creates or updates a configuration
 through boto3's SageMaker client. The template lives in :mod:`nbsecrets.admin.template`.
 """
@@ -8,6 +9,7 @@ through boto3's SageMaker client. The template lives in :mod:`nbsecrets.admin.te
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ __all__ = [
     "MAX_SCRIPT_BYTES",
     "Deployed",
     "Settings",
+    "assemble",
     "attach_to_domain",
     "deploy",
     "deploy_studio",
@@ -96,25 +99,56 @@ class Settings:
         return bool(self.artifact_uri or self.pip_requirement)
 
 
+def _line(line: str, _match: re.Match[str]) -> str:
+    return line
+
+
 def fill(text: str, values: dict[str, str]) -> str:
     """Set ``VAR="..."`` lines of the settings block to ``values`` (raw, already safe)."""
     for var, value in values.items():
-        text, n = re.subn(rf'^{var}="[^"\n]*"$', lambda _m, v=var, x=value: f'{v}="{x}"',
+        # the replacement is a function so that no backslash in it is read as an escape
+        text, n = re.subn(rf'^{var}="[^"\n]*"$', functools.partial(_line, f'{var}="{value}"'),
                           text, count=1, flags=re.M)
         if n != 1:
             raise FileNotFoundError(f"the settings line {var}= is missing from the script")
     return text
 
 
+# An on-start script's include of the part the scripts share (lifecycle-config/common.sh).
+_INCLUDE = re.compile(r'^# shellcheck source=/dev/null\n'
+                      r'\. "\$\(dirname "\$\{BASH_SOURCE\[0\]\}"\)/(?P<path>[^"\n]+)"\n',
+                      re.M)
+
+
+def assemble(relative: str) -> str:
+    """A script as SageMaker runs it: one file, each include replaced by the included text.
+
+    Every deploy path (``nbsecrets lifecycle``, template.yaml, Pulumi, provision.sh) reads the
+    scripts through this, so they deploy the same content.
+    """
+    root = scripts_dir()
+    path = root / relative
+
+    def inline(match: re.Match[str]) -> str:
+        included = (path.parent / match["path"]).resolve()
+        if root.resolve() not in included.parents:
+            raise FileNotFoundError(f"{relative} includes {match['path']}, outside "
+                                    "lifecycle-config/")
+        return included.read_text(encoding="utf-8")
+
+    return _INCLUDE.sub(inline, path.read_text(encoding="utf-8"))
+
+
 def script_text(relative: str, settings: Settings | None = None) -> str:
-    """A script's text, with its settings block filled from ``settings`` if given.
+    """A script's text (:func:`assemble`), with its settings block filled from ``settings``
+    if given.
 
     Raises
     ------
     ConfigError
         If the script is over :data:`MAX_SCRIPT_BYTES`.
     """
-    text = (scripts_dir() / relative).read_text(encoding="utf-8")
+    text = assemble(relative)
     if settings is not None and relative.endswith("on-start.sh"):
         text = fill(text, settings.values())
     size = len(text.encode("utf-8"))
@@ -228,7 +262,7 @@ def _describe(sagemaker: Any, name: str) -> dict[str, Any] | None:
 
 
 def _same(found: dict[str, Any] | None, content: str) -> bool:
-    return bool(found) and found.get("StudioLifecycleConfigContent") == content \
+    return found is not None and found.get("StudioLifecycleConfigContent") == content \
         and found.get("StudioLifecycleConfigAppType") == APP_TYPE
 
 

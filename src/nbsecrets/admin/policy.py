@@ -9,13 +9,17 @@ and partition left to CloudFormation's pseudo parameters unless given.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbsecrets.admin.cfn import to_yaml
 from nbsecrets.config import DEFAULT_PREFIX
 from nbsecrets.errors import ConfigError
 from nbsecrets.providers import Registry
+
+if TYPE_CHECKING:
+    from nbsecrets.config import Config
 
 __all__ = [
     "POLICY_NAME",
@@ -28,6 +32,7 @@ __all__ = [
     "partition_of",
     "policy_document",
     "policy_json",
+    "primary_key_arn",
     "secret_arns",
 ]
 
@@ -131,6 +136,95 @@ class PolicyOptions:
                 raise ConfigError("Keys read from another account must be encrypted with a "
                                   "customer managed KMS key (the AWS managed key cannot be shared);"
                                   " pass --kms-key-arn with that key's ARN.")
+
+    @classmethod
+    def resolve(cls, *, region: str | None = None, account: str | None = None,
+                prefix: str | None = None, providers: Iterable[str] = (),
+                kms_key_arns: Iterable[str] = (), allow_write: bool = False,
+                list_secrets: bool = True, secrets_account: str | None = None,
+                install_artifact: str | None = None,
+                fallback_regions: Iterable[str] | None = None,
+                defaults: Config | None = None, need_ids: bool = False) -> PolicyOptions:
+        """The options every deploy path uses: ``nbsecrets policy`` and ``provision``,
+        ``nbsecrets lifecycle --template`` and the Pulumi program.
+
+        Parameters
+        ----------
+        region, account, prefix, providers, kms_key_arns, allow_write, list_secrets,
+        secrets_account, install_artifact, fallback_regions
+            As given by the admin; None (or nothing) takes the default.
+        defaults : Config, optional
+            Where a missing prefix and fallback regions come from (the CLI passes the loaded
+            configuration); without it, the package's defaults (``nbsecrets/``, none).
+        need_ids : bool
+            Resolve a missing region and account from the AWS credentials (region chain,
+            STS GetCallerIdentity); otherwise they stay None, for a template to fill in.
+
+        An ARN prefix (``arn:aws:secretsmanager:R:ID:secret:team/``, keys in another account)
+        gives the region, the secrets account and the name prefix, unless given.
+
+        Raises
+        ------
+        ConfigError
+            If an option is malformed, or ``need_ids`` and the region or account cannot be
+            resolved (the message says which option to pass).
+        """
+        from nbsecrets.config import arn_prefix
+
+        if prefix is None:
+            prefix = defaults.prefix if defaults is not None else DEFAULT_PREFIX
+        if fallback_regions is None:
+            fallback_regions = defaults.fallback_regions if defaults is not None else ()
+        if parts := arn_prefix(prefix):  # keys in another account: its region, account, names
+            region, secrets_account, prefix = (region or parts[0], secrets_account or parts[1],
+                                               parts[2])
+        if need_ids and not (region and account):
+            region, account = _resolve_ids(region, account, defaults)
+        return cls(region=region, account=account, prefix=prefix, providers=tuple(providers),
+                   kms_key_arns=tuple(kms_key_arns), allow_write=allow_write,
+                   list_secrets=list_secrets, secrets_account=secrets_account,
+                   install_artifact=install_artifact, fallback_regions=tuple(fallback_regions))
+
+    @property
+    def primary_kms_key(self) -> str:
+        """The key ARN of the primary region (the one given without ``REGION=``), or ""."""
+        return primary_key_arn(self.kms_key_arns)
+
+
+def _resolve_ids(region: str | None, account: str | None, config: Config | None
+                 ) -> tuple[str, str]:
+    """The region and account of the credentials in use, where not given."""
+    from nbsecrets.aws.store import Store
+    from nbsecrets.config import Config
+    from nbsecrets.errors import NbSecretsError
+
+    store = Store(config or Config.load())
+    if not region:
+        try:
+            region = store.region
+        except NbSecretsError:
+            raise ConfigError("Cannot resolve the AWS region for the policy; pass --region R "
+                              "(or set AWS_REGION).") from None
+    if not account:
+        account = store.account()
+        if not account:
+            raise ConfigError(
+                "Cannot resolve the AWS account ID (STS GetCallerIdentity failed: no or "
+                "invalid credentials); pass --account ID, or use --format cloudformation, "
+                "which leaves it to ${AWS::AccountId}.")
+    return region, account
+
+
+def primary_key_arn(entries: Iterable[str]) -> str:
+    """The KMS key ARN among ``entries`` (``ARN`` or ``REGION=ARN``) given without a region:
+    the primary region's key, as the lifecycle scripts' ``KMS_KEY_ID``; "" if none.
+
+    Raises
+    ------
+    ConfigError
+        If an entry is not a key ARN.
+    """
+    return next((arn for region, arn in map(_key_arn, entries) if not region), "")
 
 
 def _region_keys(opts: PolicyOptions) -> list[tuple[str, str]]:

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from nbsecrets.admin.lifecycle import fill, script_text
+from nbsecrets.admin.policy import PolicyOptions
 
 __all__ = ["template_text"]
 
@@ -55,21 +56,20 @@ def _mark_prefix(value: Any) -> Any:
     return value
 
 
-def _script(relative: str, opts: Any) -> dict[str, Any]:
+def _script(relative: str, opts: PolicyOptions) -> dict[str, Any]:
     """The script for ``Fn::Base64`` of ``Fn::Sub``: its own ``${`` escaped as ``${!``."""
     text = script_text(relative).replace("${", "${!")
     if relative.endswith("on-start.sh"):
-        keys = opts.kms_key_arns
-        primary = next((k.partition("=")[2] for k in keys if not k.partition("=")[0]), "")
         text = fill(text, {
             "ARTIFACT_URI": "s3://${ArtifactBucket}/${ArtifactKey}",
             "ARTIFACT_SHA256": "${ArtifactSha256}", "PIP_REQUIREMENT": "",
             "PREFIX": "${Prefix}", "REGION": opts.region or "",
-            "FALLBACK_REGIONS": ",".join(opts.fallback_regions), "KMS_KEY_ID": primary})
+            "FALLBACK_REGIONS": ",".join(opts.fallback_regions),
+            "KMS_KEY_ID": opts.primary_kms_key})
     return {"Fn::Base64": {"Fn::Sub": text}}
 
 
-def template_text(opts: Any = None) -> str:
+def template_text(opts: PolicyOptions | None = None) -> str:
     """``template.yaml``: role, least-privilege inline policy, both lifecycle configurations
     and, when ``NotebookInstanceName`` is given, a notebook instance using them.
 
@@ -80,14 +80,14 @@ def template_text(opts: Any = None) -> str:
         region and account. Its prefix is replaced by the ``Prefix`` parameter.
     """
     from nbsecrets.admin.cfn import to_yaml
-    from nbsecrets.admin.policy import POLICY_NAME, PolicyOptions, cloudformation_policy
+    from nbsecrets.admin.policy import POLICY_NAME, cloudformation_policy
 
     opts = opts or PolicyOptions(region=None, account=None)
     policy_opts = replace(opts, prefix=_PREFIX_MARK,
                           install_artifact="s3://${ArtifactBucket}/${ArtifactKey}")
     policy = _mark_prefix(cloudformation_policy(policy_opts))
     string = {"Type": "String"}
-    template = {
+    template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "nbsecrets: notebook execution role with least-privilege access to its "
                        "API keys in Secrets Manager, and the lifecycle configurations.",

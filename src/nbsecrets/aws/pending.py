@@ -1,13 +1,16 @@
-"""Versions in flight for rotation: the AWSPENDING version, its promotion, version dates.
+"""Versions in flight for rotation: a secret's state, the AWSPENDING version, promotion.
 
 Every call goes to the primary region (replicas are read-only) through the
 :class:`~nbsecrets.aws.transport.Transport`, so errors arrive as nbsecrets' one-line errors.
 No value is cached or logged here.
+:func:`version_list` and :func:`move_current` are also the version listing and the rollback of
+:class:`~nbsecrets.aws.writes.Writer`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,14 +19,80 @@ from nbsecrets.aws.records import CURRENT, PREVIOUS
 from nbsecrets.aws.transport import Transport
 from nbsecrets.errors import KeyNotFoundError
 
-__all__ = ["PENDING", "SecretState", "Staging"]
+__all__ = ["PENDING", "SecretState", "Stages", "Staging", "holder", "move_current",
+           "version_list"]
 
 PENDING = "AWSPENDING"
+Stages = Mapping[str, tuple[str, ...]]  # version id -> its staging labels
+
+
+def holder(stages: Stages, stage: str) -> str | None:
+    """The version id that carries ``stage``, or None."""
+    return next((v for v, st in stages.items() if stage in st), None)
+
+
+def version_list(transport: Transport, secret_id: str, *, primary: bool = False
+                 ) -> list[dict[str, Any]]:
+    """Every version of ``secret_id`` as ListSecretVersionIds gives it (deprecated ones too).
+
+    ``primary`` reads the primary region only.
+    """
+    return [item for page, _ in transport.pages(
+                "list_secret_version_ids", target=secret_id, write=primary,
+                action="secretsmanager:ListSecretVersionIds", SecretId=secret_id,
+                IncludeDeprecated=True)
+            for item in page.get("Versions", [])]
+
+
+def _describe(transport: Transport, secret_id: str) -> dict[str, Any]:
+    resp: dict[str, Any] = transport.call("describe_secret", target=secret_id, write=True,
+                                      action="secretsmanager:DescribeSecret",
+                                      SecretId=secret_id)[0]
+    return resp
+
+
+def _stages_of(resp: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
+    return {v: tuple(st) for v, st in resp.get("VersionIdsToStages", {}).items()}
+
+
+def _move(transport: Transport, secret_id: str, stage: str, to: str | None,
+          away: str | None) -> None:
+    kwargs = {"MoveToVersionId": to} if to else {}
+    if away:
+        kwargs["RemoveFromVersionId"] = away
+    transport.call("update_secret_version_stage", target=secret_id, write=True,
+               action="secretsmanager:UpdateSecretVersionStage", SecretId=secret_id,
+               VersionStage=stage, **kwargs)
+
+
+def move_current(transport: Transport, secret_id: str, stages: Stages, to: str
+                 ) -> dict[str, tuple[str, ...]]:
+    """Move AWSCURRENT to version ``to``; the version it leaves carries AWSPREVIOUS.
+
+    ``stages`` are the secret's staging labels as last read. Secrets Manager moves AWSPREVIOUS
+    along with AWSCURRENT; the labels are read again once to make sure of it (and AWSPREVIOUS
+    is moved if not). Returns the labels after the move.
+    """
+    current = holder(stages, CURRENT)
+    if current == to:
+        return dict(stages)
+    _move(transport, secret_id, CURRENT, to, current)
+    after = _stages_of(_describe(transport, secret_id))
+    if current and PREVIOUS not in after.get(current, ()):
+        before = holder(after, PREVIOUS)
+        _move(transport, secret_id, PREVIOUS, current, before)
+        after = {v: tuple(s for s in st if s != PREVIOUS) for v, st in after.items()}
+        after[current] = (*after.get(current, ()), PREVIOUS)
+    return after
 
 
 @dataclass(frozen=True)
 class SecretState:
-    """A secret's metadata as DescribeSecret and ListSecretVersionIds give it (no value)."""
+    """A secret's metadata as DescribeSecret and ListSecretVersionIds give it (no value).
+
+    Read once per rotation step by :meth:`Staging.state` and handed down to what the step
+    does; ``secret_id`` is the id the caller named it by (a name or an ARN).
+    """
 
     arn: str
     name: str
@@ -31,10 +100,15 @@ class SecretState:
     stages: dict[str, tuple[str, ...]]
     created: dict[str, datetime] = field(default_factory=dict)
     rotation_enabled: bool = False
+    secret_id: str = ""
 
     def holder(self, stage: str) -> str | None:
         """The version id that carries ``stage``, or None."""
-        return next((v for v, st in self.stages.items() if stage in st), None)
+        return holder(self.stages, stage)
+
+    def has(self, version_id: str, stage: str) -> bool:
+        """Whether version ``version_id`` carries ``stage``."""
+        return stage in self.stages.get(version_id, ())
 
 
 class Staging:
@@ -44,11 +118,6 @@ class Staging:
         self.transport = transport
         self.cache = cache
 
-    def _call(self, op: str, secret_id: str, action: str, **kwargs: Any) -> Any:
-        resp, _ = self.transport.call(op, target=secret_id, action=f"secretsmanager:{action}",
-                                      write=True, **kwargs)
-        return resp
-
     def state(self, secret_id: str, *, dates: bool = True) -> SecretState:
         """DescribeSecret, plus each version's CreatedDate from ListSecretVersionIds.
 
@@ -57,26 +126,17 @@ class Staging:
         KeyNotFoundError
             If the secret does not exist.
         """
-        resp = self._call("describe_secret", secret_id, "DescribeSecret", SecretId=secret_id)
+        resp = _describe(self.transport, secret_id)
         created: dict[str, datetime] = {}
-        token: str | None = None
-        while dates:
-            kwargs: dict[str, Any] = {"SecretId": secret_id, "IncludeDeprecated": True}
-            if token:
-                kwargs["NextToken"] = token
-            page = self._call("list_secret_version_ids", secret_id, "ListSecretVersionIds",
-                              **kwargs)
-            for item in page.get("Versions", []):
-                if item.get("CreatedDate"):
-                    created[item["VersionId"]] = item["CreatedDate"]
-            token = page.get("NextToken")
-            if not token:
-                break
+        if dates:
+            created = {item["VersionId"]: item["CreatedDate"]
+                       for item in version_list(self.transport, secret_id, primary=True)
+                       if item.get("CreatedDate")}
         return SecretState(
             arn=resp.get("ARN", ""), name=resp.get("Name", secret_id),
             tags={t["Key"]: t.get("Value", "") for t in resp.get("Tags", [])},
-            stages={v: tuple(st) for v, st in resp.get("VersionIdsToStages", {}).items()},
-            created=created, rotation_enabled=bool(resp.get("RotationEnabled")))
+            stages=_stages_of(resp), created=created,
+            rotation_enabled=bool(resp.get("RotationEnabled")), secret_id=secret_id)
 
     def payload(self, secret_id: str, *, version_id: str | None = None,
                 stage: str | None = None) -> str:
@@ -92,17 +152,18 @@ class Staging:
             kwargs["VersionId"] = version_id
         if stage:
             kwargs["VersionStage"] = stage
-        resp = self._call("get_secret_value", secret_id, "GetSecretValue", **kwargs)
+        resp, _ = self.transport.call("get_secret_value", target=secret_id, write=True,
+                                  action="secretsmanager:GetSecretValue", **kwargs)
         if "SecretString" not in resp:
             raise KeyNotFoundError(f"secret {secret_id} has no string value in that version.")
-        return resp["SecretString"]
+        return str(resp["SecretString"])
 
-    def pending_payload(self, secret_id: str, token: str) -> str | None:
+    def pending_payload(self, state: SecretState, token: str) -> str | None:
         """The value put under ``token`` as AWSPENDING, or None when there is none yet."""
-        if PENDING not in self.state(secret_id, dates=False).stages.get(token, ()):
+        if not state.has(token, PENDING):
             return None
         try:
-            return self.payload(secret_id, version_id=token)
+            return self.payload(state.secret_id, version_id=token)
         except KeyNotFoundError:
             return None
 
@@ -112,31 +173,21 @@ class Staging:
         Secrets Manager treats a repeated token with the same value as a no-op, so a retried
         step cannot create a second version.
         """
-        self._call("put_secret_value", secret_id, "PutSecretValue", SecretId=secret_id,
-                   ClientRequestToken=token, SecretString=payload, VersionStages=[PENDING])
+        self.transport.call("put_secret_value", target=secret_id, write=True,
+                        action="secretsmanager:PutSecretValue", SecretId=secret_id,
+                        ClientRequestToken=token, SecretString=payload, VersionStages=[PENDING])
 
-    def promote(self, secret_id: str, token: str) -> str | None:
+    def promote(self, state: SecretState, token: str) -> tuple[str | None, SecretState]:
         """Move AWSCURRENT to ``token``; the version it leaves becomes AWSPREVIOUS.
 
-        Returns the version id that was current before, or None if ``token`` already was.
-        AWSPENDING is taken off ``token`` afterwards, as Secrets Manager does.
+        Returns the version id that was current before (None if ``token`` already was) and the
+        state after the move. AWSPENDING is taken off ``token`` afterwards, as Secrets Manager
+        does.
         """
-        state = self.state(secret_id, dates=False)
         current = state.holder(CURRENT)
-        if current != token:
-            extra = {"RemoveFromVersionId": current} if current else {}
-            self._call("update_secret_version_stage", secret_id, "UpdateSecretVersionStage",
-                       SecretId=secret_id, VersionStage=CURRENT, MoveToVersionId=token, **extra)
-            after = self.state(secret_id, dates=False)
-            if current and PREVIOUS not in after.stages.get(current, ()):
-                holder = after.holder(PREVIOUS)
-                moved = {"RemoveFromVersionId": holder} if holder else {}
-                self._call("update_secret_version_stage", secret_id, "UpdateSecretVersionStage",
-                           SecretId=secret_id, VersionStage=PREVIOUS, MoveToVersionId=current,
-                           **moved)
-            state = after
-        if PENDING in state.stages.get(token, ()):
-            self._call("update_secret_version_stage", secret_id, "UpdateSecretVersionStage",
-                       SecretId=secret_id, VersionStage=PENDING, RemoveFromVersionId=token)
+        stages = move_current(self.transport, state.secret_id, state.stages, token)
+        if PENDING in stages.get(token, ()):
+            _move(self.transport, state.secret_id, PENDING, None, token)
+            stages[token] = tuple(s for s in stages[token] if s != PENDING)
         self.cache.forget()
-        return current if current != token else None
+        return (current if current != token else None), replace(state, stages=stages)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nbsecrets.aws.cache import Cache
+from nbsecrets.aws.pending import holder, move_current, version_list
 from nbsecrets.aws.records import CURRENT, PREVIOUS, SecretVersion, VersionInfo
 from nbsecrets.aws.transport import Transport
 from nbsecrets.errors import (
@@ -58,19 +59,12 @@ class Writer:
             If the secret does not exist.
         """
         stages = self._stages(secret_id)
-        out: list[VersionInfo] = []
         try:
-            for resp, _ in self.transport.pages(
-                    "list_secret_version_ids", target=secret_id,
-                    action="secretsmanager:ListSecretVersionIds", SecretId=secret_id,
-                    IncludeDeprecated=True):
-                for item in resp.get("Versions", []):
-                    out.append(VersionInfo(
-                        version_id=item.get("VersionId", ""),
-                        stages=tuple(item.get("VersionStages", ())),
-                        created=item.get("CreatedDate"),
-                        last_accessed=item.get("LastAccessedDate"),
-                    ))
+            out = [VersionInfo(version_id=item.get("VersionId", ""),
+                               stages=tuple(item.get("VersionStages", ())),
+                               created=item.get("CreatedDate"),
+                               last_accessed=item.get("LastAccessedDate"))
+                   for item in version_list(self.transport, secret_id)]
         except AccessDeniedError:
             out = [VersionInfo(vid, st, None) for vid, st in stages.items()]
 
@@ -98,25 +92,12 @@ class Writer:
             If the secret does not exist or has no AWSPREVIOUS version.
         """
         stages = self._stages(secret_id, primary=True)
-        current = next((v for v, st in stages.items() if CURRENT in st), None)
-        previous = next((v for v, st in stages.items() if PREVIOUS in st), None)
+        current, previous = holder(stages, CURRENT), holder(stages, PREVIOUS)
         if current is None or previous is None:
             raise KeyNotFoundError(
                 f"secret {secret_id} has no {PREVIOUS} version to roll back to; see "
                 f"`nbsecrets versions {secret_id}`.", secret_id=secret_id, version=PREVIOUS)
-        self.transport.call("update_secret_version_stage", target=secret_id, write=True,
-                            action="secretsmanager:UpdateSecretVersionStage",
-                            SecretId=secret_id, VersionStage=CURRENT, MoveToVersionId=previous,
-                            RemoveFromVersionId=current)
-        # Secrets Manager moves AWSPREVIOUS to the version AWSCURRENT left; make sure of it.
-        after = self._stages(secret_id, primary=True)
-        if PREVIOUS not in after.get(current, ()):
-            holder = next((v for v, st in after.items() if PREVIOUS in st), None)
-            extra: dict[str, Any] = {"RemoveFromVersionId": holder} if holder else {}
-            self.transport.call("update_secret_version_stage", target=secret_id, write=True,
-                                action="secretsmanager:UpdateSecretVersionStage",
-                                SecretId=secret_id, VersionStage=PREVIOUS,
-                                MoveToVersionId=current, **extra)
+        move_current(self.transport, secret_id, stages, previous)
         self.cache.forget()  # the id may be a name or an ARN; cached entries may use either
         return previous, current
 

@@ -11,7 +11,7 @@ from typing import Any
 __all__ = ["handler"]
 
 
-def handler(event: dict[str, Any], context: Any = None) -> None:
+def handler(event: dict[str, Any], context: object = None) -> None:
     """AWS Lambda entry point for Secrets Manager rotation.
 
     Parameters

@@ -9,13 +9,13 @@ lists keys with a ``partial_key_hint``; ``POST /v1/organizations/api_keys/{id}``
 
 from __future__ import annotations
 
-import os
 import urllib.parse
 from collections.abc import Mapping
+from typing import Any
 
 from nbsecrets.errors import AccessDeniedError, KeyNotFoundError
 from nbsecrets.rotation.base import Context, KeyProvider, hint_matches
-from nbsecrets.rotation.http import request
+from nbsecrets.rotation.http import listing, request
 
 __all__ = ["ADMIN_SECRET", "Anthropic"]
 
@@ -28,11 +28,9 @@ class Anthropic(KeyProvider):
 
     name = "anthropic"
     can_mint = False
-
-    def __init__(self, environ: Mapping[str, str] | None = None):
-        env = os.environ if environ is None else environ
-        self.base = (env.get("NBSECRETS_ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
-                     ).rstrip("/")
+    admin_secret = ADMIN_SECRET
+    base_url_env = "NBSECRETS_ANTHROPIC_BASE_URL"
+    default_base_url = "https://api.anthropic.com"
 
     def _headers(self, key: str) -> dict[str, str]:
         return {"x-api-key": key, "anthropic-version": VERSION}
@@ -41,25 +39,18 @@ class Anthropic(KeyProvider):
         request("GET", f"{self.base}/v1/models", self._headers(value),
                 what="Anthropic GET /v1/models with the new key")
 
-    def revoke(self, ctx: Context, fields: dict[str, str], value: str) -> str:
+    def revoke(self, ctx: Context, fields: Mapping[str, str], value: str) -> str:
         try:
-            admin = ctx.admin_secret(self.name, ADMIN_SECRET)
+            admin = ctx.admin_secret(self.name, self.admin_secret)
         except (KeyNotFoundError, AccessDeniedError):
             return ("the Anthropic admin key secret cannot be read, so the old key was not "
                     "archived; archive it in the Claude Console.")
         headers = self._headers(admin["admin_key"])
-        matches: list[dict] = []
-        after: str | None = None
-        for _ in range(100):
-            query = {"limit": "1000", "status": "active", **({"after_id": after} if after else {})}
-            _, body = request("GET", f"{self.base}/v1/organizations/api_keys?"
-                              + urllib.parse.urlencode(query), headers,
-                              what="Anthropic GET /v1/organizations/api_keys")
-            data = (body or {}).get("data") or []
-            matches += [k for k in data if hint_matches(str(k.get("partial_key_hint", "")), value)]
-            if not body.get("has_more") or not data:
-                break
-            after = body.get("last_id") or data[-1].get("id")
+        matches: list[dict[str, Any]] = [
+            k for k in listing(f"{self.base}/v1/organizations/api_keys", headers,
+                               {"limit": "1000", "status": "active"}, cursor="after_id",
+                               what="Anthropic GET /v1/organizations/api_keys")
+            if hint_matches(str(k.get("partial_key_hint", "")), value)]
         if len(matches) != 1:
             return ("no single active Anthropic key matches the old key (already archived?); "
                     "check the Claude Console.")

@@ -1,4 +1,9 @@
-"""What every provider's rotation module offers, and the settings they read.
+"""The one interface of a provider's rotation module, and the settings they read.
+
+A provider (:class:`KeyProvider`) tests a key, may mint one through its admin API, revokes an
+old one and says which of a secret's fields hold a minted key's ids; everything else (the
+steps, the staging labels, the grace period) is :mod:`nbsecrets.rotation.steps`. Each step
+reads the secret once and hands it to the provider as a :class:`Context`.
 
 Settings come from the secret's tags first, then the environment (the Lambda's variables, or
 the shell of whoever runs ``nbsecrets rotate``), then a default.
@@ -10,6 +15,7 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 from nbsecrets.aws.pending import SecretState, Staging
 from nbsecrets.errors import ConfigError, KeyNotFoundError, SecretFormatError
@@ -24,7 +30,8 @@ DEFAULT_GRACE_DAYS = 1.0
 
 @dataclass
 class Context:
-    """One secret being rotated: its metadata, the staging calls and the settings."""
+    """One secret being rotated: its state (read once per step), the staging calls and the
+    settings."""
 
     secret: SecretState
     staging: Staging
@@ -96,15 +103,28 @@ def hint_matches(hint: str, value: str) -> bool:
 
 
 class KeyProvider(ABC):
-    """A provider whose keys nbsecrets can test, and maybe mint and revoke."""
+    """A provider whose keys nbsecrets can test, and maybe mint and revoke.
 
-    name: str = ""
+    A subclass names itself, its admin key secret and its base URL setting; it implements
+    :meth:`test` and :meth:`revoke`, and :meth:`mint` when its admin API creates keys.
+    """
+
+    name: ClassVar[str] = ""
     #: True when its admin API creates keys, so the Lambda can rotate on its own.
-    can_mint: bool = False
+    can_mint: ClassVar[bool] = False
+    #: The admin key secret, under the admin namespace (``NBSECRETS_{NAME}_ADMIN_SECRET``
+    #: names another).
+    admin_secret: ClassVar[str] = ""
+    #: The variable that overrides the API's base URL, and the SDK's default.
+    base_url_env: ClassVar[str] = ""
+    default_base_url: ClassVar[str] = ""
+    #: Start of the secret fields that hold a minted key's ids (dropped when the key changes).
+    id_prefix: ClassVar[str] = ""
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
-        """``environ``: where base URLs and settings are read (default ``os.environ``)."""
+        """``environ``: where the base URL and settings are read (default ``os.environ``)."""
         self.environ = os.environ if environ is None else environ
+        self.base = (self.environ.get(self.base_url_env) or self.default_base_url).rstrip("/")
 
     @abstractmethod
     def test(self, value: str) -> None:
@@ -119,12 +139,36 @@ class KeyProvider(ABC):
         """
 
     def mint(self, ctx: Context, token: str) -> dict[str, str]:
-        """A new key as the fields of the new secret value (``api_key`` and ids)."""
+        """A new key as the fields of the new secret value (``api_key`` and ids).
+
+        Raises
+        ------
+        ConfigError
+            If the provider's API cannot create keys (the default): rotate by hand.
+        """
         raise ConfigError(f"{self.name} keys cannot be created through its API; rotate by "
                           f"hand with `nbsecrets rotate {self.name}`.")
 
+    def typed(self, value: str) -> dict[str, str]:
+        """The fields of the new secret value for a key given by hand.
+
+        Raises
+        ------
+        SecretFormatError
+            If the key is empty or has spaces around it.
+        """
+        if not value or value != value.strip():
+            raise SecretFormatError(f"{self.name}: the new key is empty or has spaces around "
+                                    "it; nothing was changed. Paste the key alone.")
+        return {"api_key": value}
+
+    def minted(self, fields: Mapping[str, str]) -> bool:
+        """Whether a secret version with these fields holds a key this provider minted (which
+        rotation may then revoke when it was never promoted)."""
+        return False
+
     @abstractmethod
-    def revoke(self, ctx: Context, fields: dict[str, str], value: str) -> str:
+    def revoke(self, ctx: Context, fields: Mapping[str, str], value: str) -> str:
         """Revoke the key ``value`` (whose secret version held ``fields``).
 
         Returns one line saying what was done (or what to do by hand). Revoking a key that is

@@ -11,12 +11,13 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Iterator
 from typing import Any
 
 from nbsecrets._version import __version__
 from nbsecrets.errors import NbSecretsError
 
-__all__ = ["TIMEOUT_S", "KeyRejectedError", "ProviderError", "request"]
+__all__ = ["TIMEOUT_S", "KeyRejectedError", "ProviderError", "listing", "request"]
 
 TIMEOUT_S = 15.0
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -90,3 +91,26 @@ def request(method: str, url: str, headers: dict[str, str], body: Any = None,
     except ValueError:
         raise ProviderError(f"{what} did not answer with JSON; check the base URL setting."
                             ) from None
+
+
+def listing(url: str, headers: dict[str, str], query: dict[str, str], *, cursor: str,
+            what: str, max_pages: int = 100) -> Iterator[dict[str, Any]]:
+    """The items of a cursor-paged list (``data``, ``has_more``, ``last_id``), page by page.
+
+    ``cursor`` is the query parameter that takes the last id of the page before (OpenAI
+    ``after``, Anthropic ``after_id``); at most ``max_pages`` pages are read.
+
+    Raises
+    ------
+    KeyRejectedError, ProviderError
+        As :func:`request`.
+    """
+    after: str | None = None
+    for _ in range(max_pages):
+        page = {**query, **({cursor: after} if after else {})}
+        _, body = request("GET", f"{url}?{urllib.parse.urlencode(page)}", headers, what=what)
+        data = (body or {}).get("data") or []
+        yield from data
+        if not (body or {}).get("has_more") or not data:
+            return
+        after = body.get("last_id") or data[-1].get("id")

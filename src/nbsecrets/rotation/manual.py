@@ -68,7 +68,7 @@ def rotate(name: str, read_value: Callable[[str], str], *, prompt: bool = False,
     if prompt or not provider.can_mint:
         value = read_value(f"new {provider.name} API key for {ctx.secret.name} (input hidden): ")
     token = str(uuid.uuid4())
-    rot.create(sid, token, value)
+    rot.create(sid, token, value, ctx=ctx)  # the secret as read above
     rot.set(sid, token)
     try:
         rot.test(sid, token)

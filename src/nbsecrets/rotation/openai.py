@@ -10,14 +10,13 @@ it with its keys; ``GET .../api_keys`` lists the project's keys (``redacted_valu
 
 from __future__ import annotations
 
-import os
 import re
 import urllib.parse
 from collections.abc import Mapping
 
 from nbsecrets.errors import ConfigError
 from nbsecrets.rotation.base import Context, KeyProvider, hint_matches
-from nbsecrets.rotation.http import ProviderError, request
+from nbsecrets.rotation.http import ProviderError, listing, request
 
 __all__ = ["ADMIN_SECRET", "PROJECT_TAG", "OpenAI"]
 
@@ -31,20 +30,23 @@ class OpenAI(KeyProvider):
 
     name = "openai"
     can_mint = True
-
-    def __init__(self, environ: Mapping[str, str] | None = None):
-        env = os.environ if environ is None else environ
-        self.base = (env.get("NBSECRETS_OPENAI_BASE_URL") or "https://api.openai.com/v1"
-                     ).rstrip("/")
+    admin_secret = ADMIN_SECRET
+    base_url_env = "NBSECRETS_OPENAI_BASE_URL"
+    default_base_url = "https://api.openai.com/v1"
+    id_prefix = "openai_"
 
     def test(self, value: str) -> None:
         request("GET", f"{self.base}/models", {"Authorization": f"Bearer {value}"},
                 what="OpenAI GET /models with the new key")
 
+    def minted(self, fields: Mapping[str, str]) -> bool:
+        """A minted key is a service account's: its id is in the secret."""
+        return bool(fields.get("openai_service_account_id"))
+
     # -- the Admin API ----------------------------------------------------------------------
 
     def _admin(self, ctx: Context) -> tuple[dict[str, str], str]:
-        admin = ctx.admin_secret(self.name, ADMIN_SECRET)
+        admin = ctx.admin_secret(self.name, self.admin_secret)
         project = ctx.setting(PROJECT_TAG, PROJECT_ENV) or admin.get("project_id")
         if not project:
             raise ConfigError(
@@ -74,24 +76,15 @@ class OpenAI(KeyProvider):
     def _drop_orphans(self, headers: dict[str, str], project: str, name: str) -> None:
         """Delete service accounts a crashed earlier try of this step created (same name):
         their keys were never stored, so nobody can use them."""
-        after: str | None = None
-        for _ in range(100):
-            query = {"limit": "100", **({"after": after} if after else {})}
-            url = self._project_url(project, "service_accounts") + "?" + \
-                urllib.parse.urlencode(query)
-            _, body = request("GET", url, headers,
-                              what="OpenAI GET /organization/projects/{project}/service_accounts")
-            data = (body or {}).get("data") or []
-            for acct in data:
-                if acct.get("name") == name and acct.get("id"):
-                    request("DELETE", self._project_url(project, "service_accounts",
-                                                        str(acct["id"])), headers,
-                            what=f"OpenAI DELETE service account {acct['id']}")
-            if not body.get("has_more") or not data:
-                return
-            after = body.get("last_id") or data[-1].get("id")
+        for acct in listing(self._project_url(project, "service_accounts"), headers,
+                            {"limit": "100"}, cursor="after",
+                            what="OpenAI GET /organization/projects/{project}/service_accounts"):
+            if acct.get("name") == name and acct.get("id"):
+                request("DELETE", self._project_url(project, "service_accounts",
+                                                    str(acct["id"])), headers,
+                        what=f"OpenAI DELETE service account {acct['id']}")
 
-    def revoke(self, ctx: Context, fields: dict[str, str], value: str) -> str:
+    def revoke(self, ctx: Context, fields: Mapping[str, str], value: str) -> str:
         headers, project = self._admin(ctx)
         project = fields.get("openai_project_id") or project
         account = fields.get("openai_service_account_id")
@@ -114,17 +107,8 @@ class OpenAI(KeyProvider):
         return f"old OpenAI {what} {done}."
 
     def _find_key(self, headers: dict[str, str], project: str, value: str) -> str | None:
-        after: str | None = None
-        matches: list[str] = []
-        for _ in range(100):  # pages of 100: 10,000 keys
-            query = {"limit": "100", **({"after": after} if after else {})}
-            url = self._project_url(project, "api_keys") + "?" + urllib.parse.urlencode(query)
-            _, body = request("GET", url, headers,
-                              what="OpenAI GET /organization/projects/{project}/api_keys")
-            data = (body or {}).get("data") or []
-            matches += [k["id"] for k in data
-                        if hint_matches(str(k.get("redacted_value", "")), value)]
-            if not body.get("has_more") or not data:
-                break
-            after = body.get("last_id") or data[-1].get("id")
+        matches = [str(k["id"]) for k in listing(
+            self._project_url(project, "api_keys"), headers, {"limit": "100"}, cursor="after",
+            what="OpenAI GET /organization/projects/{project}/api_keys")  # 100 pages of 100
+            if hint_matches(str(k.get("redacted_value", "")), value)]
         return matches[0] if len(matches) == 1 else None
