@@ -446,7 +446,10 @@ def test_every_deploy_path_deploys_the_same_scripts(aws_env, iam, tmp_path, caps
     from tests.sagemaker_api import SageMakerApi
 
     b64 = base64.b64decode
-    sha = "ab" * 32
+    # An artifact of its own: ARTIFACT's name shares a run of digits with a key that an
+    # earlier test (test_enforcement) leaves loaded, which the job guard would refuse.
+    artifact, sha = "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-fedcba.tar.gz", \
+        "ab" * 32
     expected = {kind: _without_settings(lifecycle.assemble(f"{kind}/on-start.sh"))
                 for kind in ("notebook-instance", "studio")}
     common = _without_settings((ROOT / "lifecycle-config" / "common.sh").read_text())
@@ -459,11 +462,11 @@ def test_every_deploy_path_deploys_the_same_scripts(aws_env, iam, tmp_path, caps
         for studio in (False, True):
             extra = ["--studio", "--domain-id", "d-1"] if studio else []
             os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] = api.url
-            assert cli.main(["lifecycle", "--name", "cli", "--artifact", ARTIFACT,
-                             "--artifact-sha256", sha, *extra]) == 0
+            assert cli.main(["lifecycle", "--name", "cli", "--artifact", artifact,
+                             "--artifact-sha256", sha, *extra]) == 0, capsys.readouterr().err
             done = subprocess.run(
                 ["bash", str(ROOT / "lifecycle-config" / "provision.sh"), "--role", "nb",
-                 "--name", "sh", "--artifact", ARTIFACT, "--artifact-sha256", sha, *extra],
+                 "--name", "sh", "--artifact", artifact, "--artifact-sha256", sha, *extra],
                 env={**os.environ, "NBSECRETS_CLI": f"{sys.executable} -m nbsecrets.cli"},
                 capture_output=True, text=True, timeout=120)
             assert done.returncode == 0, done.stderr
@@ -486,7 +489,7 @@ def test_every_deploy_path_deploys_the_same_scripts(aws_env, iam, tmp_path, caps
             ("studio", "studio", "aws:sagemaker/studioLifecycleConfig:StudioLifecycleConfig",
              "studioLifecycleConfigContent")):
         mocks, _ = run({"providers": ["openai"], "notebookKind": notebook_kind,
-                        "artifactUri": ARTIFACT, "artifactSha256": sha})
+                        "artifactUri": artifact, "artifactSha256": sha})
         [lcc] = of_type(mocks, typ)
         found[kind].append(b64(lcc.inputs[field]).decode())
     for kind, texts in found.items():
