@@ -22,7 +22,6 @@ from nbsecrets.admin import lifecycle
 from nbsecrets.admin.lifecycle import Settings
 from nbsecrets.admin.template import template_text
 from nbsecrets.errors import ConfigError
-from tests.sagemaker_api import SageMakerApi
 
 ROOT = Path(__file__).resolve().parents[2]
 LC = ROOT / "lifecycle-config"
@@ -291,14 +290,6 @@ def test_lifecycle_creates_on_emulator_then_is_unchanged(aws_env, capsys):
     assert cli.main(argv) == 0
     assert capsys.readouterr().out.startswith(
         "The notebook instance lifecycle configuration nbsecrets is already up to date")
-
-
-@pytest.fixture
-def sm_api(aws_env, monkeypatch):
-    api = SageMakerApi()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", api.url)
-    yield api
-    api.close()
 
 
 def test_lifecycle_update_request(sm_api, capsys):

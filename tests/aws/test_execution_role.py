@@ -12,18 +12,14 @@ import pytest
 
 from nbsecrets.aws import session
 from tests.conftest import SAGEMAKER_TRUST
-from tests.sagemaker_api import SageMakerApi
 
 ACCOUNT = "123456789012"
 
 
 @pytest.fixture
-def studio(aws_env, monkeypatch):
-    """The loopback SageMaker server; SageMaker clients made after this point use it."""
-    api = SageMakerApi()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", api.url)
-    yield api
-    api.close()
+def studio(sm_api):
+    """The loopback SageMaker server (conftest's sm_api), answering for Studio."""
+    return sm_api
 
 
 def sts():
