@@ -1,8 +1,9 @@
 # shellcheck shell=bash
 # nbsecrets: what the on-start scripts of notebook instances and Studio spaces do at each start.
-# notebook-instance/on-start.sh and studio/on-start.sh set the layout (NB_USER, NB_HOME, ENVS,
-# SKIP_ENV) and include this file; `nbsecrets lifecycle`, template.yaml and the Pulumi program
-# put its text in place of the include, as SageMaker runs each script as one file.
+# notebook-instance/on-start.sh and studio/on-start.sh set the layout (NB_USER, NB_HOME,
+# ENVS and maybe SKIP_ENV) and include this file; `nbsecrets lifecycle`, template.yaml and the
+# Pulumi program put its text in place of the include, as SageMaker runs each script as one
+# file.
 #
 # In seconds it writes the deploy-time settings where every kernel reads them, the IPython
 # config that loads nbsecrets (%aikey with no %load_ext) and a stand-in %aikey for kernels
@@ -12,7 +13,8 @@
 # nothing that is already there) into each environment ENVS names except SKIP_ENV, as NB_USER;
 # then `nbsecrets doctor --at-start`. It logs to stdout (CloudWatch) and to $LOG. It never
 # changes the role it runs as.
-: "${NB_USER:?}" "${NB_HOME:?}" "${ENVS:?}" "${SKIP_ENV:?}"
+: "${NB_USER:?}" "${NB_HOME:?}" "${ENVS:?}"
+SKIP_ENV="${SKIP_ENV:--}"  # an environment not to install into ("-": none)
 
 # >>> settings: set by `nbsecrets lifecycle` or template.yaml; do not edit by hand >>>
 ARTIFACT_URI=""

@@ -15,11 +15,11 @@ from pathlib import Path
 
 import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
+from nbsecrets.demo import DEMO_REGION, demo_environment, emulator
 from tests.proxy import Proxy
 
-REGION = "us-east-1"
+REGION = DEMO_REGION
 # The trust policy of a SageMaker execution role (notebook or job).
 SAGEMAKER_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
@@ -29,11 +29,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    """The moto server, started as `nbsecrets demo` starts it."""
+    with emulator() as endpoint:
+        yield endpoint
 
 
 def closed_port() -> int:
@@ -50,16 +48,10 @@ def reset_moto(endpoint: str) -> None:
 
 
 def emulator_env(endpoint: str, tmp: Path) -> dict[str, str]:
-    """Standard AWS variables pointing at the emulator, with files of our own in ``tmp``."""
-    return {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_CONFIG_FILE": str(tmp / "aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials"),
-        "NBSECRETS_CONFIG": str(tmp / "nbsecrets.toml"),
-    }
+    """Standard AWS variables pointing at the emulator, with files of our own in ``tmp``: the
+    demo's, without its prefix, IPython directory and default region."""
+    demo_only = ("AWS_DEFAULT_REGION", "NBSECRETS_PREFIX", "IPYTHONDIR")
+    return {k: v for k, v in demo_environment(endpoint, tmp).items() if k not in demo_only}
 
 
 @pytest.fixture(autouse=True)

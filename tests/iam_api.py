@@ -9,16 +9,15 @@ It records every request as ``(action, form parameters)``.
 from __future__ import annotations
 
 import http.client
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
+
+from tests.loopback import Handler, Served
 
 NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 
 
-class IamApi:
+class IamApi(Served):
     """``decisions[(action, resource)]`` answers SimulatePrincipalPolicy (pairs not in it are
     ``implicitDeny``, as IAM answers with no matching statement); actions in ``denied`` get
     AccessDenied; the rest goes to ``upstream``."""
@@ -28,15 +27,7 @@ class IamApi:
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.decisions: dict[tuple[str, str], str] = {}
         self.denied: set[str] = set()
-        handler = type("Handler", (_Handler,), {"api": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(_Handler)
 
     def actions(self) -> list[str]:
         return [action for action, _ in self.requests]
@@ -86,32 +77,21 @@ def _error(code: str, message: str) -> str:
             "<RequestId>iam-api-1</RequestId></ErrorResponse>")
 
 
-class _Handler(BaseHTTPRequestHandler):
-    api: IamApi
-
-    def log_message(self, *args: Any) -> None:
-        pass
+class _Handler(Handler):
+    owner: IamApi
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length)
+        body = self.body()
         params = {k: v[0] for k, v in parse_qs(body.decode(), keep_blank_values=True).items()}
-        answer = self.api.handle(params)
+        answer = self.owner.handle(params)
         if answer is None:
-            status, headers, data = self._forward(body)
+            self.send(*self._forward(body))
         else:
-            status, data = answer[0], answer[1].encode()
-            headers = {"Content-Type": "text/xml"}
-        self.send_response(status)
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+            self.send(answer[0], answer[1].encode(), {"Content-Type": "text/xml"})
 
-    def _forward(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+    def _forward(self, body: bytes) -> tuple[int, bytes, dict[str, str]]:
         """Send the request to moto with the same path and headers; return its answer."""
-        up = urlsplit(self.api.upstream)
+        up = urlsplit(self.owner.upstream)
         conn = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
         try:
             conn.request("POST", self.path, body=body, headers=dict(self.headers.items()))
@@ -121,4 +101,4 @@ class _Handler(BaseHTTPRequestHandler):
             conn.close()
         keep = {k: v for k, v in resp.getheaders()
                 if k.lower() in ("content-type", "x-amzn-requestid")}
-        return resp.status, keep, data
+        return resp.status, data, keep

@@ -8,14 +8,14 @@ Point boto3 at it with ``AWS_ENDPOINT_URL_SAGEMAKER``. It records every request.
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.loopback import Handler, Served
 
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
 
-class SageMakerApi:
+class SageMakerApi(Served):
     """State and handlers; ``requests`` is the list of ``(op, body)`` received."""
 
     def __init__(self) -> None:
@@ -25,15 +25,7 @@ class SageMakerApi:
         self.domains: dict[str, dict[str, Any]] = {}
         self.spaces: dict[str, dict[str, Any]] = {}  # space name -> DescribeSpace answer
         self.profiles: dict[str, dict[str, Any]] = {}  # profile -> DescribeUserProfile answer
-        handler = type("Handler", (_Handler,), {"api": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.serve(_Handler)
 
     def ops(self) -> list[str]:
         return [op for op, _ in self.requests]
@@ -54,17 +46,27 @@ class SageMakerApi:
     def _missing(what: str) -> tuple[int, dict[str, Any]]:
         return 400, {"__type": "ResourceNotFound", "message": f"{what} does not exist"}
 
+    @staticmethod
+    def _create(table: dict[str, dict[str, Any]], name: str, body: dict[str, Any], kind: str
+                ) -> tuple[int, dict[str, Any]]:
+        """Store a configuration; answer its ARN under ``{kind's type}Arn``."""
+        key = {"studio-lifecycle-config": "StudioLifecycleConfigArn",
+               "notebook-instance-lifecycle-config": "NotebookInstanceLifecycleConfigArn"}[kind]
+        table[name] = {**body, key: f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name}"}
+        return 200, {key: table[name][key]}
+
+    def _describe(self, table: dict[str, dict[str, Any]], name: str) -> tuple[int, dict[str, Any]]:
+        found = table.get(name)
+        return (200, found) if found else self._missing(name)
+
     def op_DescribeStudioLifecycleConfig(self, body):
-        found = self.studio.get(body["StudioLifecycleConfigName"])
-        return (200, found) if found else self._missing(body["StudioLifecycleConfigName"])
+        return self._describe(self.studio, body["StudioLifecycleConfigName"])
 
     def op_CreateStudioLifecycleConfig(self, body):
         name = body["StudioLifecycleConfigName"]
         if name in self.studio:
             return 400, {"__type": "ResourceInUse", "message": f"{name} exists"}
-        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:studio-lifecycle-config/{name}"
-        self.studio[name] = {**body, "StudioLifecycleConfigArn": arn}
-        return 200, {"StudioLifecycleConfigArn": arn}
+        return self._create(self.studio, name, body, "studio-lifecycle-config")
 
     def op_DeleteStudioLifecycleConfig(self, body):
         name = body["StudioLifecycleConfigName"]
@@ -76,8 +78,7 @@ class SageMakerApi:
         return 200, {}
 
     def op_DescribeDomain(self, body):
-        found = self.domains.get(body["DomainId"])
-        return (200, found) if found else self._missing(body["DomainId"])
+        return self._describe(self.domains, body["DomainId"])
 
     def op_UpdateDomain(self, body):
         domain = self.domains.get(body["DomainId"])
@@ -88,12 +89,10 @@ class SageMakerApi:
         return 200, {"DomainArn": domain["DomainArn"]}
 
     def op_DescribeSpace(self, body):
-        found = self.spaces.get(body["SpaceName"])
-        return (200, found) if found else self._missing(body["SpaceName"])
+        return self._describe(self.spaces, body["SpaceName"])
 
     def op_DescribeUserProfile(self, body):
-        found = self.profiles.get(body["UserProfileName"])
-        return (200, found) if found else self._missing(body["UserProfileName"])
+        return self._describe(self.profiles, body["UserProfileName"])
 
     def op_DescribeNotebookInstanceLifecycleConfig(self, body):
         name = body["NotebookInstanceLifecycleConfigName"]
@@ -104,9 +103,7 @@ class SageMakerApi:
 
     def op_CreateNotebookInstanceLifecycleConfig(self, body):
         name = body["NotebookInstanceLifecycleConfigName"]
-        arn = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:notebook-instance-lifecycle-config/{name}"
-        self.notebook[name] = {**body, "NotebookInstanceLifecycleConfigArn": arn}
-        return 200, {"NotebookInstanceLifecycleConfigArn": arn}
+        return self._create(self.notebook, name, body, "notebook-instance-lifecycle-config")
 
     def op_UpdateNotebookInstanceLifecycleConfig(self, body):
         name = body["NotebookInstanceLifecycleConfigName"]
@@ -122,20 +119,9 @@ class SageMakerApi:
             **settings}
 
 
-class _Handler(BaseHTTPRequestHandler):
-    api: SageMakerApi
-
-    def log_message(self, *args: Any) -> None:
-        pass
+class _Handler(Handler):
+    owner: SageMakerApi
 
     def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = json.loads(self.rfile.read(length) or b"{}")
         op = self.headers.get("X-Amz-Target", "").removeprefix("SageMaker.")
-        status, answer = self.api.handle(op, body)
-        data = json.dumps(answer).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/x-amz-json-1.1")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        self.reply(*self.owner.handle(op, json.loads(self.body() or b"{}")))

@@ -5,12 +5,9 @@
 # the include below.
 set -euo pipefail
 
-NB_USER="${NBSECRETS_USER:-ec2-user}"
-NB_HOME="${NBSECRETS_HOME:-/home/$NB_USER}"
-ENVS="${NBSECRETS_ENVS_DIR:-$NB_HOME/anaconda3/envs}/*"
-SKIP_ENV="JupyterSystemEnv"
-export NB_USER NB_HOME ENVS SKIP_ENV
-
-# The shared part: lifecycle-config/common.sh, put here at deploy (one file per script).
+export NB_USER="${NBSECRETS_USER:-ec2-user}"
+export NB_HOME="${NBSECRETS_HOME:-/home/$NB_USER}"
+export ENVS="${NBSECRETS_ENVS_DIR:-$NB_HOME/anaconda3/envs}/*"
+export SKIP_ENV="JupyterSystemEnv"
 # shellcheck source=/dev/null
 . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"

@@ -4,12 +4,8 @@
 # What it does is ../common.sh, which deploys put in place of the include below.
 set -euo pipefail
 
-NB_USER="${NBSECRETS_USER:-sagemaker-user}"
-NB_HOME="${NBSECRETS_HOME:-/home/$NB_USER}"
-ENVS="${NBSECRETS_CONDA:-/opt/conda}"
-SKIP_ENV="-"
-export NB_USER NB_HOME ENVS SKIP_ENV
-
-# The shared part: lifecycle-config/common.sh, put here at deploy (one file per script).
+export NB_USER="${NBSECRETS_USER:-sagemaker-user}"
+export NB_HOME="${NBSECRETS_HOME:-/home/$NB_USER}"
+export ENVS="${NBSECRETS_CONDA:-/opt/conda}"
 # shellcheck source=/dev/null
 . "$(dirname "${BASH_SOURCE[0]}")/../common.sh"

@@ -433,7 +433,7 @@ def _without_settings(text: str) -> str:
     return head + rest.split("# <<< settings <<<\n", 1)[1]
 
 
-def test_every_deploy_path_deploys_the_same_scripts(aws_env, iam, tmp_path, capsys):
+def test_every_deploy_path_deploys_the_same_scripts(sm_api, iam, capsys):
     """`nbsecrets lifecycle`, provision.sh, template.yaml and Pulumi deploy each on-start
     script as one file: its layout with lifecycle-config/common.sh in place of the include."""
     import base64
@@ -443,32 +443,30 @@ def test_every_deploy_path_deploys_the_same_scripts(aws_env, iam, tmp_path, caps
     from cfnlint.decode.cfn_yaml import loads
 
     from tests.conftest import SAGEMAKER_TRUST
-    from tests.sagemaker_api import SageMakerApi
 
     b64 = base64.b64decode
-    sha = "ab" * 32
+    # An artifact of its own: ARTIFACT's name shares a run of digits with a key that an
+    # earlier test (test_enforcement) leaves loaded, which the job guard would refuse.
+    artifact, sha = "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-fedcba.tar.gz", \
+        "ab" * 32
     expected = {kind: _without_settings(lifecycle.assemble(f"{kind}/on-start.sh"))
                 for kind in ("notebook-instance", "studio")}
     common = _without_settings((ROOT / "lifecycle-config" / "common.sh").read_text())
     assert all(common in text for text in expected.values())
     found: dict[str, list[str]] = {kind: [] for kind in expected}
-    api = SageMakerApi()
+    api = sm_api
     api.add_domain("d-1")
     iam.create_role(RoleName="nb", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
-    try:
-        for studio in (False, True):
-            extra = ["--studio", "--domain-id", "d-1"] if studio else []
-            os.environ["AWS_ENDPOINT_URL_SAGEMAKER"] = api.url
-            assert cli.main(["lifecycle", "--name", "cli", "--artifact", ARTIFACT,
-                             "--artifact-sha256", sha, *extra]) == 0
-            done = subprocess.run(
-                ["bash", str(ROOT / "lifecycle-config" / "provision.sh"), "--role", "nb",
-                 "--name", "sh", "--artifact", ARTIFACT, "--artifact-sha256", sha, *extra],
-                env={**os.environ, "NBSECRETS_CLI": f"{sys.executable} -m nbsecrets.cli"},
-                capture_output=True, text=True, timeout=120)
-            assert done.returncode == 0, done.stderr
-    finally:
-        api.close()
+    for studio in (False, True):
+        extra = ["--studio", "--domain-id", "d-1"] if studio else []
+        assert cli.main(["lifecycle", "--name", "cli", "--artifact", artifact,
+                         "--artifact-sha256", sha, *extra]) == 0, capsys.readouterr().err
+        done = subprocess.run(
+            ["bash", str(ROOT / "lifecycle-config" / "provision.sh"), "--role", "nb",
+             "--name", "sh", "--artifact", artifact, "--artifact-sha256", sha, *extra],
+            env={**os.environ, "NBSECRETS_CLI": f"{sys.executable} -m nbsecrets.cli"},
+            capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
     capsys.readouterr()
     for name in ("cli", "sh"):
         found["notebook-instance"].append(b64(api.notebook[name]["OnStart"][0]["Content"]))
@@ -486,7 +484,7 @@ def test_every_deploy_path_deploys_the_same_scripts(aws_env, iam, tmp_path, caps
             ("studio", "studio", "aws:sagemaker/studioLifecycleConfig:StudioLifecycleConfig",
              "studioLifecycleConfigContent")):
         mocks, _ = run({"providers": ["openai"], "notebookKind": notebook_kind,
-                        "artifactUri": ARTIFACT, "artifactSha256": sha})
+                        "artifactUri": artifact, "artifactSha256": sha})
         [lcc] = of_type(mocks, typ)
         found[kind].append(b64(lcc.inputs[field]).decode())
     for kind, texts in found.items():

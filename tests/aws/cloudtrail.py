@@ -9,10 +9,10 @@ follow CloudTrail's documented shape: ``CloudTrailEvent`` is a JSON string.
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.loopback import Handler, Served
 
 TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
 ACCOUNT = "123456789012"
@@ -69,24 +69,14 @@ def read_event(secret_id: str, when: datetime, *, role: str = "AmazonSageMaker-E
             "CloudTrailEvent": json.dumps(detail)}
 
 
-class CloudTrail:
+class CloudTrail(Served):
     """The server; ``events`` newest first, ``requests`` every body received."""
 
     def __init__(self, events: list[dict] | None = None, throttle: int = 0):
         self.events = sorted(events or [], key=lambda e: e["EventTime"], reverse=True)
         self.throttle = throttle
         self.requests: list[dict] = []
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self.serve(_Handler)
 
     def _answer(self, body: dict) -> tuple[int, dict]:
         if len(self.requests) <= self.throttle:
@@ -111,27 +101,15 @@ class CloudTrail:
             out["NextToken"] = str(first + size)
         return 200, out
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        trail = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
+class _Handler(Handler):
+    owner: CloudTrail
 
-            def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                body = json.loads(raw or b"{}")
-                trail.requests.append({"target": self.headers.get("X-Amz-Target"),
-                                       "body": body})
-                if self.headers.get("X-Amz-Target") != TARGET:
-                    status, reply = 400, {"__type": "UnknownOperationException"}
-                else:
-                    status, reply = trail._answer(body)
-                data = json.dumps(reply).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        return Handler
+    def do_POST(self) -> None:
+        body = json.loads(self.body() or b"{}")
+        target = self.headers.get("X-Amz-Target")
+        self.owner.requests.append({"target": target, "body": body})
+        if target != TARGET:
+            self.reply(400, {"__type": "UnknownOperationException"})
+        else:
+            self.reply(*self.owner._answer(body))

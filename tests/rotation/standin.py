@@ -15,15 +15,16 @@ import json
 import re
 import secrets
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
+
+from tests.loopback import Handler, Served
 
 
 def hint(value: str, head: int) -> str:
     return f"{value[:head]}...{value[-4:]}"
 
 
-class StandIn:
+class StandIn(Served):
     """Both providers on one 127.0.0.1 port; state is plain dicts the tests inspect."""
 
     def __init__(self) -> None:
@@ -37,21 +38,10 @@ class StandIn:
         self.reject_new = False
         self.rejected: set[str] = set()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
 
     def start(self) -> StandIn:
-        self._thread.start()
+        self.serve(_Handler)
         return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
 
     # -- seeding --------------------------------------------------------------------------
 
@@ -74,39 +64,21 @@ class StandIn:
 
     # -- the server -----------------------------------------------------------------------
 
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def _reply(self, status: int, body: object) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                raw = self.rfile.read(length) if length else b""
-                url = urlparse(self.path)
-                record = {"method": self.command, "path": url.path, "query": url.query,
-                          "headers": {k.lower(): v for k, v in self.headers.items()},
-                          "body": raw.decode()}
-                with stand_in._lock:
-                    stand_in.requests.append(record)
-                    if stand_in.down:
-                        return self._reply(503, {"error": {"type": "overloaded_error"}})
-                    status, body = stand_in._route(self.command, url.path, parse_qs(url.query),
-                                                   self.headers, json.loads(raw or b"null"))
-                self._reply(status, body)
-
-            do_GET = do_POST = do_DELETE = _serve
-
-        return Handler
+    def answer(self, handler: Handler) -> None:
+        """Record the request, then answer it (503 to everything while ``down``)."""
+        raw = handler.body()
+        url = urlparse(handler.path)
+        record = {"method": handler.command, "path": url.path, "query": url.query,
+                  "headers": {k.lower(): v for k, v in handler.headers.items()},
+                  "body": raw.decode()}
+        with self._lock:
+            self.requests.append(record)
+            if self.down:
+                status, body = 503, {"error": {"type": "overloaded_error"}}
+            else:
+                status, body = self._route(handler.command, url.path, parse_qs(url.query),
+                                           handler.headers, json.loads(raw or b"null"))
+        handler.reply(status, body, "application/json")
 
     def _route(self, method: str, path: str, query: dict, headers, body) -> tuple[int, object]:
         bearer = (headers.get("Authorization") or "").removeprefix("Bearer ")
@@ -196,3 +168,12 @@ class StandIn:
                                  "partial_key_hint": hint(v, 16)}
             return 404, {"error": {"type": "not_found_error"}}
         return 404, {"error": {"type": "not_found_error"}}
+
+
+class _Handler(Handler):
+    owner: StandIn
+
+    def _serve(self) -> None:
+        self.owner.answer(self)
+
+    do_GET = do_POST = do_DELETE = _serve

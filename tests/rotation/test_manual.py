@@ -5,34 +5,20 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import sys
 
 import pytest
 
 import nbsecrets
 from nbsecrets import cli
-from tests.rotation.standin import StandIn
 
 SECRET = "nbsecrets/anthropic"
 
 
 @pytest.fixture
-def provider(aws_env):
-    s = StandIn().start()
-    os.environ["NBSECRETS_OPENAI_BASE_URL"] = f"{s.url}/v1"
-    os.environ["NBSECRETS_ANTHROPIC_BASE_URL"] = s.url
-    os.environ["NBSECRETS_OPENAI_PROJECT_ID"] = "proj_test"
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def anthropic(provider, seed):
-    old = provider.add_anthropic_key()
-    seed(SECRET, old, Tags=[{"Key": "nbsecrets:provider", "Value": "anthropic"}])
-    seed("nbsecrets-admin/anthropic", provider.anthropic_admin)
-    return old
+def anthropic(stored):
+    """nbsecrets/anthropic holding a key stored by hand, and the admin key."""
+    return stored("anthropic")
 
 
 def run(monkeypatch, *argv: str, stdin: str = "") -> int:

@@ -17,28 +17,14 @@ from nbsecrets.aws.store import Store
 from nbsecrets.errors import NbSecretsError
 from nbsecrets.rotation.http import KeyRejectedError, ProviderError
 from nbsecrets.rotation.steps import STEPS, Rotation
-from tests.rotation.standin import StandIn
 
 SECRET = "nbsecrets/openai"
 
 
 @pytest.fixture
-def provider(aws_env):
-    s = StandIn().start()
-    os.environ["NBSECRETS_OPENAI_BASE_URL"] = f"{s.url}/v1"
-    os.environ["NBSECRETS_ANTHROPIC_BASE_URL"] = s.url
-    os.environ["NBSECRETS_OPENAI_PROJECT_ID"] = "proj_test"
-    yield s
-    s.stop()
-
-
-@pytest.fixture
-def openai_secret(provider, seed):
+def openai_secret(stored):
     """nbsecrets/openai holding a hand-stored key, and the admin key outside the prefix."""
-    old = provider.add_openai_key()
-    seed(SECRET, old, Tags=[{"Key": "nbsecrets:provider", "Value": "openai"}])
-    seed("nbsecrets-admin/openai", provider.openai_admin)
-    return old
+    return stored("openai")
 
 
 def event(step: str, token: str, secret: str = SECRET) -> dict:

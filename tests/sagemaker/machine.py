@@ -15,12 +15,14 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import boto3
 import pytest
 
 from nbsecrets.admin import artifact
@@ -84,6 +86,7 @@ class Machine:
     wheels: Path
     made: list[Path] = field(default_factory=list)
     users: list[str] = field(default_factory=list)
+    built: artifact.Built | None = None  # the wheelhouse of this checkout (``simulated``)
 
     @property
     def log(self) -> Path:
@@ -215,6 +218,39 @@ def built_artifact(tmp: Path) -> artifact.Built:
     return artifact.build(tmp / "artifact")
 
 
+BUCKET = "team-artifacts"
+
+
+@contextmanager
+def simulated(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Machine]:
+    """A :func:`machine` of ``kind`` with the wheelhouse of this checkout in ``built``."""
+    tmp = tmp_path_factory.mktemp(kind)
+    with machine(kind, tmp) as m:
+        m.built = built_artifact(tmp)
+        yield m
+
+
+def publish(m: Machine, secret: str, key: str) -> artifact.Artifact:
+    """Upload the machine's wheelhouse to s3://team-artifacts/nbsecrets/ and store ``key`` as
+    the secret ``secret``, as an admin does before deploying."""
+    assert m.built is not None
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket=BUCKET)
+    up = artifact.upload(s3, m.built, f"s3://{BUCKET}/nbsecrets/")
+    boto3.client("secretsmanager", region_name="us-east-1").create_secret(
+        Name=secret, SecretString=key)
+    return up
+
+
+def tamper(m: Machine, up: artifact.Artifact, tmp: Path) -> None:
+    """Replace the uploaded artifact: same key, other content (another nbsecrets version)."""
+    assert m.built is not None
+    evil = tmp / "evil.tar.gz"
+    with tarfile.open(evil, "w:gz") as tar:
+        tar.add(m.built.wheel, arcname="wheelhouse/nbsecrets-9.9.9-py3-none-any.whl")
+    boto3.client("s3").upload_file(str(evil), up.bucket, up.key)
+
+
 def run_script(text: str, path: Path, env: dict[str, str], user: Machine | None = None
                ) -> tuple[subprocess.CompletedProcess[str], int | None]:
     """Run a lifecycle script as SageMaker does (as root, or as ``user``), within 5 minutes.
@@ -260,4 +296,4 @@ def aws_for_kernel(aws_env: dict[str, str]) -> dict[str, str]:
 
 
 __all__ = ["ROOT", "Machine", "aws_for_kernel", "built_artifact", "digest", "machine",
-           "run_script", "wait_for"]
+           "publish", "run_script", "simulated", "tamper", "wait_for"]

@@ -19,38 +19,22 @@ import boto3
 import pytest
 
 from nbsecrets import cli
-from tests.sagemaker.machine import (
-    aws_for_kernel,
-    built_artifact,
-    digest,
-    machine,
-    run_script,
-    wait_for,
-)
+from tests.sagemaker import machine as sim
 
 pytestmark = pytest.mark.sagemaker
 
 KEY = "sk-sim-notebook-0123456789abcdefABCDEF"
-BUCKET = "team-artifacts"
 KERNEL_ENVS = ("python3", "pytorch_p310")
 
 
 @pytest.fixture(scope="module")
 def nb(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("notebook-instance")
-    with machine("notebook", tmp) as m:
-        m.built = built_artifact(tmp)
+    with sim.simulated("notebook", tmp_path_factory) as m:
         yield m
 
 
 def setup(nb, aws_env, capsys, prefix="team-a/"):
-    from nbsecrets.admin import artifact
-
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    up = artifact.upload(s3, nb.built, f"s3://{BUCKET}/nbsecrets/")
-    sm = boto3.client("secretsmanager", region_name="us-east-1")
-    sm.create_secret(Name=f"{prefix}openai", SecretString=KEY)
+    up = sim.publish(nb, f"{prefix}openai", KEY)
     assert cli.main(["lifecycle", "--name", "team-a", "--artifact", up.uri,
                      "--artifact-sha256", up.sha256, "--prefix", prefix]) == 0
     capsys.readouterr()
@@ -63,23 +47,19 @@ def setup(nb, aws_env, capsys, prefix="team-a/"):
 
 
 def start(nb, aws_env, on_start, tmp_path):
-    done, pid = run_script(on_start, tmp_path / "on-start.sh", aws_for_kernel(aws_env))
+    done, pid = sim.run_script(on_start, tmp_path / "on-start.sh", sim.aws_for_kernel(aws_env))
     assert done.returncode == 0, done.stderr
     # Lines reach stdout, which SageMaker sends to CloudWatch.
     assert "nbsecrets: installing in the background" in done.stdout
-    wait_for(pid)
+    sim.wait_for(pid)
     return done
 
 
 def test_tampered_artifact_is_refused(nb, aws_env, capsys, tmp_path):
     nb.reset_home()
     up, on_create, on_start = setup(nb, aws_env, capsys)
-    # Someone replaces the object: same key, other content.
-    evil = tmp_path / "evil.tar.gz"
-    with tarfile.open(evil, "w:gz") as tar:
-        tar.add(nb.built.wheel, arcname="wheelhouse/nbsecrets-9.9.9-py3-none-any.whl")
-    boto3.client("s3").upload_file(str(evil), up.bucket, up.key)
-    created, _ = run_script(on_create, tmp_path / "on-create.sh", aws_for_kernel(aws_env))
+    sim.tamper(nb, up, tmp_path)  # same key, other content
+    created, _ = sim.run_script(on_create, tmp_path / "on-create.sh", sim.aws_for_kernel(aws_env))
     assert created.returncode == 0 and "on-create" in created.stdout
     start(nb, aws_env, on_start, tmp_path)
     log = nb.log.read_text()
@@ -93,10 +73,10 @@ def test_standin_aikey_while_installing_then_real_one_without_restart(nb, aws_en
     _, _, on_start = setup(nb, aws_env, capsys)
     # The settings and IPython files are written in the foreground; stop before the install
     # by pointing the script at no environments, as if the background job had not run yet.
-    done, pid = run_script(on_start, tmp_path / "on-start.sh",
-                           {**aws_for_kernel(aws_env), "NBSECRETS_ENVS_DIR": "/nonexistent"})
+    done, pid = sim.run_script(on_start, tmp_path / "on-start.sh",
+                           {**sim.aws_for_kernel(aws_env), "NBSECRETS_ENVS_DIR": "/nonexistent"})
     assert done.returncode == 0, done.stderr
-    wait_for(pid)
+    sim.wait_for(pid)
     assert not nb.has_nbsecrets("python3")
     # One kernel: %aikey before the install, the install as the background job does it,
     # %aikey again in the same kernel.
@@ -109,13 +89,13 @@ def test_standin_aikey_while_installing_then_real_one_without_restart(nb, aws_en
                f"'--no-index', '--find-links', {str(house / 'wheelhouse')!r}, 'nbsecrets'], "
                "check=True)")
     subprocess.run(["chown", "-R", nb.user, str(house)], check=True)
-    before, _, after, loaded = nb.kernel("python3", aws_for_kernel(aws_env), "%aikey openai",
+    before, _, after, loaded = nb.kernel("python3", sim.aws_for_kernel(aws_env), "%aikey openai",
                                          install, "%aikey openai",
                                          "import hashlib, os; print(hashlib.sha256(os.environ"
                                          "['OPENAI_API_KEY'].encode()).hexdigest())")
     assert "still being installed" in before and str(nb.log) in before
     assert "openai" in after and "OPENAI_API_KEY" in after and KEY not in after
-    assert loaded.strip() == digest(KEY)
+    assert loaded.strip() == sim.digest(KEY)
     # Leave the environment as it was (the next test installs from the artifact).
     added = set(nb.run_as_user([str(py), "-m", "pip", "freeze"], {}).stdout.split()) \
         - before_dists
@@ -129,7 +109,7 @@ def test_deployed_notebook_instance_loads_the_key_in_every_kernel_env(nb, aws_en
     nb.reset_home()
     boto_before = {env: nb.installed(env, "boto3") for env in nb.envs}
     up, on_create, on_start = setup(nb, aws_env, capsys)
-    created, _ = run_script(on_create, tmp_path / "on-create.sh", aws_for_kernel(aws_env))
+    created, _ = sim.run_script(on_create, tmp_path / "on-create.sh", sim.aws_for_kernel(aws_env))
     assert created.returncode == 0
     start(nb, aws_env, on_start, tmp_path)
     log = nb.log.read_text()
@@ -143,11 +123,11 @@ def test_deployed_notebook_instance_loads_the_key_in_every_kernel_env(nb, aws_en
     assert not nb.has_nbsecrets("JupyterSystemEnv")
     assert nb.installed("JupyterSystemEnv", "boto3") == boto_before["JupyterSystemEnv"]
     for env in KERNEL_ENVS:
-        shown, loaded = nb.kernel(env, aws_for_kernel(aws_env), "%aikey openai",
+        shown, loaded = nb.kernel(env, sim.aws_for_kernel(aws_env), "%aikey openai",
                                   "import hashlib, os; print(hashlib.sha256(os.environ"
                                   "['OPENAI_API_KEY'].encode()).hexdigest())")
         assert "team-a/openai" in shown and KEY not in shown, shown
-        assert loaded.strip() == digest(KEY)
+        assert loaded.strip() == sim.digest(KEY)
     assert KEY not in log
 
 

@@ -7,49 +7,32 @@ domain now uses runs as Studio runs it (as sagemaker-user, within 5 minutes)."""
 from __future__ import annotations
 
 import base64
-import tarfile
 
-import boto3
 import pytest
 
 from nbsecrets import cli
-from tests.sagemaker.machine import (
-    aws_for_kernel,
-    built_artifact,
-    digest,
-    machine,
-    run_script,
-    wait_for,
-)
+from tests.sagemaker import machine as sim
 
 pytestmark = pytest.mark.sagemaker
 
 KEY = "sk-sim-studio-0123456789abcdefABCDEF"
-BUCKET = "team-artifacts"
 
 
 @pytest.fixture(scope="module")
 def space(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("studio-space")
-    with machine("studio", tmp) as m:
-        m.built = built_artifact(tmp)
+    with sim.simulated("studio", tmp_path_factory) as m:
         yield m
 
 
 @pytest.fixture
 def sm_api(sm_api):
+    """conftest's loopback SageMaker API, with the domain of the space."""
     sm_api.add_domain("d-sim", DefaultUserSettings={"ExecutionRole": "arn:aws:iam::1:role/r"})
     return sm_api
 
 
 def deploy(space, sm_api, capsys):
-    from nbsecrets.admin import artifact
-
-    s3 = boto3.client("s3")
-    s3.create_bucket(Bucket=BUCKET)
-    up = artifact.upload(s3, space.built, f"s3://{BUCKET}/nbsecrets/")
-    sm = boto3.client("secretsmanager", region_name="us-east-1")
-    sm.create_secret(Name="team-s/openai", SecretString=KEY)
+    up = sim.publish(space, "team-s/openai", KEY)
     assert cli.main(["lifecycle", "--studio", "--name", "team-s", "--domain-id", "d-sim",
                      "--artifact", up.uri, "--artifact-sha256", up.sha256,
                      "--prefix", "team-s/"]) == 0
@@ -61,20 +44,17 @@ def deploy(space, sm_api, capsys):
 
 
 def start(space, aws_env, text):
-    done, pid = run_script(text, space.home / ".on-start.sh", aws_for_kernel(aws_env),
+    done, pid = sim.run_script(text, space.home / ".on-start.sh", sim.aws_for_kernel(aws_env),
                            user=space)
     assert done.returncode == 0, done.stderr
     assert "nbsecrets: installing in the background" in done.stdout
-    wait_for(pid)
+    sim.wait_for(pid)
 
 
 def test_tampered_artifact_is_refused(space, aws_env, sm_api, capsys, tmp_path):
     space.reset_home()
     up, text = deploy(space, sm_api, capsys)
-    evil = tmp_path / "evil.tar.gz"
-    with tarfile.open(evil, "w:gz") as tar:
-        tar.add(space.built.wheel, arcname="wheelhouse/nbsecrets-9.9.9-py3-none-any.whl")
-    boto3.client("s3").upload_file(str(evil), up.bucket, up.key)
+    sim.tamper(space, up, tmp_path)  # same key, other content
     start(space, aws_env, text)
     assert f"REFUSED {up.uri}" in space.log.read_text()
     assert not space.has_nbsecrets("conda")
@@ -90,11 +70,11 @@ def test_deployed_space_loads_the_key_and_a_restart_changes_nothing(space, aws_e
     assert f"artifact {up.uri} verified" in log and "installed into /opt/conda" in log, log
     assert space.installed("conda", "nbsecrets") == space.built.version
     assert space.installed("conda", "boto3") == boto3_before  # not upgraded
-    shown, loaded = space.kernel("conda", aws_for_kernel(aws_env), "%aikey openai",
+    shown, loaded = space.kernel("conda", sim.aws_for_kernel(aws_env), "%aikey openai",
                                  "import hashlib, os; print(hashlib.sha256(os.environ"
                                  "['OPENAI_API_KEY'].encode()).hexdigest())")
     assert "team-s/openai" in shown and KEY not in shown, shown
-    assert loaded.strip() == digest(KEY)
+    assert loaded.strip() == sim.digest(KEY)
     # The space restarts: same files, nothing added twice.
     config = space.home / ".ipython/profile_default/ipython_config.py"
     before = config.read_text()

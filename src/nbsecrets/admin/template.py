@@ -69,6 +69,12 @@ def _script(relative: str, opts: PolicyOptions) -> dict[str, Any]:
     return {"Fn::Base64": {"Fn::Sub": text}}
 
 
+def _parameter(description: str = "", **fields: str) -> dict[str, str]:
+    """A String parameter of the template: ``fields`` (Default, AllowedPattern), then its
+    description."""
+    return {"Type": "String", **fields, **({"Description": description} if description else {})}
+
+
 def template_text(opts: PolicyOptions | None = None) -> str:
     """``template.yaml``: role, least-privilege inline policy, both lifecycle configurations
     and, when ``NotebookInstanceName`` is given, a notebook instance using them.
@@ -86,32 +92,29 @@ def template_text(opts: PolicyOptions | None = None) -> str:
     policy_opts = replace(opts, prefix=_PREFIX_MARK,
                           install_artifact="s3://${ArtifactBucket}/${ArtifactKey}")
     policy = _mark_prefix(cloudformation_policy(policy_opts))
-    string = {"Type": "String"}
     template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "nbsecrets: notebook execution role with least-privilege access to its "
                        "API keys in Secrets Manager, and the lifecycle configurations.",
         "Parameters": {
-            "RoleName": {**string, "Default": "nbsecrets-notebook",
-                         "Description": "Name of the notebook execution role to create."},
-            "Prefix": {**string, "Default": opts.prefix, "AllowedPattern": "^[A-Za-z0-9_+=.@/-]+/$",
-                       "Description": "Secret name prefix of this team's keys; ends in '/'."},
-            "ArtifactBucket": {**string, "Description": "S3 bucket of the install artifact."},
-            "ArtifactKey": {**string, "Description": "S3 key of the install artifact "
-                            "(nbsecrets-wheelhouse-VERSION-HASH.tar.gz)."},
-            "ArtifactSha256": {**string, "AllowedPattern": "^[0-9a-f]{64}$",
-                               "Description": "sha256 of the artifact, as `nbsecrets artifact` "
-                                              "printed it; anything else is refused."},
-            "LifecycleConfigName": {**string, "Default": "nbsecrets",
-                                    "Description": "Name of the notebook instance lifecycle "
-                                                   "configuration."},
-            "StudioLifecycleConfigName": {**string, "Default": "nbsecrets-studio",
-                                          "Description": "Name of the Studio JupyterLab "
-                                                         "lifecycle configuration."},
-            "NotebookInstanceName": {**string, "Default": "",
-                                     "Description": "Also create this notebook instance "
-                                                    "(leave empty for none)."},
-            "NotebookInstanceType": {**string, "Default": "ml.t3.medium"},
+            "RoleName": _parameter("Name of the notebook execution role to create.",
+                                   Default="nbsecrets-notebook"),
+            "Prefix": _parameter("Secret name prefix of this team's keys; ends in '/'.",
+                                 Default=opts.prefix, AllowedPattern="^[A-Za-z0-9_+=.@/-]+/$"),
+            "ArtifactBucket": _parameter("S3 bucket of the install artifact."),
+            "ArtifactKey": _parameter("S3 key of the install artifact "
+                                      "(nbsecrets-wheelhouse-VERSION-HASH.tar.gz)."),
+            "ArtifactSha256": _parameter("sha256 of the artifact, as `nbsecrets artifact` "
+                                         "printed it; anything else is refused.",
+                                         AllowedPattern="^[0-9a-f]{64}$"),
+            "LifecycleConfigName": _parameter(
+                "Name of the notebook instance lifecycle configuration.", Default="nbsecrets"),
+            "StudioLifecycleConfigName": _parameter(
+                "Name of the Studio JupyterLab lifecycle configuration.",
+                Default="nbsecrets-studio"),
+            "NotebookInstanceName": _parameter(
+                "Also create this notebook instance (leave empty for none).", Default=""),
+            "NotebookInstanceType": _parameter(Default="ml.t3.medium"),
         },
         "Conditions": {"CreateNotebook": {"Fn::Not": [
             {"Fn::Equals": [{"Ref": "NotebookInstanceName"}, ""]}]}},
