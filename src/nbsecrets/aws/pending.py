@@ -19,8 +19,7 @@ from nbsecrets.aws.records import CURRENT, PREVIOUS
 from nbsecrets.aws.transport import Transport
 from nbsecrets.errors import KeyNotFoundError
 
-__all__ = ["PENDING", "SecretState", "Stages", "Staging", "holder", "move_current",
-           "version_list"]
+__all__ = ["PENDING", "SecretState", "Stages", "Staging", "holder", "move_current", "version_list"]
 
 PENDING = "AWSPENDING"
 Stages = Mapping[str, tuple[str, ...]]  # version id -> its staging labels
@@ -31,23 +30,35 @@ def holder(stages: Stages, stage: str) -> str | None:
     return next((v for v, st in stages.items() if stage in st), None)
 
 
-def version_list(transport: Transport, secret_id: str, *, primary: bool = False
-                 ) -> list[dict[str, Any]]:
+def version_list(
+    transport: Transport, secret_id: str, *, primary: bool = False
+) -> list[dict[str, Any]]:
     """Every version of ``secret_id`` as ListSecretVersionIds gives it (deprecated ones too).
 
     ``primary`` reads the primary region only.
     """
-    return [item for page, _ in transport.pages(
-                "list_secret_version_ids", target=secret_id, write=primary,
-                action="secretsmanager:ListSecretVersionIds", SecretId=secret_id,
-                IncludeDeprecated=True)
-            for item in page.get("Versions", [])]
+    return [
+        item
+        for page, _ in transport.pages(
+            "list_secret_version_ids",
+            target=secret_id,
+            write=primary,
+            action="secretsmanager:ListSecretVersionIds",
+            SecretId=secret_id,
+            IncludeDeprecated=True,
+        )
+        for item in page.get("Versions", [])
+    ]
 
 
 def _describe(transport: Transport, secret_id: str) -> dict[str, Any]:
-    resp: dict[str, Any] = transport.call("describe_secret", target=secret_id, write=True,
-                                      action="secretsmanager:DescribeSecret",
-                                      SecretId=secret_id)[0]
+    resp: dict[str, Any] = transport.call(
+        "describe_secret",
+        target=secret_id,
+        write=True,
+        action="secretsmanager:DescribeSecret",
+        SecretId=secret_id,
+    )[0]
     return resp
 
 
@@ -55,18 +66,26 @@ def _stages_of(resp: Mapping[str, Any]) -> dict[str, tuple[str, ...]]:
     return {v: tuple(st) for v, st in resp.get("VersionIdsToStages", {}).items()}
 
 
-def _move(transport: Transport, secret_id: str, stage: str, to: str | None,
-          away: str | None) -> None:
-    kwargs = {"MoveToVersionId": to} if to else {}
+def _move(
+    transport: Transport, secret_id: str, stage: str, to: str | None, away: str | None
+) -> None:
+    kwargs: dict[str, Any] = {"MoveToVersionId": to} if to else {}
     if away:
         kwargs["RemoveFromVersionId"] = away
-    transport.call("update_secret_version_stage", target=secret_id, write=True,
-               action="secretsmanager:UpdateSecretVersionStage", SecretId=secret_id,
-               VersionStage=stage, **kwargs)
+    transport.call(
+        "update_secret_version_stage",
+        target=secret_id,
+        write=True,
+        action="secretsmanager:UpdateSecretVersionStage",
+        SecretId=secret_id,
+        VersionStage=stage,
+        **kwargs,
+    )
 
 
-def move_current(transport: Transport, secret_id: str, stages: Stages, to: str
-                 ) -> dict[str, tuple[str, ...]]:
+def move_current(
+    transport: Transport, secret_id: str, stages: Stages, to: str
+) -> dict[str, tuple[str, ...]]:
     """Move AWSCURRENT to version ``to``; the version it leaves carries AWSPREVIOUS.
 
     ``stages`` are the secret's staging labels as last read. Secrets Manager moves AWSPREVIOUS
@@ -129,17 +148,24 @@ class Staging:
         resp = _describe(self.transport, secret_id)
         created: dict[str, datetime] = {}
         if dates:
-            created = {item["VersionId"]: item["CreatedDate"]
-                       for item in version_list(self.transport, secret_id, primary=True)
-                       if item.get("CreatedDate")}
+            created = {
+                item["VersionId"]: item["CreatedDate"]
+                for item in version_list(self.transport, secret_id, primary=True)
+                if item.get("CreatedDate")
+            }
         return SecretState(
-            arn=resp.get("ARN", ""), name=resp.get("Name", secret_id),
+            arn=resp.get("ARN", ""),
+            name=resp.get("Name", secret_id),
             tags={t["Key"]: t.get("Value", "") for t in resp.get("Tags", [])},
-            stages=_stages_of(resp), created=created,
-            rotation_enabled=bool(resp.get("RotationEnabled")), secret_id=secret_id)
+            stages=_stages_of(resp),
+            created=created,
+            rotation_enabled=bool(resp.get("RotationEnabled")),
+            secret_id=secret_id,
+        )
 
-    def payload(self, secret_id: str, *, version_id: str | None = None,
-                stage: str | None = None) -> str:
+    def payload(
+        self, secret_id: str, *, version_id: str | None = None, stage: str | None = None
+    ) -> str:
         """The SecretString of one version (by id and/or stage), read from the primary region.
 
         Raises
@@ -152,8 +178,13 @@ class Staging:
             kwargs["VersionId"] = version_id
         if stage:
             kwargs["VersionStage"] = stage
-        resp, _ = self.transport.call("get_secret_value", target=secret_id, write=True,
-                                  action="secretsmanager:GetSecretValue", **kwargs)
+        resp, _ = self.transport.call(
+            "get_secret_value",
+            target=secret_id,
+            write=True,
+            action="secretsmanager:GetSecretValue",
+            **kwargs,
+        )
         if "SecretString" not in resp:
             raise KeyNotFoundError(f"secret {secret_id} has no string value in that version.")
         return str(resp["SecretString"])
@@ -173,9 +204,16 @@ class Staging:
         Secrets Manager treats a repeated token with the same value as a no-op, so a retried
         step cannot create a second version.
         """
-        self.transport.call("put_secret_value", target=secret_id, write=True,
-                        action="secretsmanager:PutSecretValue", SecretId=secret_id,
-                        ClientRequestToken=token, SecretString=payload, VersionStages=[PENDING])
+        self.transport.call(
+            "put_secret_value",
+            target=secret_id,
+            write=True,
+            action="secretsmanager:PutSecretValue",
+            SecretId=secret_id,
+            ClientRequestToken=token,
+            SecretString=payload,
+            VersionStages=[PENDING],
+        )
 
     def promote(self, state: SecretState, token: str) -> tuple[str | None, SecretState]:
         """Move AWSCURRENT to ``token``; the version it leaves becomes AWSPREVIOUS.

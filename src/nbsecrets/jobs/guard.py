@@ -27,46 +27,47 @@ from typing import Any
 from nbsecrets import redaction
 from nbsecrets.errors import NbSecretsError
 
-__all__ = ["GUARDED", "KeyInRequestError", "check", "install", "install_when_ready",
-           "installed"]
+__all__ = ["GUARDED", "KeyInRequestError", "check", "install", "install_when_ready", "installed"]
 
 # SageMaker operations whose input is kept by SageMaker and shown to others: job, model and
 # pipeline definitions (Environment, HyperParameters, PipelineDefinition...), lifecycle and
 # image scripts. Every string of their input is searched, wherever it sits.
-GUARDED = frozenset({
-    "CreateAlgorithm",
-    "CreateAppImageConfig",
-    "CreateAutoMLJob",
-    "CreateAutoMLJobV2",
-    "CreateCompilationJob",
-    "CreateDataQualityJobDefinition",
-    "CreateEndpoint",
-    "CreateEndpointConfig",
-    "CreateHyperParameterTuningJob",
-    "CreateInferenceComponent",
-    "CreateInferenceRecommendationsJob",
-    "CreateModel",
-    "CreateModelBiasJobDefinition",
-    "CreateModelExplainabilityJobDefinition",
-    "CreateModelPackage",
-    "CreateModelQualityJobDefinition",
-    "CreateMonitoringSchedule",
-    "CreateNotebookInstanceLifecycleConfig",
-    "CreateOptimizationJob",
-    "CreatePipeline",
-    "CreateProcessingJob",
-    "CreateStudioLifecycleConfig",
-    "CreateTrainingJob",
-    "CreateTransformJob",
-    "StartPipelineExecution",
-    "UpdateAppImageConfig",
-    "UpdateEndpoint",
-    "UpdateInferenceComponent",
-    "UpdateModelPackage",
-    "UpdateMonitoringSchedule",
-    "UpdateNotebookInstanceLifecycleConfig",
-    "UpdatePipeline",
-})
+GUARDED = frozenset(
+    {
+        "CreateAlgorithm",
+        "CreateAppImageConfig",
+        "CreateAutoMLJob",
+        "CreateAutoMLJobV2",
+        "CreateCompilationJob",
+        "CreateDataQualityJobDefinition",
+        "CreateEndpoint",
+        "CreateEndpointConfig",
+        "CreateHyperParameterTuningJob",
+        "CreateInferenceComponent",
+        "CreateInferenceRecommendationsJob",
+        "CreateModel",
+        "CreateModelBiasJobDefinition",
+        "CreateModelExplainabilityJobDefinition",
+        "CreateModelPackage",
+        "CreateModelQualityJobDefinition",
+        "CreateMonitoringSchedule",
+        "CreateNotebookInstanceLifecycleConfig",
+        "CreateOptimizationJob",
+        "CreatePipeline",
+        "CreateProcessingJob",
+        "CreateStudioLifecycleConfig",
+        "CreateTrainingJob",
+        "CreateTransformJob",
+        "StartPipelineExecution",
+        "UpdateAppImageConfig",
+        "UpdateEndpoint",
+        "UpdateInferenceComponent",
+        "UpdateModelPackage",
+        "UpdateMonitoringSchedule",
+        "UpdateNotebookInstanceLifecycleConfig",
+        "UpdatePipeline",
+    }
+)
 SERVICE = "sagemaker"
 _MARKER = re.compile(r"\[REDACTED:([A-Za-z0-9_.-]+)\]")
 _lock = threading.Lock()
@@ -150,7 +151,8 @@ def check(operation: str, params: Any) -> None:
         f"instead, environment=nbsecrets.job_environment({label or 'PROVIDER'!r}), and start "
         "the entry "
         "point with `nbsecrets run -- python train.py` or call nbsecrets.load_environment() "
-        "in it (NBSECRETS_GUARD=0 turns this check off).")
+        "in it (NBSECRETS_GUARD=0 turns this check off)."
+    )
 
 
 def installed() -> bool:
@@ -185,7 +187,7 @@ def install() -> bool:
             return original(self, operation_name, api_params)
 
         _make_api_call._nbsecrets_guard = True  # type: ignore[attr-defined]
-        BaseClient._make_api_call = _make_api_call  # type: ignore[method-assign]
+        BaseClient._make_api_call = _make_api_call
         _state.installed = True
         return True
 

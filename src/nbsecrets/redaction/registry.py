@@ -136,12 +136,12 @@ def redact_after(before: S, text: S) -> S:
         return text
     if isinstance(text, bytes):
         new = m.continued(bytes(before), text) if before else None
-        return m.binary(text) if new is None else new  # type: ignore[return-value]
+        return m.binary(text) if new is None else new
     if not before:
         return m.text(text)
     enc = "surrogatepass"
     new = m.continued(before.encode("utf-8", enc), text.encode("utf-8", enc), text=True)
-    return m.text(text) if new is None else new.decode("utf-8", enc)  # type: ignore[return-value]
+    return m.text(text) if new is None else new.decode("utf-8", enc)
 
 
 def redact(obj: T) -> T:
@@ -153,5 +153,3 @@ def redact(obj: T) -> T:
     """
     m = _matcher
     return obj if m is None else walk(obj, m, 0)
-
-
