@@ -46,8 +46,10 @@ def dataframe_text(rng: random.Random, size: int = SIZE) -> str:
     i = 0
     words = ("alpha", "beta", "gamma", "delta", "epsilon-long-category-name")
     while total < size:
-        row = (f"{i:8d}  {rng.random() * 1e4:12.6f}  {rng.random():10.4f}  "
-               f"{rng.choice(words):>26}  {rng.getrandbits(64):016x}\n")
+        row = (
+            f"{i:8d}  {rng.random() * 1e4:12.6f}  {rng.random():10.4f}  "
+            f"{rng.choice(words):>26}  {rng.getrandbits(64):016x}\n"
+        )
         rows.append(row)
         total += len(row)
         i += 1
@@ -88,14 +90,21 @@ def in_process_rows() -> list[dict[str, Any]]:
         pieces[i] += " " + (key if i % 2 else key[3:30])
     with_keys = "\n".join(pieces)[:SIZE]
     blob = base64.b64encode(rng.randbytes(SIZE * 3 // 4)).decode()  # e.g. an image/png output
-    accents = ("Größe Ärger déjà vu 東京 " * (SIZE // 30))[:SIZE // 2]  # ~10 MB UTF-8
-    doc = {"data": {"application/json": {"rows": [
-        {"id": i, "name": f"row {i}", "tags": ["a", "b", f"{i:x}"], "note": "x" * 40}
-        for i in range(SIZE // 120)]}}}
+    accents = ("Größe Ärger déjà vu 東京 " * (SIZE // 30))[: SIZE // 2]  # ~10 MB UTF-8
+    doc = {
+        "data": {
+            "application/json": {
+                "rows": [
+                    {"id": i, "name": f"row {i}", "tags": ["a", "b", f"{i:x}"], "note": "x" * 40}
+                    for i in range(SIZE // 120)
+                ]
+            }
+        }
+    }
     doc_mb = len(json.dumps(doc)) / 1e6
 
     # design this module replaced: one regex alternation of the key's 12-character runs
-    alternation = re.compile("|".join(re.escape(key[i:i + 12]) for i in range(len(key) - 11)))
+    alternation = re.compile("|".join(re.escape(key[i : i + 12]) for i in range(len(key) - 11)))
 
     redacted = r.text(with_keys)
     assert key not in redacted and key[3:30] not in redacted
@@ -104,6 +113,7 @@ def in_process_rows() -> list[dict[str, Any]]:
         def call() -> Any:
             red.recent.clear()  # time the first look at an output, not the cached second
             return getattr(red, method)(data)
+
         return call
 
     def second_look() -> Any:
@@ -113,23 +123,37 @@ def in_process_rows() -> list[dict[str, Any]]:
     r.recent.clear()
     r.text(frame)  # the first look, when the output was sent
     cases: list[tuple[str, float, Callable[[], Any]]] = [
-        ("dataframe text, second look at an equal copy (kept for %notebook)", MB,
-         second_look),
+        ("dataframe text, second look at an equal copy (kept for %notebook)", MB, second_look),
         ("dataframe text, no key in it", MB, fresh(r, "text", frame)),
         ("dataframe text, 100 keys and runs in it", MB, fresh(r, "text", with_keys)),
         ("dataframe text, 21 keys registered", MB, fresh(many, "text", frame)),
         ("base64 blob (image output)", len(blob) / 1e6, fresh(r, "text", blob)),
         ("non-ASCII text", len(accents.encode()) / 1e6, fresh(r, "text", accents)),
         ("nested JSON display data", doc_mb, fresh(r, "obj", doc)),
-        ("regex alternation of 12-char runs, 1 key (not used)", MB,
-         lambda: alternation.search(frame)),
+        (
+            "regex alternation of 12-char runs, 1 key (not used)",
+            MB,
+            lambda: alternation.search(frame),
+        ),
     ]
-    rows = [{"name": "print: ipykernel send of 10 MB, no redaction", "seconds": send,
-             "MB/s": MB / send, "ratio": 1.0}]
+    rows = [
+        {
+            "name": "print: ipykernel send of 10 MB, no redaction",
+            "seconds": send,
+            "MB/s": MB / send,
+            "ratio": 1.0,
+        }
+    ]
     for name, mb, fn in cases:
         seconds = _best(fn)
-        rows.append({"name": name, "seconds": seconds, "MB/s": mb / seconds,
-                     "ratio": (send * mb / MB + seconds) / (send * mb / MB)})
+        rows.append(
+            {
+                "name": name,
+                "seconds": seconds,
+                "MB/s": mb / seconds,
+                "ratio": (send * mb / MB + seconds) / (send * mb / MB),
+            }
+        )
     assert redact("x") == "x"
     return rows
 
@@ -150,8 +174,9 @@ def _print_once(kc: Any, n: int) -> float:
     return seconds
 
 
-def _kernel_best(cases: list[tuple[str, dict[str, str], str]], repeat: int = 15
-                 ) -> dict[str, float]:
+def _kernel_best(
+    cases: list[tuple[str, dict[str, str], str]], repeat: int = 15
+) -> dict[str, float]:
     """Best time of each case, the cases taking turns (so a busy moment hits them alike)."""
     from jupyter_client.manager import start_new_kernel
 
@@ -181,19 +206,26 @@ def kernel_rows() -> list[dict[str, Any]]:
         "from bench_redact import dataframe_text\n"
         "frame = dataframe_text(random.Random(7))\n"
     )
-    load = ("%load_ext nbsecrets\nfrom nbsecrets import redaction\n"
-            f"redaction.register('openai', {key!r})\n")
+    load = (
+        "%load_ext nbsecrets\nfrom nbsecrets import redaction\n"
+        f"redaction.register('openai', {key!r})\n"
+    )
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("NBSECRETS_")}
     cases = [
         ("kernel: print 10 MB, no key loaded", base_env, setup),
-        ("kernel: print 10 MB, key loaded, NBSECRETS_REDACT=0",
-         {**base_env, "NBSECRETS_REDACT": "0"}, setup + load),
+        (
+            "kernel: print 10 MB, key loaded, NBSECRETS_REDACT=0",
+            {**base_env, "NBSECRETS_REDACT": "0"},
+            setup + load,
+        ),
         ("kernel: print 10 MB, key loaded, redaction on", base_env, setup + load),
     ]
     best = _kernel_best(cases)
     plain = best[cases[0][0]]
-    return [{"name": name, "seconds": best[name], "MB/s": MB / best[name],
-             "ratio": best[name] / plain} for name, _, _ in cases]
+    return [
+        {"name": name, "seconds": best[name], "MB/s": MB / best[name], "ratio": best[name] / plain}
+        for name, _, _ in cases
+    ]
 
 
 def fd_rows() -> list[dict[str, Any]]:
@@ -215,7 +247,7 @@ def fd_rows() -> list[dict[str, Any]]:
     def write_all(fd: int) -> None:
         view = memoryview(data)
         for i in range(0, len(data), chunk):
-            os.write(fd, view[i:i + chunk])
+            os.write(fd, view[i : i + chunk])
 
     def timed(tee: bool) -> Callable[[], None]:
         def call() -> None:
@@ -225,18 +257,37 @@ def fd_rows() -> list[dict[str, Any]]:
                 if t is not None:
                     t.close(timeout=60)
                 assert os.fstat(f.fileno()).st_size >= len(data) - 4096
+
         return call
 
     direct = _best(timed(False))
-    rows = [{"name": "fd level: os.write 10 MB to the kernel's stdout, no tee", "seconds": direct,
-             "MB/s": MB / direct, "ratio": 1.0}]
+    rows = [
+        {
+            "name": "fd level: os.write 10 MB to the kernel's stdout, no tee",
+            "seconds": direct,
+            "MB/s": MB / direct,
+            "ratio": 1.0,
+        }
+    ]
     copied = _best(timed(True))
-    rows.append({"name": "fd level: through the tee, no key loaded (copied)", "seconds": copied,
-                 "MB/s": MB / copied, "ratio": copied / direct})
+    rows.append(
+        {
+            "name": "fd level: through the tee, no key loaded (copied)",
+            "seconds": copied,
+            "MB/s": MB / copied,
+            "ratio": copied / direct,
+        }
+    )
     redaction.register("openai", _key(random.Random(11)))
     redacted = _best(timed(True))
-    rows.append({"name": "fd level: through the tee, key loaded (redacted)",
-                 "seconds": redacted, "MB/s": MB / redacted, "ratio": redacted / direct})
+    rows.append(
+        {
+            "name": "fd level: through the tee, key loaded (redacted)",
+            "seconds": redacted,
+            "MB/s": MB / redacted,
+            "ratio": redacted / direct,
+        }
+    )
     return rows
 
 
@@ -250,11 +301,14 @@ def run(kernel: bool = True) -> list[dict[str, Any]]:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    lines = ["| case | seconds | MB/s | ratio to printing without redaction |",
-             "|---|---:|---:|---:|"]
+    lines = [
+        "| case | seconds | MB/s | ratio to printing without redaction |",
+        "|---|---:|---:|---:|",
+    ]
     for row in rows:
-        lines.append(f"| {row['name']} | {row['seconds']:.4f} | {row['MB/s']:.0f} "
-                     f"| {row['ratio']:.2f} |")
+        lines.append(
+            f"| {row['name']} | {row['seconds']:.4f} | {row['MB/s']:.0f} | {row['ratio']:.2f} |"
+        )
     return "\n".join(lines)
 
 

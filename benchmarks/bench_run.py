@@ -31,7 +31,8 @@ os.execv(sys.executable, [sys.executable, "-c", "pass"])
 # The same with the request nbsecrets sends (moto answers it a little slower).
 RAW_BATCH = RAW.replace(
     'get_secret_value(SecretId="nbsecrets/openai")',
-    'batch_get_secret_value(SecretIdList=["nbsecrets/openai"])["SecretValues"][0]')
+    'batch_get_secret_value(SecretIdList=["nbsecrets/openai"])["SecretValues"][0]',
+)
 TARGET = 1.1
 
 
@@ -53,8 +54,9 @@ def _once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall time, and the CPU time (user + system) of the process and what it exec'd."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, timeout=120)
+    subprocess.run(
+        argv, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=120
+    )
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
@@ -72,8 +74,13 @@ def run(env: dict[str, str], reps: int = 15) -> dict:
                 times[name].append(_once(argv, env))
     med = {name: statistics.median(t[0] for t in ts) for name, ts in times.items()}
     cpu = {name: statistics.median(t[1] for t in ts) for name, ts in times.items()}
-    return {"s": med, "cpu_s": cpu, "reps": reps, "ratio": med["nbsecrets"] / med["boto3"],
-            "target": TARGET}
+    return {
+        "s": med,
+        "cpu_s": cpu,
+        "reps": reps,
+        "ratio": med["nbsecrets"] / med["boto3"],
+        "target": TARGET,
+    }
 
 
 def table(r: dict) -> str:
@@ -81,19 +88,28 @@ def table(r: dict) -> str:
     s, cpu = r["s"], r["cpu_s"]
     rows = [
         ("`nbsecrets run openai -- python -c pass`", "nbsecrets"),
-        ("raw boto3 script: `get_secret_value`, set the variable, exec `python -c pass`",
-         "boto3"),
-        ("the same script with `batch_get_secret_value`, the request nbsecrets sends",
-         "boto3-batch"),
+        ("raw boto3 script: `get_secret_value`, set the variable, exec `python -c pass`", "boto3"),
+        (
+            "the same script with `batch_get_secret_value`, the request nbsecrets sends",
+            "boto3-batch",
+        ),
         ("`python -c pass` alone (interpreter start-up)", "python"),
     ]
-    lines = ["| command | wall time | x raw boto3 | CPU time | x raw boto3 |",
-             "|---|---|---|---|---|"]
-    lines += [f"| {what} | {s[k] * 1000:.1f} ms | {s[k] / s['boto3']:.2f}x | "
-              f"{cpu[k] * 1000:.1f} ms | {cpu[k] / cpu['boto3']:.2f}x |" for what, k in rows]
+    lines = [
+        "| command | wall time | x raw boto3 | CPU time | x raw boto3 |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {what} | {s[k] * 1000:.1f} ms | {s[k] / s['boto3']:.2f}x | "
+        f"{cpu[k] * 1000:.1f} ms | {cpu[k] / cpu['boto3']:.2f}x |"
+        for what, k in rows
+    ]
     met = "met" if r["ratio"] <= r["target"] else "**missed**"
-    lines += ["", f"Target ≤ {r['target']}x raw boto3: **{r['ratio']:.2f}x**, {met} "
-              f"(medians of {r['reps']} interleaved runs)."]
+    lines += [
+        "",
+        f"Target ≤ {r['target']}x raw boto3: **{r['ratio']:.2f}x**, {met} "
+        f"(medians of {r['reps']} interleaved runs).",
+    ]
     return "\n".join(lines)
 
 
@@ -108,17 +124,32 @@ def main() -> int:
     server.start()
     host, port = server.get_host_and_port()
     tmp = Path(tempfile.mkdtemp(prefix="nbsecrets-bench-"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NBSECRETS_"))
-           and k != "PYTHONDONTWRITEBYTECODE"}  # bytecode cached, as after pip install
-    env.update({"AWS_ENDPOINT_URL": f"http://{host}:{port}", "AWS_DEFAULT_REGION": "us-east-1",
-                "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "bench",
-                "AWS_SECRET_ACCESS_KEY": "bench", "AWS_EC2_METADATA_DISABLED": "true",
-                "AWS_CONFIG_FILE": str(tmp / "none"), "AWS_SHARED_CREDENTIALS_FILE":
-                str(tmp / "none"), "NBSECRETS_CONFIG": str(tmp / "none.toml"),
-                "PYTHONPYCACHEPREFIX": str(tmp / "pycache")})
-    boto3.client("secretsmanager", region_name="us-east-1", endpoint_url=env["AWS_ENDPOINT_URL"],
-                 aws_access_key_id="bench", aws_secret_access_key="bench").create_secret(
-        Name="nbsecrets/openai", SecretString="sk-bench-" + "o" * 40)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "NBSECRETS_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }  # bytecode cached, as after pip install
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": str(tmp / "none"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "none"),
+            "NBSECRETS_CONFIG": str(tmp / "none.toml"),
+            "PYTHONPYCACHEPREFIX": str(tmp / "pycache"),
+        }
+    )
+    boto3.client(
+        "secretsmanager",
+        region_name="us-east-1",
+        endpoint_url=env["AWS_ENDPOINT_URL"],
+        aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+    ).create_secret(Name="nbsecrets/openai", SecretString="sk-bench-" + "o" * 40)
     try:
         print(table(run(env, args.reps)))
     finally:

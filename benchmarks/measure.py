@@ -38,8 +38,7 @@ def cold(tool: str) -> dict:
     if tool == "boto3":
         import boto3
 
-        value = boto3.client("secretsmanager").get_secret_value(SecretId=KEY_SECRET)[
-            "SecretString"]
+        value = boto3.client("secretsmanager").get_secret_value(SecretId=KEY_SECRET)["SecretString"]
     elif tool == "caching":
         import boto3
         from aws_secretsmanager_caching import SecretCache
@@ -140,8 +139,11 @@ def warm(tool: str) -> dict:
         for _ in range(calls):
             get_one()
         per_call.append((time.perf_counter() - t0) / calls)
-    return {"s": min(per_call), "median_s": statistics.median(per_call),
-            "requests_per_call": (t.sent - before) / (WARM_ROUNDS * calls)}
+    return {
+        "s": min(per_call),
+        "median_s": statistics.median(per_call),
+        "requests_per_call": (t.sent - before) / (WARM_ROUNDS * calls),
+    }
 
 
 def inproc(tool: str, counts: list[int]) -> dict:
@@ -167,8 +169,11 @@ def import_nbsecrets() -> dict:
 
     elapsed = time.perf_counter() - t0
     new = set(sys.modules) - before
-    return {"s": elapsed, "modules": len(new),
-            "heavy": sorted(m for m in new if m.split(".")[0] in ("boto3", "botocore"))}
+    return {
+        "s": elapsed,
+        "modules": len(new),
+        "heavy": sorted(m for m in new if m.split(".")[0] in ("boto3", "botocore")),
+    }
 
 
 def import_other(statement: str) -> dict:
@@ -188,8 +193,11 @@ def load_ext() -> dict:
     elapsed = time.perf_counter() - t0
     new = set(sys.modules) - before
     assert "aikey" in shell.magics_manager.magics["line"]
-    return {"s": elapsed, "modules": len(new),
-            "heavy": sorted(m for m in new if m.split(".")[0] in ("boto3", "botocore"))}
+    return {
+        "s": elapsed,
+        "modules": len(new),
+        "heavy": sorted(m for m in new if m.split(".")[0] in ("boto3", "botocore")),
+    }
 
 
 def main(argv: list[str]) -> None:

@@ -73,8 +73,9 @@ class CountingMotoServer(ThreadedMotoServer):
                     self.counts[target.partition(".")[2]] += 1
             return app(environ, start_response)
 
-        self._server = make_server(self._ip_address, self._port, counting, True,
-                                   request_handler=MotoRequestHandler)
+        self._server = make_server(
+            self._ip_address, self._port, counting, True, request_handler=MotoRequestHandler
+        )
         self._server_ready_event.set()
         self._server.serve_forever()
 
@@ -87,8 +88,14 @@ class CountingMotoServer(ThreadedMotoServer):
 
 
 def child(env: dict[str, str], *args: str) -> dict:
-    out = subprocess.run([sys.executable, str(MEASURE), *args], env=env, check=True,
-                         capture_output=True, text=True, timeout=600)
+    out = subprocess.run(
+        [sys.executable, str(MEASURE), *args],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return json.loads(out.stdout.splitlines()[-1])
 
 
@@ -118,9 +125,18 @@ def machine() -> dict[str, str]:
         "cpu": f"{cpu}, {os.cpu_count()} logical cores",
         "os": platform.platform(),
         "python": platform.python_version(),
-        "versions": ", ".join(f"{d} {version(d)}" for d in (
-            "nbsecrets", "boto3", "botocore", "aws-secretsmanager-caching",
-            "aws-lambda-powertools", "moto", "ipython")),
+        "versions": ", ".join(
+            f"{d} {version(d)}"
+            for d in (
+                "nbsecrets",
+                "boto3",
+                "botocore",
+                "aws-secretsmanager-caching",
+                "aws-lambda-powertools",
+                "moto",
+                "ipython",
+            )
+        ),
     }
 
 
@@ -133,32 +149,38 @@ def start() -> tuple[CountingMotoServer, dict[str, str]]:
     tmp = Path(tempfile.mkdtemp(prefix="nbsecrets-bench-"))
     for name in ("aws-config", "aws-credentials"):
         (tmp / name).write_text("")
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "NBSECRETS_", "POWERTOOLS_"))
-           and k != "PYTHONDONTWRITEBYTECODE"}
-    env.update({
-        "AWS_ENDPOINT_URL": f"http://{host}:{port}",
-        "AWS_REGION": "us-east-1",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_CONFIG_FILE": str(tmp / "aws-config"),
-        "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials"),
-        "AWS_EC2_METADATA_DISABLED": "true",
-        "NBSECRETS_CONFIG": str(tmp / "no-config.toml"),
-        "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]),
-        # Bytecode cached for every library, as after a pip install (an editable checkout
-        # run with PYTHONDONTWRITEBYTECODE would compile nbsecrets on every import).
-        "PYTHONPYCACHEPREFIX": str(tmp / "pycache"),
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "NBSECRETS_", "POWERTOOLS_"))
+        and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    env.update(
+        {
+            "AWS_ENDPOINT_URL": f"http://{host}:{port}",
+            "AWS_REGION": "us-east-1",
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "AWS_CONFIG_FILE": str(tmp / "aws-config"),
+            "AWS_SHARED_CREDENTIALS_FILE": str(tmp / "aws-credentials"),
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "NBSECRETS_CONFIG": str(tmp / "no-config.toml"),
+            "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]),
+            # Bytecode cached for every library, as after a pip install (an editable checkout
+            # run with PYTHONDONTWRITEBYTECODE would compile nbsecrets on every import).
+            "PYTHONPYCACHEPREFIX": str(tmp / "pycache"),
+        }
+    )
     saved = dict(os.environ)
     os.environ.update(env)
     try:
         sm = boto3.client("secretsmanager", region_name="us-east-1")
         sm.create_secret(Name="nbsecrets/openai", SecretString="sk-bench-" + "o" * 40)
         for i in range(max(KEY_COUNTS)):
-            sm.create_secret(Name=f"nbsecrets/b{i:02d}",
-                             SecretString=f"sk-bench-{i:02d}" + "k" * 40)
+            sm.create_secret(
+                Name=f"nbsecrets/b{i:02d}", SecretString=f"sk-bench-{i:02d}" + "k" * 40
+            )
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -174,11 +196,18 @@ def warm_section(env: dict[str, str], server: CountingMotoServer) -> dict:
         for tool in WARM_TOOLS:
             runs[tool].append(child(env, "warm", tool))
             server.taken()
-    return {"machine": machine(), "processes": WARM_PROCESSES,
-            "tools": {t: {"s": min(r["s"] for r in got),
-                          "median_s": statistics.median(r["median_s"] for r in got),
-                          "requests_per_call": max(r["requests_per_call"] for r in got)}
-                      for t, got in runs.items()}}
+    return {
+        "machine": machine(),
+        "processes": WARM_PROCESSES,
+        "tools": {
+            t: {
+                "s": min(r["s"] for r in got),
+                "median_s": statistics.median(r["median_s"] for r in got),
+                "requests_per_call": max(r["requests_per_call"] for r in got),
+            }
+            for t, got in runs.items()
+        },
+    }
 
 
 def measure(reps: int) -> dict:
@@ -196,8 +225,10 @@ def measure(reps: int) -> dict:
             run = child(env, "cold", tool)
             run["requests"] = server.taken()
             runs.append(run)
-        cold[tool] = {"s": statistics.median(r["s"] for r in runs),
-                      "requests": max(r["requests"] for r in runs)}
+        cold[tool] = {
+            "s": statistics.median(r["s"] for r in runs),
+            "requests": max(r["requests"] for r in runs),
+        }
     results["cold"] = cold
 
     inproc = {}
@@ -258,6 +289,7 @@ def run_section(env: dict[str, str], reps: int) -> dict | None:
 
 # -- the report ---------------------------------------------------------------------------
 
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
@@ -277,16 +309,24 @@ WARM_TITLE = "## Warm cached get"
 
 def warm_target(w: dict) -> tuple[str, str, float, float, str, str]:
     nb, pt = w["tools"]["nbsecrets"]["s"], w["tools"]["powertools"]["s"]
-    return ("warm cached get", "≤ 1.0x Powertools `get_secret`", nb / pt, 1.0,
-            f"{us(nb)} vs {us(pt)}",
-            "each nbsecrets.get checks that the watched variables and the config file have "
-            "not changed")
+    return (
+        "warm cached get",
+        "≤ 1.0x Powertools `get_secret`",
+        nb / pt,
+        1.0,
+        f"{us(nb)} vs {us(pt)}",
+        "each nbsecrets.get checks that the watched variables and the config file have not changed",
+    )
 
 
 def target_row(row: tuple[str, str, float, float, str, str]) -> list[str]:
     what, target, ratio, limit, detail, why = row
-    return [what, target, f"**{ratio:.2f}x** ({detail})",
-            "met" if ratio <= limit else f"**missed**: {why}"]
+    return [
+        what,
+        target,
+        f"**{ratio:.2f}x** ({detail})",
+        "met" if ratio <= limit else f"**missed**: {why}",
+    ]
 
 
 def warm_lines(w: dict) -> list[str]:
@@ -302,13 +342,27 @@ def warm_lines(w: dict) -> list[str]:
         "times 7 rounds of calls, and the table shows the best round of all (min of "
         f"{w['processes'] * 7}) and the median. Run {m['date']}, Python {m['python']}.",
         "",
-        *md_table(["library", "per call (min)", "x Powertools (min)", "per call (median)",
-                   "x Powertools (median)", "requests per call"],
-                  [[TOOLS[t], us(tools[t]["s"]), f"{tools[t]['s'] / pt:.2f}x",
+        *md_table(
+            [
+                "library",
+                "per call (min)",
+                "x Powertools (min)",
+                "per call (median)",
+                "x Powertools (median)",
+                "requests per call",
+            ],
+            [
+                [
+                    TOOLS[t],
+                    us(tools[t]["s"]),
+                    f"{tools[t]['s'] / pt:.2f}x",
                     us(tools[t]["median_s"]),
                     f"{tools[t]['median_s'] / tools['powertools']['median_s']:.2f}x",
-                    f"{tools[t]['requests_per_call']:g}"]
-                   for t in WARM_TOOLS]),
+                    f"{tools[t]['requests_per_call']:g}",
+                ]
+                for t in WARM_TOOLS
+            ],
+        ),
     ]
 
 
@@ -331,31 +385,60 @@ def targets(r: dict) -> list[list[str]]:
     cold_nb, cold_b3 = cold["nbsecrets"]["s"], cold["boto3"]["s"]
     heavy = r["import"]["nbsecrets"]["heavy"] + r["load_ext"]["heavy"]
     rows = [
-        ("10 keys, cache cold", "≤ 0.25x sequential boto3", ten_nb / ten_b3, 0.25,
-         f"{ms(ten_nb)} vs {ms(ten_b3)}",
-         "a BatchGetSecretValue round trip costs more than a tenth of ten GetSecretValue "
-         "round trips on this machine"),
+        (
+            "10 keys, cache cold",
+            "≤ 0.25x sequential boto3",
+            ten_nb / ten_b3,
+            0.25,
+            f"{ms(ten_nb)} vs {ms(ten_b3)}",
+            "a BatchGetSecretValue round trip costs more than a tenth of ten GetSecretValue "
+            "round trips on this machine",
+        ),
         warm_target(r["warm"]),
-        ("cold single key, fresh process", "≤ 1.1x raw boto3", cold_nb / cold_b3, 1.1,
-         f"{ms(cold_nb)} vs {ms(cold_b3)}",
-         "nbsecrets imports its own modules and reads its configuration before boto3 runs"),
+        (
+            "cold single key, fresh process",
+            "≤ 1.1x raw boto3",
+            cold_nb / cold_b3,
+            1.1,
+            f"{ms(cold_nb)} vs {ms(cold_b3)}",
+            "nbsecrets imports its own modules and reads its configuration before boto3 runs",
+        ),
     ]
     if r.get("run"):
         run, s = r["run"], r["run"]["s"]
-        rows.append(("`nbsecrets run -- python -c pass`, cold", "≤ 1.1x raw boto3 script",
-                     run["ratio"], run["target"], f"{ms(s['nbsecrets'])} vs {ms(s['boto3'])}",
-                     "nbsecrets imports its modules and reads its configuration before boto3"))
+        rows.append(
+            (
+                "`nbsecrets run -- python -c pass`, cold",
+                "≤ 1.1x raw boto3 script",
+                run["ratio"],
+                run["target"],
+                f"{ms(s['nbsecrets'])} vs {ms(s['boto3'])}",
+                "nbsecrets imports its modules and reads its configuration before boto3",
+            )
+        )
     kernel = {row.get("name"): row for row in r.get("redact") or []}
     on = kernel.get("kernel: print 10 MB, key loaded, redaction on")
     off = kernel.get("kernel: print 10 MB, no key loaded")
     if on and off:
-        rows.append(("print 10 MB in a kernel, key loaded", "≤ 1.2x no key loaded",
-                     on["seconds"] / off["seconds"], 1.2,
-                     f"{ms(on['seconds'])} vs {ms(off['seconds'])}",
-                     "the redactor scans each output before it is sent"))
+        rows.append(
+            (
+                "print 10 MB in a kernel, key loaded",
+                "≤ 1.2x no key loaded",
+                on["seconds"] / off["seconds"],
+                1.2,
+                f"{ms(on['seconds'])} vs {ms(off['seconds'])}",
+                "the redactor scans each output before it is sent",
+            )
+        )
     out = [target_row(row) for row in rows]
-    out.append(["`import nbsecrets`, `%load_ext nbsecrets`", "import no boto3/botocore",
-                ", ".join(heavy) or "none imported", "met" if not heavy else "**missed**"])
+    out.append(
+        [
+            "`import nbsecrets`, `%load_ext nbsecrets`",
+            "import no boto3/botocore",
+            ", ".join(heavy) or "none imported",
+            "met" if not heavy else "**missed**",
+        ]
+    )
     return out
 
 
@@ -384,9 +467,13 @@ def render(r: dict) -> str:
         "From before the library's import to the value in hand, in a new Python process "
         "(interpreter start-up excluded); one key. Requests counted at the server.",
         "",
-        *md_table(["library", "time", "x raw boto3", "requests"],
-                  [[TOOLS[t], ms(c["s"]), f"{c['s'] / cold['boto3']['s']:.2f}x",
-                    str(c["requests"])] for t, c in cold.items()]),
+        *md_table(
+            ["library", "time", "x raw boto3", "requests"],
+            [
+                [TOOLS[t], ms(c["s"]), f"{c['s'] / cold['boto3']['s']:.2f}x", str(c["requests"])]
+                for t, c in cold.items()
+            ],
+        ),
         "",
         *warm_lines(r["warm"]),
         "",
@@ -420,35 +507,58 @@ def render(r: dict) -> str:
         "",
         "## Import and extension load",
         "",
-        *md_table(["what", "time", "modules imported", "boto3/botocore among them"], [
-            ["`import nbsecrets`", ms(imp["s"]), str(imp["modules"]),
-             ", ".join(imp["heavy"]) or "no"],
-            ["`%load_ext nbsecrets` (IPython already running)", ms(ext["s"]),
-             str(ext["modules"]), ", ".join(ext["heavy"]) or "no"],
-            ["`import boto3`, for comparison", ms(b3["s"]), str(b3["modules"]), "yes"],
-        ]),
+        *md_table(
+            ["what", "time", "modules imported", "boto3/botocore among them"],
+            [
+                [
+                    "`import nbsecrets`",
+                    ms(imp["s"]),
+                    str(imp["modules"]),
+                    ", ".join(imp["heavy"]) or "no",
+                ],
+                [
+                    "`%load_ext nbsecrets` (IPython already running)",
+                    ms(ext["s"]),
+                    str(ext["modules"]),
+                    ", ".join(ext["heavy"]) or "no",
+                ],
+                ["`import boto3`, for comparison", ms(b3["s"]), str(b3["modules"]), "yes"],
+            ],
+        ),
         "",
         "boto3 is imported by the first fetch, not before.",
     ]
     if r.get("run"):
-        lines += ["", "## `nbsecrets run`, cold", "",
-                  "From `benchmarks/bench_run.py`: a job's hand-off, from the command to the "
-                  "program running with the key in its environment, each in a fresh process "
-                  "(interpreter start-ups included).", "", r["run"]["table"]]
+        lines += [
+            "",
+            "## `nbsecrets run`, cold",
+            "",
+            "From `benchmarks/bench_run.py`: a job's hand-off, from the command to the "
+            "program running with the key in its environment, each in a fresh process "
+            "(interpreter start-ups included).",
+            "",
+            r["run"]["table"],
+        ]
     if r.get("redact"):
         rows = r["redact"]
-        lines += ["", "## Redaction", "",
-                  "From `benchmarks/bench_redact.py`: the cost of redacting a 10 MB output. The "
-                  "kernel rows print 10 MB in a real kernel; the others time the redactor "
-                  "alone on 10 MB of each kind of output.", "",
-                  "Kernel rows: from the execute request to idle with all output received, "
-                  "best of 15 rounds with the three kernels taking turns (target: redaction on "
-                  "within 1.2x of no key). A large print goes out in 256 KB pieces, each "
-                  "redacted as the one before is delivered, so the front end's work overlaps "
-                  "the redaction; the redactor's CPU cost is the in-process rows. fd-level "
-                  "rows: 10 MB written with `os.write` to a file, directly and through the tee "
-                  "that redacts the kernel's own stdout/stderr (the server's log); their ratio "
-                  "is to the direct write.", ""]
+        lines += [
+            "",
+            "## Redaction",
+            "",
+            "From `benchmarks/bench_redact.py`: the cost of redacting a 10 MB output. The "
+            "kernel rows print 10 MB in a real kernel; the others time the redactor "
+            "alone on 10 MB of each kind of output.",
+            "",
+            "Kernel rows: from the execute request to idle with all output received, "
+            "best of 15 rounds with the three kernels taking turns (target: redaction on "
+            "within 1.2x of no key). A large print goes out in 256 KB pieces, each "
+            "redacted as the one before is delivered, so the front end's work overlaps "
+            "the redaction; the redactor's CPU cost is the in-process rows. fd-level "
+            "rows: 10 MB written with `os.write` to a file, directly and through the tee "
+            "that redacts the kernel's own stdout/stderr (the server's log); their ratio "
+            "is to the direct write.",
+            "",
+        ]
         if any("error" in row for row in rows):
             lines += [str(row) for row in rows]
         else:
@@ -461,8 +571,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reps", type=int, default=7, help="runs per median (default 7)")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.md")
     parser.add_argument("--json", type=Path, default=None, help="also save the raw results")
-    parser.add_argument("--only", choices=["warm"], default=None,
-                        help="measure one section and splice it into --out (which must exist)")
+    parser.add_argument(
+        "--only",
+        choices=["warm"],
+        default=None,
+        help="measure one section and splice it into --out (which must exist)",
+    )
     args = parser.parse_args(argv)
     if args.only == "warm":
         server, env = start()
@@ -473,8 +587,9 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         if args.json:
             args.json.write_text(json.dumps(warm, indent=2, default=str))
-        args.out.write_text(splice_warm(args.out.read_text(encoding="utf-8"), warm),
-                            encoding="utf-8")
+        args.out.write_text(
+            splice_warm(args.out.read_text(encoding="utf-8"), warm), encoding="utf-8"
+        )
         print("\n".join(warm_lines(warm)))
         print(f"Spliced into {args.out}")
         return 0

@@ -22,9 +22,8 @@ fi
   | grep -v "^WARNING: Location" || true
 
 .venv/bin/ruff check src tests benchmarks scripts
-# Enabled after the tree is formatted (the lead formats it once, after the issue-19 merges):
-# .venv/bin/ruff format --check src tests benchmarks scripts
-# .venv/bin/mypy src/
+.venv/bin/ruff format --check src tests benchmarks scripts
+.venv/bin/mypy src/
 
 set +e
 .venv/bin/python -m pytest "$@"

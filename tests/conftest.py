@@ -21,9 +21,18 @@ from tests.proxy import Proxy
 
 REGION = DEMO_REGION
 # The trust policy of a SageMaker execution role (notebook or job).
-SAGEMAKER_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{
-    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-    "Action": "sts:AssumeRole"}]})
+SAGEMAKER_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+)
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -58,8 +67,11 @@ def emulator_env(endpoint: str, tmp: Path) -> dict[str, str]:
 def aws_env(moto_endpoint: str, tmp_path: Path) -> Iterator[dict[str, str]]:
     saved = dict(os.environ)
     for var in list(os.environ):
-        if var.startswith(("AWS_", "NBSECRETS_")) or var.endswith(("_API_KEY", "_API_TOKEN")) \
-                or var == "HF_TOKEN":
+        if (
+            var.startswith(("AWS_", "NBSECRETS_"))
+            or var.endswith(("_API_KEY", "_API_TOKEN"))
+            or var == "HF_TOKEN"
+        ):
             del os.environ[var]
     env = emulator_env(moto_endpoint, tmp_path)
     os.environ.update(env)

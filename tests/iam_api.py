@@ -41,8 +41,10 @@ class IamApi(Served):
         action = params.get("Action", "")
         self.requests.append((action, params))
         if action in self.denied:
-            return 403, _error("AccessDenied", f"User is not authorized to perform: "
-                                                f"iam:{action} (denied by the test server)")
+            return 403, _error(
+                "AccessDenied",
+                f"User is not authorized to perform: iam:{action} (denied by the test server)",
+            )
         if action == "SimulatePrincipalPolicy":
             return 200, self.simulate(params)
         return None
@@ -54,12 +56,16 @@ class IamApi(Served):
             f"<EvalResourceName>{escape(r)}</EvalResourceName>"
             f"<EvalDecision>{self.decisions.get((a, r), 'implicitDeny')}</EvalDecision>"
             "<MatchedStatements/><MissingContextValues/></member>"
-            for a in actions for r in resources or ["*"])
-        return (f'<SimulatePrincipalPolicyResponse xmlns="{NS}"><SimulatePrincipalPolicyResult>'
-                f"<IsTruncated>false</IsTruncated><EvaluationResults>{results}"
-                "</EvaluationResults></SimulatePrincipalPolicyResult>"
-                "<ResponseMetadata><RequestId>iam-api-1</RequestId></ResponseMetadata>"
-                "</SimulatePrincipalPolicyResponse>")
+            for a in actions
+            for r in resources or ["*"]
+        )
+        return (
+            f'<SimulatePrincipalPolicyResponse xmlns="{NS}"><SimulatePrincipalPolicyResult>'
+            f"<IsTruncated>false</IsTruncated><EvaluationResults>{results}"
+            "</EvaluationResults></SimulatePrincipalPolicyResult>"
+            "<ResponseMetadata><RequestId>iam-api-1</RequestId></ResponseMetadata>"
+            "</SimulatePrincipalPolicyResponse>"
+        )
 
 
 def _members(params: dict[str, str], name: str) -> list[str]:
@@ -72,9 +78,11 @@ def _members(params: dict[str, str], name: str) -> list[str]:
 
 
 def _error(code: str, message: str) -> str:
-    return (f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type><Code>{code}</Code>'
-            f"<Message>{escape(message)}</Message></Error>"
-            "<RequestId>iam-api-1</RequestId></ErrorResponse>")
+    return (
+        f'<ErrorResponse xmlns="{NS}"><Error><Type>Sender</Type><Code>{code}</Code>'
+        f"<Message>{escape(message)}</Message></Error>"
+        "<RequestId>iam-api-1</RequestId></ErrorResponse>"
+    )
 
 
 class _Handler(Handler):
@@ -99,6 +107,7 @@ class _Handler(Handler):
             data = resp.read()
         finally:
             conn.close()
-        keep = {k: v for k, v in resp.getheaders()
-                if k.lower() in ("content-type", "x-amzn-requestid")}
+        keep = {
+            k: v for k, v in resp.getheaders() if k.lower() in ("content-type", "x-amzn-requestid")
+        }
         return resp.status, data, keep

@@ -33,8 +33,9 @@ class Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def reply(self, status: int, body: object,
-              content_type: str = "application/x-amz-json-1.1") -> None:
+    def reply(
+        self, status: int, body: object, content_type: str = "application/x-amz-json-1.1"
+    ) -> None:
         """Answer ``body`` as JSON (AWS's JSON protocol content type unless told)."""
         self.send(status, json.dumps(body).encode(), {"Content-Type": content_type})
 

@@ -60,18 +60,28 @@ class Proxy:
         return f"http://{host}:{port}"
 
     def actions(self, service_prefix: str = "secretsmanager.") -> list[str]:
-        return [a.removeprefix(service_prefix) for a in self.requests
-                if a.startswith(service_prefix)]
+        return [
+            a.removeprefix(service_prefix) for a in self.requests if a.startswith(service_prefix)
+        ]
 
-    def fail(self, status: int, code: str, times: int, only: str | None = None,
-             region: str | None = None, message: str = "injected by test proxy") -> None:
+    def fail(
+        self,
+        status: int,
+        code: str,
+        times: int,
+        only: str | None = None,
+        region: str | None = None,
+        message: str = "injected by test proxy",
+    ) -> None:
         self.faults.append(Fault(status, code, times, only, region, message))
 
     def actions_in(self, region: str, service_prefix: str = "secretsmanager.") -> list[str]:
         """The actions of the requests signed for ``region``."""
-        return [a.removeprefix(service_prefix)
-                for a, r in zip(self.requests, self.regions, strict=True)
-                if r == region and a.startswith(service_prefix)]
+        return [
+            a.removeprefix(service_prefix)
+            for a, r in zip(self.requests, self.regions, strict=True)
+            if r == region and a.startswith(service_prefix)
+        ]
 
     def start(self) -> Proxy:
         proxy = self
@@ -106,18 +116,24 @@ class Proxy:
                 if proxy.delay_s:
                     time.sleep(proxy.delay_s)
                 for fault in proxy.faults:
-                    if fault.remaining > 0 and fault.only in (None, action) \
-                            and fault.region in (None, region):
+                    if (
+                        fault.remaining > 0
+                        and fault.only in (None, action)
+                        and fault.region in (None, region)
+                    ):
                         fault.remaining -= 1
                         if target:  # JSON protocol (Secrets Manager)
                             ctype = "application/x-amz-json-1.1"
-                            payload = json.dumps({"__type": fault.code,
-                                                  "message": fault.message}).encode()
+                            payload = json.dumps(
+                                {"__type": fault.code, "message": fault.message}
+                            ).encode()
                         else:  # query protocol (STS, IAM): XML
                             ctype = "text/xml"
-                            payload = (f"<ErrorResponse><Error><Type>Sender</Type><Code>"
-                                       f"{fault.code}</Code><Message>{fault.message}"
-                                       "</Message></Error></ErrorResponse>").encode()
+                            payload = (
+                                f"<ErrorResponse><Error><Type>Sender</Type><Code>"
+                                f"{fault.code}</Code><Message>{fault.message}"
+                                "</Message></Error></ErrorResponse>"
+                            ).encode()
                         self.send_response(fault.status)
                         self.send_header("Content-Type", ctype)
                         self.send_header("Content-Length", str(len(payload)))
@@ -126,8 +142,9 @@ class Proxy:
                         return
                 up = urlsplit(proxy.routes.get(region, proxy.upstream))
                 conn = http.client.HTTPConnection(up.hostname, up.port, timeout=30)
-                headers = {k: v for k, v in self.headers.items()
-                           if k.lower() not in ("host", "connection")}
+                headers = {
+                    k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")
+                }
                 try:
                     conn.request(self.command, self.path, body=body, headers=headers)
                 except ConnectionRefusedError:

@@ -32,7 +32,9 @@ class MotoProcess:
     def start(self, wait_s: float = 30.0) -> MotoProcess:
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             try:

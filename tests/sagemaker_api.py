@@ -47,11 +47,14 @@ class SageMakerApi(Served):
         return 400, {"__type": "ResourceNotFound", "message": f"{what} does not exist"}
 
     @staticmethod
-    def _create(table: dict[str, dict[str, Any]], name: str, body: dict[str, Any], kind: str
-                ) -> tuple[int, dict[str, Any]]:
+    def _create(
+        table: dict[str, dict[str, Any]], name: str, body: dict[str, Any], kind: str
+    ) -> tuple[int, dict[str, Any]]:
         """Store a configuration; answer its ARN under ``{kind's type}Arn``."""
-        key = {"studio-lifecycle-config": "StudioLifecycleConfigArn",
-               "notebook-instance-lifecycle-config": "NotebookInstanceLifecycleConfigArn"}[kind]
+        key = {
+            "studio-lifecycle-config": "StudioLifecycleConfigArn",
+            "notebook-instance-lifecycle-config": "NotebookInstanceLifecycleConfigArn",
+        }[kind]
         table[name] = {**body, key: f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:{kind}/{name}"}
         return 200, {key: table[name][key]}
 
@@ -116,7 +119,8 @@ class SageMakerApi(Served):
         self.domains[domain_id] = {
             "DomainId": domain_id,
             "DomainArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:domain/{domain_id}",
-            **settings}
+            **settings,
+        }
 
 
 class _Handler(Handler):

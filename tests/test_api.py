@@ -15,8 +15,12 @@ from nbsecrets import api
 def test_store_reused_then_rebuilt_on_each_watched_change(aws_env):
     first = api.store()
     assert api.store() is first
-    for var, value in [("AWS_ENDPOINT_URL", "http://127.0.0.1:9"), ("NBSECRETS_PREFIX", "t/"),
-                       ("AWS_PROFILE", "other"), ("HOME", "/nonexistent-home")]:
+    for var, value in [
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:9"),
+        ("NBSECRETS_PREFIX", "t/"),
+        ("AWS_PROFILE", "other"),
+        ("HOME", "/nonexistent-home"),
+    ]:
         before = api.store()
         os.environ[var] = value
         assert api.store() is not before, var
@@ -100,8 +104,13 @@ def test_a_warm_get_costs_one_file_check_and_no_request(seed, proxy, aws_env, wi
         with open(path, "w") as f:
             f.write('prefix = "nbsecrets/"\n')
     proxy.requests.clear()
-    out = subprocess.run([sys.executable, "-c", _COUNTED], env=dict(os.environ),
-                         capture_output=True, text=True, timeout=120)
+    out = subprocess.run(
+        [sys.executable, "-c", _COUNTED],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     got = json.loads(out.stdout.splitlines()[-1])
     assert got["same"] and got["guard"]

@@ -19,21 +19,31 @@ def test_defaults(tmp_path):
 
 def test_environment_wins_over_file(tmp_path):
     path = tmp_path / "c.toml"
-    path.write_text('prefix = "file/"\nregion = "eu-west-1"\ncache_ttl = 60\n'
-                    'nbsecrets_fallback_regions = ["eu-central-1"]\n')
-    cfg = Config.load({"NBSECRETS_CONFIG": str(path), "NBSECRETS_PREFIX": "env/",
-                       "NBSECRETS_FALLBACK_REGIONS": "us-west-2, us-east-2"})
+    path.write_text(
+        'prefix = "file/"\nregion = "eu-west-1"\ncache_ttl = 60\n'
+        'nbsecrets_fallback_regions = ["eu-central-1"]\n'
+    )
+    cfg = Config.load(
+        {
+            "NBSECRETS_CONFIG": str(path),
+            "NBSECRETS_PREFIX": "env/",
+            "NBSECRETS_FALLBACK_REGIONS": "us-west-2, us-east-2",
+        }
+    )
     assert cfg.prefix == "env/" and cfg.region == "eu-west-1" and cfg.cache_ttl_s == 60
     assert cfg.fallback_regions == ("us-west-2", "us-east-2")
 
 
-@pytest.mark.parametrize(("text", "words"), [
-    ('prefx = "x/"\n', "unknown key 'prefx'"),
-    ("prefix = \n", "not valid TOML"),
-    ('cache_ttl = "soon"\n', "number of seconds"),
-    ("cache_ttl = -1\n", "number of seconds"),
-    ('redact = "maybe"\n', "must be 1 or 0"),
-])
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('prefx = "x/"\n', "unknown key 'prefx'"),
+        ("prefix = \n", "not valid TOML"),
+        ('cache_ttl = "soon"\n', "number of seconds"),
+        ("cache_ttl = -1\n", "number of seconds"),
+        ('redact = "maybe"\n', "must be 1 or 0"),
+    ],
+)
 def test_bad_files_are_errors(tmp_path, text, words):
     path = tmp_path / "c.toml"
     path.write_text(text)
@@ -46,10 +56,16 @@ def test_redact_switch(tmp_path):
     assert Config.load(env).redact is False
 
 
-@pytest.mark.parametrize(("arn", "region"), [
-    ("arn:aws:sagemaker:eu-west-2:111122223333:notebook-instance/my-nb", "eu-west-2"),
-    ("arn:aws:sagemaker:us-east-1:111122223333:app/d-abc/space/JupyterLab/default", "us-east-1"),
-])
+@pytest.mark.parametrize(
+    ("arn", "region"),
+    [
+        ("arn:aws:sagemaker:eu-west-2:111122223333:notebook-instance/my-nb", "eu-west-2"),
+        (
+            "arn:aws:sagemaker:us-east-1:111122223333:app/d-abc/space/JupyterLab/default",
+            "us-east-1",
+        ),
+    ],
+)
 def test_sagemaker_metadata_region(tmp_path, arn, region):
     meta = tmp_path / "resource-metadata.json"
     meta.write_text(json.dumps({"ResourceArn": arn, "ResourceName": "my-nb"}))

@@ -17,8 +17,11 @@ import pytest
 from nbsecrets import cli
 
 ROOT = Path(__file__).resolve().parents[1]
-DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")),
-        ROOT / "lifecycle-config" / "pulumi" / "README.md"]
+DOCS = [
+    ROOT / "README.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    ROOT / "lifecycle-config" / "pulumi" / "README.md",
+]
 PROGRAM = ROOT / "lifecycle-config" / "pulumi" / "__main__.py"
 
 
@@ -47,7 +50,7 @@ def commands(text: str) -> list[str]:
             part = part.strip().rstrip(")")
             for prefix in (".venv/bin/nbsecrets ", "exec nbsecrets ", "nbsecrets "):
                 if part.startswith(prefix):
-                    found.append(part[len(prefix):])
+                    found.append(part[len(prefix) :])
     for inline in re.findall(r"`nbsecrets ([^`]+)`", " ".join(text.split())):
         # Not a usage synopsis ("[--days N]", "--role ARN ...") nor a bare command name.
         if not any(c in inline for c in "[|") and "..." not in inline and " " in inline:
@@ -55,15 +58,27 @@ def commands(text: str) -> list[str]:
     return [c.replace(" ...", "") for c in found]
 
 
-ALL = sorted({(doc.relative_to(ROOT).as_posix(), c) for doc in DOCS
-              for c in commands(doc.read_text())})
+ALL = sorted(
+    {(doc.relative_to(ROOT).as_posix(), c) for doc in DOCS for c in commands(doc.read_text())}
+)
 
 
 def test_the_docs_have_commands_to_check():
     assert len(ALL) > 40
     assert {c.split()[0] for _, c in ALL} >= {
-        "artifact", "lifecycle", "policy", "provision", "run", "rotate", "audit", "doctor",
-        "set", "versions", "rollback", "demo"}
+        "artifact",
+        "lifecycle",
+        "policy",
+        "provision",
+        "run",
+        "rotate",
+        "audit",
+        "doctor",
+        "set",
+        "versions",
+        "rollback",
+        "demo",
+    }
 
 
 @pytest.mark.parametrize(("doc", "command"), ALL)
@@ -74,22 +89,31 @@ def test_every_command_in_the_docs_parses(doc, command, capsys):
     try:
         cli.build_parser().parse_args(argv)
     except SystemExit:
-        pytest.fail(f"{doc}: `nbsecrets {command}` is not a valid command: "
-                    f"{capsys.readouterr().err.strip().splitlines()[-1]}")
+        pytest.fail(
+            f"{doc}: `nbsecrets {command}` is not a valid command: "
+            f"{capsys.readouterr().err.strip().splitlines()[-1]}"
+        )
 
 
 def test_pulumi_settings_are_the_ones_the_program_reads():
     readme = (ROOT / "lifecycle-config" / "pulumi" / "README.md").read_text()
     table = [line for line in readme.splitlines() if line.startswith("| `")]
-    documented = {k for line in table for k in re.findall(r"`([A-Za-z0-9:{}]+)`",
-                                                          line.split("|")[1])}
+    documented = {
+        k for line in table for k in re.findall(r"`([A-Za-z0-9:{}]+)`", line.split("|")[1])
+    }
     documented -= {"aws:region", "{provider}ApiKey"}
-    read = set(re.findall(r'(?:cfg\.(?:get|get_bool|get_int|get_object)\(|_list\(cfg, )'
-                          r'"([A-Za-z0-9]+)"\)', PROGRAM.read_text()))
+    read = set(
+        re.findall(
+            r"(?:cfg\.(?:get|get_bool|get_int|get_object)\(|_list\(cfg, )"
+            r'"([A-Za-z0-9]+)"\)',
+            PROGRAM.read_text(),
+        )
+    )
     assert documented == read
     for doc in DOCS:
-        for key in re.findall(r"pulumi config set (?:--secret |--path )?'?([A-Za-z0-9:]+)",
-                              doc.read_text()):
+        for key in re.findall(
+            r"pulumi config set (?:--secret |--path )?'?([A-Za-z0-9:]+)", doc.read_text()
+        ):
             if not key.isupper():  # KEY: a placeholder
                 assert key in read | {"aws:region", "providers", "openaiApiKey"}, (doc, key)
 
@@ -145,8 +169,9 @@ def test_the_jobs_launcher_runs_as_written(aws_env, capsys, tmp_path):
     printed = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
     bucket, key = parse_s3_uri(printed["WHEEL_URI"])
     wheel = key.rsplit("/", 1)[1]
-    assert f"wheels/{wheel}" in launcher and f"nbsecrets=={wheel.split('-')[1]}" in launcher, \
+    assert f"wheels/{wheel}" in launcher and f"nbsecrets=={wheel.split('-')[1]}" in launcher, (
         "docs/jobs.md names another nbsecrets version than the one built"
+    )
     # A job's Python: boto3 (from the wheelhouse, as a framework container has it), no nbsecrets.
     bucket_a, key_a = parse_s3_uri(printed["ARTIFACT_URI"])
     s3.download_file(bucket_a, key_a, str(tmp_path / "wheelhouse.tar.gz"))
@@ -154,14 +179,30 @@ def test_the_jobs_launcher_runs_as_written(aws_env, capsys, tmp_path):
         tar.extractall(tmp_path, filter="data")
     venv = tmp_path / "job-python"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                    "--no-index", "--find-links", str(tmp_path / "wheelhouse"), "boto3"],
-                   check=True)
+    subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-index",
+            "--find-links",
+            str(tmp_path / "wheelhouse"),
+            "boto3",
+        ],
+        check=True,
+    )
     value = "sk-jobs-doc-0123456789abcdefghijklmnopqrstuv"
     boto3.client("secretsmanager", region_name=region).create_secret(
-        Name="nbsecrets/openai", SecretString=value)
-    env = {**aws_env, **nbsecrets.job_environment("openai"), "HOME": str(tmp_path),
-           "PATH": f"{venv / 'bin'}:/usr/bin:/bin"}
+        Name="nbsecrets/openai", SecretString=value
+    )
+    env = {
+        **aws_env,
+        **nbsecrets.job_environment("openai"),
+        "HOME": str(tmp_path),
+        "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+    }
 
     def launch(name: str, tamper: bool) -> subprocess.CompletedProcess:
         src = tmp_path / name
@@ -170,14 +211,20 @@ def test_the_jobs_launcher_runs_as_written(aws_env, capsys, tmp_path):
         if tamper:
             with (src / "wheels" / wheel).open("ab") as fh:
                 fh.write(b"\0")
-        (src / "launch.sh").write_text(launcher.replace("fedcba987654...",
-                                                        printed["WHEEL_SHA256"]))
+        (src / "launch.sh").write_text(launcher.replace("fedcba987654...", printed["WHEEL_SHA256"]))
         (src / "train.py").write_text(
             "import hashlib, os, sys\n"
             "print(hashlib.sha256(os.environ['OPENAI_API_KEY'].encode()).hexdigest(), "
-            "sys.argv[1:])\n")
-        return subprocess.run(["sh", str(src / "launch.sh"), "--epochs", "3"], env=env,
-                              capture_output=True, text=True, timeout=300, check=False)
+            "sys.argv[1:])\n"
+        )
+        return subprocess.run(
+            ["sh", str(src / "launch.sh"), "--epochs", "3"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
 
     refused = launch("tampered", tamper=True)
     assert refused.returncode != 0 and "FAILED" in refused.stdout + refused.stderr
@@ -185,26 +232,52 @@ def test_the_jobs_launcher_runs_as_written(aws_env, capsys, tmp_path):
     done = launch("source_dir", tamper=False)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split("\n")[-2] == (
-        f"{hashlib.sha256(value.encode()).hexdigest()} ['--epochs', '3']")
+        f"{hashlib.sha256(value.encode()).hexdigest()} ['--epochs', '3']"
+    )
     assert "openai: OPENAI_API_KEY set for python" in done.stderr
     assert value not in done.stdout + done.stderr
 
 
 # The `nbsecrets` command in /work/shared/DESIGN.md (the contract): each command's options.
 CONTRACT = {
-    "policy": ["--prefix", "--provider", "--region", "--fallback-region", "--account",
-               "--secrets-account", "--kms-key-arn [REGION=]ARN", "--allow-write", "--no-list",
-               "--format {json,cloudformation}", "--resource-policy", "--role ARN",
-               "--admin-role ARN", "--key-policy", "--audit"],
-    "provision": ["--role NAME_OR_ARN", "--replace", "--resource-policy", "--prefix",
-                  "--provider", "--fallback-region", "--secrets-account",
-                  "--kms-key-arn [REGION=]ARN", "--allow-write", "--no-list"],
+    "policy": [
+        "--prefix",
+        "--provider",
+        "--region",
+        "--fallback-region",
+        "--account",
+        "--secrets-account",
+        "--kms-key-arn [REGION=]ARN",
+        "--allow-write",
+        "--no-list",
+        "--format {json,cloudformation}",
+        "--resource-policy",
+        "--role ARN",
+        "--admin-role ARN",
+        "--key-policy",
+        "--audit",
+    ],
+    "provision": [
+        "--role NAME_OR_ARN",
+        "--replace",
+        "--resource-policy",
+        "--prefix",
+        "--provider",
+        "--fallback-region",
+        "--secrets-account",
+        "--kms-key-arn [REGION=]ARN",
+        "--allow-write",
+        "--no-list",
+    ],
     "run": ["[NAME ...] -- COMMAND"],
     "rotate": ["NAME"],
     "audit": ["[NAME ...]", "--days N", "--json"],
     "lifecycle": ["--name NAME", "--studio"],
     "doctor": [],
-    "list": [], "set": ["NAME"], "versions": ["NAME"], "rollback": ["NAME"],
+    "list": [],
+    "set": ["NAME"],
+    "versions": ["NAME"],
+    "rollback": ["NAME"],
     "demo": ["--lab"],
 }
 

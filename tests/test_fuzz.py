@@ -28,34 +28,120 @@ MARK = "Zq9SEKRITz"  # planted in every fuzzed payload; must never reach a messa
 SEEDED = (KEY, OTHER, BUNDLE, MARK)
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "60"))  # raise it for a longer hunt
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+    ],
+)
 
 TOKENS = [
-    "openai", "anthropic", "claude", "hf", "google", "my-llm", "OpenAI", "nope",
-    "openai=APIKEYS#openai", "anthropic=APIKEYS#anthropic", "x=APIKEYS#missing",
-    "openai=APIKEYS", "openai=nbsecrets/bin", "openai=", "=APIKEYS", "openai=#f", "#", "=",
+    "openai",
+    "anthropic",
+    "claude",
+    "hf",
+    "google",
+    "my-llm",
+    "OpenAI",
+    "nope",
+    "openai=APIKEYS#openai",
+    "anthropic=APIKEYS#anthropic",
+    "x=APIKEYS#missing",
+    "openai=APIKEYS",
+    "openai=nbsecrets/bin",
+    "openai=",
+    "=APIKEYS",
+    "openai=#f",
+    "#",
+    "=",
     "arn:aws:secretsmanager:us-east-1:123456789012:secret:APIKEYS",
     "openai=arn:aws:secretsmanager:us-east-1:123456789012:secret:APIKEYS-abcdef#openai",
-    "--stage", "AWSPREVIOUS", "AWSCURRENT", "--version-id", "0" * 32, "--env", "MY_VAR",
-    "1BAD", "BAD=VAR", "--refresh", "--list", "--unload", "--set", "--se", "--st", "-h",
-    "--", "-", "'", '"', "\\", "é", "\x00", "\n", "\t", ";", "$(id)", "{}", "[]",
+    "--stage",
+    "AWSPREVIOUS",
+    "AWSCURRENT",
+    "--version-id",
+    "0" * 32,
+    "--env",
+    "MY_VAR",
+    "1BAD",
+    "BAD=VAR",
+    "--refresh",
+    "--list",
+    "--unload",
+    "--set",
+    "--se",
+    "--st",
+    "-h",
+    "--",
+    "-",
+    "'",
+    '"',
+    "\\",
+    "é",
+    "\x00",
+    "\n",
+    "\t",
+    ";",
+    "$(id)",
+    "{}",
+    "[]",
 ]
 # Characters that break things more often than a random code point does.
-nasty = st.text(alphabet=st.sampled_from(
-    ["\x00", "\n", "\r", "\t", " ", "a", "é", "{", "}", '"', "\\", "#", "=", "\u2028",
-     "\U0001f4a5", "\udc80", "\ud800", "\ufeff"]), max_size=40)
-token_lines = st.lists(st.one_of(st.sampled_from(TOKENS), st.text(max_size=12), nasty),
-                       max_size=6).map(" ".join)
+nasty = st.text(
+    alphabet=st.sampled_from(
+        [
+            "\x00",
+            "\n",
+            "\r",
+            "\t",
+            " ",
+            "a",
+            "é",
+            "{",
+            "}",
+            '"',
+            "\\",
+            "#",
+            "=",
+            "\u2028",
+            "\U0001f4a5",
+            "\udc80",
+            "\ud800",
+            "\ufeff",
+        ]
+    ),
+    max_size=40,
+)
+token_lines = st.lists(
+    st.one_of(st.sampled_from(TOKENS), st.text(max_size=12), nasty), max_size=6
+).map(" ".join)
 # Quoting and option syntax, glued together without spaces as often as with them.
-SYNTAX = ["'", '"', "\\", "=", "#", "-", "--", " ", "openai", "x", "--env", "--stage", "--set",
-          "--unload", "--list", "--refresh"]
+SYNTAX = [
+    "'",
+    '"',
+    "\\",
+    "=",
+    "#",
+    "-",
+    "--",
+    " ",
+    "openai",
+    "x",
+    "--env",
+    "--stage",
+    "--set",
+    "--unload",
+    "--list",
+    "--refresh",
+]
 syntax_lines = st.lists(st.sampled_from(SYNTAX), max_size=8).map("".join)
 lines = st.one_of(token_lines, syntax_lines, st.text(max_size=60))
 # What --set reads from the hidden prompt; None stands for a closed stdin (EOF).
-typed = st.one_of(st.from_regex(r"\Ask-[A-Za-z0-9]{24}\Z"), st.text(max_size=40), nasty,
-                  st.none())
+typed = st.one_of(st.from_regex(r"\Ask-[A-Za-z0-9]{24}\Z"), st.text(max_size=40), nasty, st.none())
 
 _counter = itertools.count()
 
@@ -111,16 +197,23 @@ names = st.one_of(
     st.sampled_from(TOKENS),
     st.text(max_size=40),
     nasty,
-    st.builds(lambda p, s, f: f"{p}={s}#{f}", st.sampled_from(["openai", "x", "", "é"]),
-              st.one_of(st.sampled_from(["APIKEYS", "nbsecrets/openai", ""]), st.text(max_size=30)),
-              st.text(max_size=20)),
+    st.builds(
+        lambda p, s, f: f"{p}={s}#{f}",
+        st.sampled_from(["openai", "x", "", "é"]),
+        st.one_of(st.sampled_from(["APIKEYS", "nbsecrets/openai", ""]), st.text(max_size=30)),
+        st.text(max_size=20),
+    ),
 )
 
 
 @FUZZ
-@given(name=names, stage=st.one_of(st.none(), st.sampled_from(["AWSPREVIOUS", "AWSCURRENT"]),
-                                   st.text(max_size=20)),
-       refresh=st.booleans())
+@given(
+    name=names,
+    stage=st.one_of(
+        st.none(), st.sampled_from(["AWSPREVIOUS", "AWSCURRENT"]), st.text(max_size=20)
+    ),
+    refresh=st.booleans(),
+)
 def test_names_and_references(seeded, clean_env, name, stage, refresh):
     try:
         value = nbsecrets.get(name, stage=stage, refresh=refresh)
@@ -150,24 +243,32 @@ def _marked(text: str) -> str:
 
 
 json_values = st.recursive(
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
-              st.text(max_size=30).map(_marked)),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=3),
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(),
+        st.floats(allow_nan=False),
+        st.text(max_size=30).map(_marked),
+    ),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 payloads = st.one_of(
-    st.text(max_size=200).map(_marked),                                   # raw, any unicode
+    st.text(max_size=200).map(_marked),  # raw, any unicode
     nasty.map(lambda t: t + MARK + t),
     st.text(max_size=50).map(lambda t: f"{MARK}{t}"),
-    st.dictionaries(st.text(max_size=12), json_values, max_size=5)       # JSON objects
-    .map(json.dumps),
-    json_values.map(json.dumps),                                           # JSON, not objects
-    st.text(max_size=60).map(lambda t: "{" + t + MARK),                  # broken JSON
-    st.builds(lambda unit, n: (unit * n)[:65_000] + MARK,                 # huge
-              st.text(min_size=1, max_size=8), st.integers(1_000, 65_000)),
+    st.dictionaries(st.text(max_size=12), json_values, max_size=5).map(json.dumps),  # JSON objects
+    json_values.map(json.dumps),  # JSON, not objects
+    st.text(max_size=60).map(lambda t: "{" + t + MARK),  # broken JSON
+    st.builds(
+        lambda unit, n: (unit * n)[:65_000] + MARK,  # huge
+        st.text(min_size=1, max_size=8),
+        st.integers(1_000, 65_000),
+    ),
     st.sampled_from(["", " ", "\n", "{}", "[]", "null", '{"api_key": ""}']),  # empty-ish
-    st.binary(min_size=1, max_size=300),                                  # SecretBinary
+    st.binary(min_size=1, max_size=300),  # SecretBinary
 )
 
 
@@ -204,9 +305,12 @@ def test_payloads(sm, ip, capsys, clean_env, payload):
 
 
 @FUZZ
-@given(payload=st.one_of(json_values, st.dictionaries(st.text(max_size=12), json_values,
-                                                      max_size=5)).map(json.dumps),
-       field=st.one_of(st.sampled_from(["api_key", "openai", ""]), st.text(max_size=10)))
+@given(
+    payload=st.one_of(
+        json_values, st.dictionaries(st.text(max_size=12), json_values, max_size=5)
+    ).map(json.dumps),
+    field=st.one_of(st.sampled_from(["api_key", "openai", ""]), st.text(max_size=10)),
+)
 def test_payload_fields(sm, ip, capsys, clean_env, payload, field):
     assume(MARK not in field)
     check_payload(sm, ip, capsys, payload, field)

@@ -18,17 +18,24 @@ print(json.dumps(new))
 
 CASES = {
     "import": "import nbsecrets",
-    "load_ext": ("from IPython.core.interactiveshell import InteractiveShell\n"
-                 "shell = InteractiveShell.instance()\n"
-                 "before = set(sys.modules)\n"
-                 "shell.run_line_magic('load_ext', 'nbsecrets')\n"
-                 "assert 'aikey' in shell.magics_manager.magics['line']"),
+    "load_ext": (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "before = set(sys.modules)\n"
+        "shell.run_line_magic('load_ext', 'nbsecrets')\n"
+        "assert 'aikey' in shell.magics_manager.magics['line']"
+    ),
 }
 
 
 def new_modules(code: str) -> list[str]:
-    out = subprocess.run([sys.executable, "-c", PROBE.format(code=code)], check=True,
-                         capture_output=True, text=True, timeout=120).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE.format(code=code)],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     return json.loads(out.splitlines()[-1])
 
 

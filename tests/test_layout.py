@@ -11,8 +11,13 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "nbsecrets"
 # The core: imports nothing of nbsecrets outside the core. redaction/ is a core package.
-CORE = {"nbsecrets._version", "nbsecrets.errors", "nbsecrets.providers", "nbsecrets.refs",
-        "nbsecrets.config"}
+CORE = {
+    "nbsecrets._version",
+    "nbsecrets.errors",
+    "nbsecrets.providers",
+    "nbsecrets.refs",
+    "nbsecrets.config",
+}
 CORE_PACKAGES = {"redaction"}
 # What each part may import, besides itself and the core. The package root
 # (nbsecrets/__init__.py) is the composition root and may import anything.
@@ -61,10 +66,13 @@ def imports(module: str) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1]
-                                + ([base] if base else []))
-            names = [f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base
-                     for a in node.names]
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1]
+                    + ([base] if base else [])
+                )
+            names = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in MODULES else base for a in node.names
+            ]
         else:
             continue
         for name in names:
@@ -123,7 +131,10 @@ def test_no_import_cycles():
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if m != "nbsecrets"))
 def test_imports_point_one_way(module):
     mine = part(module)
-    wrong = sorted(m for m in GRAPH[module] if m != "nbsecrets" and part(m) != "core"
-                   and part(m) not in ALLOWED[mine])
+    wrong = sorted(
+        m
+        for m in GRAPH[module]
+        if m != "nbsecrets" and part(m) != "core" and part(m) not in ALLOWED[mine]
+    )
     assert wrong == [], f"{module} ({mine}) may not import {wrong}"
     assert "nbsecrets" not in GRAPH[module], f"{module} imports the package root"

@@ -6,15 +6,26 @@ from nbsecrets.errors import ConfigError
 from nbsecrets.providers import Registry, default_env_var
 
 DESIGN_TABLE = {
-    "openai": ("OPENAI_API_KEY",), "anthropic": ("ANTHROPIC_API_KEY",),
-    "claude": ("ANTHROPIC_API_KEY",), "huggingface": ("HF_TOKEN",), "hf": ("HF_TOKEN",),
-    "google": ("GOOGLE_API_KEY", "GEMINI_API_KEY"), "gemini": ("GOOGLE_API_KEY", "GEMINI_API_KEY"),
-    "cohere": ("CO_API_KEY", "COHERE_API_KEY"), "mistral": ("MISTRAL_API_KEY",),
-    "groq": ("GROQ_API_KEY",), "together": ("TOGETHER_API_KEY",),
-    "deepseek": ("DEEPSEEK_API_KEY",), "xai": ("XAI_API_KEY",), "grok": ("XAI_API_KEY",),
-    "openrouter": ("OPENROUTER_API_KEY",), "perplexity": ("PERPLEXITY_API_KEY",),
-    "replicate": ("REPLICATE_API_TOKEN",), "pinecone": ("PINECONE_API_KEY",),
-    "voyage": ("VOYAGE_API_KEY",), "langsmith": ("LANGSMITH_API_KEY",),
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "claude": ("ANTHROPIC_API_KEY",),
+    "huggingface": ("HF_TOKEN",),
+    "hf": ("HF_TOKEN",),
+    "google": ("GOOGLE_API_KEY", "GEMINI_API_KEY"),
+    "gemini": ("GOOGLE_API_KEY", "GEMINI_API_KEY"),
+    "cohere": ("CO_API_KEY", "COHERE_API_KEY"),
+    "mistral": ("MISTRAL_API_KEY",),
+    "groq": ("GROQ_API_KEY",),
+    "together": ("TOGETHER_API_KEY",),
+    "deepseek": ("DEEPSEEK_API_KEY",),
+    "xai": ("XAI_API_KEY",),
+    "grok": ("XAI_API_KEY",),
+    "openrouter": ("OPENROUTER_API_KEY",),
+    "perplexity": ("PERPLEXITY_API_KEY",),
+    "replicate": ("REPLICATE_API_TOKEN",),
+    "pinecone": ("PINECONE_API_KEY",),
+    "voyage": ("VOYAGE_API_KEY",),
+    "langsmith": ("LANGSMITH_API_KEY",),
     "wandb": ("WANDB_API_KEY",),
 }
 
@@ -29,9 +40,14 @@ def test_aliases_resolve_to_canonical_name():
     assert Registry().get("HF").name == "huggingface"
 
 
-@pytest.mark.parametrize(("name", "var"), [
-    ("my-llm", "MY_LLM_API_KEY"), ("acme.ai", "ACME_AI_API_KEY"), ("Foo", "FOO_API_KEY"),
-])
+@pytest.mark.parametrize(
+    ("name", "var"),
+    [
+        ("my-llm", "MY_LLM_API_KEY"),
+        ("acme.ai", "ACME_AI_API_KEY"),
+        ("Foo", "FOO_API_KEY"),
+    ],
+)
 def test_unknown_names_get_derived_variables(name, var):
     assert default_env_var(name) == var
     assert Registry().get(name).env_vars == (var,)

@@ -25,7 +25,7 @@ def new_value(prefix: str = "sk-set-") -> str:
 
 
 def runs(value: str) -> set[str]:
-    return {value[i:i + 12] for i in range(len(value) - 11)}
+    return {value[i : i + 12] for i in range(len(value) - 11)}
 
 
 def leaked(text: str, value: str) -> bool:
@@ -44,8 +44,9 @@ def shell() -> InteractiveShell:
 def history_text(shell: InteractiveShell) -> str:
     hm = shell.history_manager
     hm.writeout_cache()
-    rows = hm.db.execute("SELECT source, source_raw FROM history WHERE session=?",
-                         (hm.session_number,)).fetchall()
+    rows = hm.db.execute(
+        "SELECT source, source_raw FROM history WHERE session=?", (hm.session_number,)
+    ).fetchall()
     return "\n".join(a + "\n" + b for a, b in rows) + "\n".join(hm.input_hist_raw)
 
 
@@ -88,8 +89,9 @@ def test_magic_set_value_is_redacted_afterwards(shell, monkeypatch, capsys):
     assert shell.user_ns["_"] == "'[REDACTED:openai]'" or "[REDACTED" in shell.user_ns["_"]
     assert not any(leaked(repr(v), value) for v in shell.user_ns["Out"].values())
     # a failing cell whose message holds the key
-    shell.run_cell("raise RuntimeError('bad key ' + os.environ['OPENAI_API_KEY'][2:])",
-                   store_history=True)
+    shell.run_cell(
+        "raise RuntimeError('bad key ' + os.environ['OPENAI_API_KEY'][2:])", store_history=True
+    )
     out, err = capsys.readouterr()
     assert "RuntimeError" in out + err and not leaked(out + err, value)
 
@@ -109,9 +111,15 @@ def test_magic_set_refuses_a_padded_value(shell, sm, monkeypatch, capsys):
 
 
 def run_cli(*args: str, stdin: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "nbsecrets.cli", *args], input=stdin,
-                          capture_output=True, text=True, env=dict(os.environ), timeout=60,
-                          check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "nbsecrets.cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=False,
+    )
 
 
 def test_cli_set_reads_piped_stdin(sm):
@@ -135,12 +143,15 @@ def test_cli_set_adds_a_version(sm):
     assert (current["SecretString"], previous["SecretString"]) == (second, first)
 
 
-@pytest.mark.parametrize(("stdin", "message"), [
-    ("", "the value is empty"),
-    ("\n", "the value is empty"),
-    ("  sk-padded-value-0123456789\n", "spaces or newlines around it"),
-    ("sk-two-newlines-0123456789\n\n", "spaces or newlines around it"),
-])
+@pytest.mark.parametrize(
+    ("stdin", "message"),
+    [
+        ("", "the value is empty"),
+        ("\n", "the value is empty"),
+        ("  sk-padded-value-0123456789\n", "spaces or newlines around it"),
+        ("sk-two-newlines-0123456789\n\n", "spaces or newlines around it"),
+    ],
+)
 def test_cli_set_refuses_empty_or_padded(sm, stdin, message):
     proc = run_cli("set", "openai", stdin=stdin)
     assert proc.returncode == 1
@@ -198,6 +209,5 @@ def test_a_value_typed_before_it_was_stored_is_scrubbed_from_history(shell, monk
     shell.run_cell("%aikey --set openai", store_history=True).raise_error()
     assert not leaked(history_text(shell), value)
     assert not any(leaked(s, value) for s in shell.user_ns["In"])
-    assert not any(leaked(str(v), value) for k, v in shell.user_ns.items()
-                   if k.startswith("_i"))
+    assert not any(leaked(str(v), value) for k, v in shell.user_ns.items() if k.startswith("_i"))
     assert shell.user_ns["pasted"] == value  # the variable itself is the user's

@@ -25,8 +25,20 @@ from nbsecrets.errors import (
 from nbsecrets.providers import check_env_var
 from nbsecrets.refs import KeyRef, extract_value
 
-__all__ = ["KeyStatus", "get", "list_keys", "load", "load_keys", "load_names", "next_step",
-           "print_notices", "reset", "store", "store_key", "unload"]
+__all__ = [
+    "KeyStatus",
+    "get",
+    "list_keys",
+    "load",
+    "load_keys",
+    "load_names",
+    "next_step",
+    "print_notices",
+    "reset",
+    "store",
+    "store_key",
+    "unload",
+]
 
 
 @dataclass(frozen=True)
@@ -92,13 +104,15 @@ def _refs(names: Sequence[str], st: Store) -> list[KeyRef]:
         prior = unique.get(ref.label)
         if prior is not None and prior != ref:
             raise ConfigError(
-                f"{ref.label} is named twice with different secrets; name each provider once.")
+                f"{ref.label} is named twice with different secrets; name each provider once."
+            )
         unique[ref.label] = ref
     return list(unique.values())
 
 
-def get(name: str, *, stage: str | None = None, version_id: str | None = None,
-        refresh: bool = False) -> str:
+def get(
+    name: str, *, stage: str | None = None, version_id: str | None = None, refresh: bool = False
+) -> str:
     """Return the key for ``name`` without touching the environment.
 
     Parameters
@@ -134,17 +148,21 @@ def get(name: str, *, stage: str | None = None, version_id: str | None = None,
                 redaction.register(ref.label, value)
                 return value
     try:
-        [key] = _fetch(st, _refs([name], st), stage=stage, version_id=version_id,
-                       refresh=refresh)
+        [key] = _fetch(st, _refs([name], st), stage=stage, version_id=version_id, refresh=refresh)
     finally:
         print_notices()
     redaction.register(key.ref.label, key.value)
     return key.value
 
 
-def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str | None = None,
-              refresh: bool = False, env: str | None = None
-              ) -> list[tuple[LoadedKey, tuple[str, ...]]]:
+def load_keys(
+    names: Sequence[str],
+    *,
+    stage: str | None = None,
+    version_id: str | None = None,
+    refresh: bool = False,
+    env: str | None = None,
+) -> list[tuple[LoadedKey, tuple[str, ...]]]:
     """Load keys into the environment, all or nothing; return each key and its variables.
 
     Raises
@@ -167,11 +185,14 @@ def load_keys(names: Sequence[str], *, stage: str | None = None, version_id: str
             if owners.setdefault(var, ref.label) != ref.label:
                 raise ConfigError(
                     f"{owners[var]} and {ref.label} would both set {var}; load them separately "
-                    "or use --env.")
-    keys = _fetch(st, [ref for ref, _ in targets], stage=stage, version_id=version_id,
-                  refresh=refresh)
-    unfit: dict[str, NbSecretsError] = {key.ref.label: _unfit_for_env(key) for key in keys
-                                        if not _env_safe(key.value)}
+                    "or use --env."
+                )
+    keys = _fetch(
+        st, [ref for ref, _ in targets], stage=stage, version_id=version_id, refresh=refresh
+    )
+    unfit: dict[str, NbSecretsError] = {
+        key.ref.label: _unfit_for_env(key) for key in keys if not _env_safe(key.value)
+    }
     if unfit:
         raise combine(unfit)
     result: list[tuple[LoadedKey, tuple[str, ...]]] = []
@@ -204,11 +225,13 @@ def _env_safe(value: str) -> bool:
 def _unfit_for_env(key: LoadedKey) -> SecretFormatError:
     return SecretFormatError(
         f"{key.ref.label}: secret {key.secret.name} holds characters an environment variable "
-        "cannot (a NUL byte or invalid Unicode); store the key as plain text.")
+        "cannot (a NUL byte or invalid Unicode); store the key as plain text."
+    )
 
 
-def load(*names: str, refresh: bool = False, stage: str | None = None,
-         version_id: str | None = None) -> dict[str, tuple[str, ...]]:
+def load(
+    *names: str, refresh: bool = False, stage: str | None = None, version_id: str | None = None
+) -> dict[str, tuple[str, ...]]:
     """Load keys into their environment variables, all or nothing.
 
     Returns
@@ -224,9 +247,14 @@ def load(*names: str, refresh: bool = False, stage: str | None = None,
     return load_names(names, stage=stage, version_id=version_id, refresh=refresh)
 
 
-def load_names(names: Sequence[str], *, notice_prefix: str = "", stage: str | None = None,
-               version_id: str | None = None, refresh: bool = False
-               ) -> dict[str, tuple[str, ...]]:
+def load_names(
+    names: Sequence[str],
+    *,
+    notice_prefix: str = "",
+    stage: str | None = None,
+    version_id: str | None = None,
+    refresh: bool = False,
+) -> dict[str, tuple[str, ...]]:
     """:func:`load` for a list of names, its notices on stderr after ``notice_prefix``."""
     try:
         loaded = load_keys(names, stage=stage, version_id=version_id, refresh=refresh)
@@ -235,8 +263,9 @@ def load_names(names: Sequence[str], *, notice_prefix: str = "", stage: str | No
     return {key.ref.label: env_vars for key, env_vars in loaded}
 
 
-def _fetch(st: Store, refs: Sequence[KeyRef], *, stage: str | None, version_id: str | None,
-           refresh: bool) -> list[LoadedKey]:
+def _fetch(
+    st: Store, refs: Sequence[KeyRef], *, stage: str | None, version_id: str | None, refresh: bool
+) -> list[LoadedKey]:
     try:
         return st.fetch(refs, stage=stage, version_id=version_id, refresh=refresh)
     except NbSecretsError as exc:
@@ -260,11 +289,14 @@ def next_step(err: NbSecretsError) -> NbSecretsError:
         return merged if merged.advised else merged.reworded(str(merged), advised=True)
     key = err.key
     if isinstance(err, KeyNotFoundError) and key and err.version is None:
-        return err.reworded(f"{err} Store it with `%aikey --set {key}` (or `nbsecrets set "
-                            f"{key}`).", advised=True)
+        return err.reworded(
+            f"{err} Store it with `%aikey --set {key}` (or `nbsecrets set {key}`).", advised=True
+        )
     if isinstance(err, SecretFormatError) and err.reason == "empty" and key:
-        return err.reworded(f"{key}: secret {err.secret_id} is empty; store the key with "
-                            f"%aikey --set {key}.", advised=True)
+        return err.reworded(
+            f"{key}: secret {err.secret_id} is empty; store the key with %aikey --set {key}.",
+            advised=True,
+        )
     return err
 
 
@@ -288,8 +320,11 @@ def unload(name: str) -> tuple[str, ...]:
 def loaded() -> dict[str, tuple[tuple[str, ...], SecretVersion]]:
     """What this kernel loaded and still has in its environment."""
     with _state.lock:
-        return {label: rec for label, rec in _state.loaded.items()
-                if all(var in os.environ for var in rec[0])}
+        return {
+            label: rec
+            for label, rec in _state.loaded.items()
+            if all(var in os.environ for var in rec[0])
+        }
 
 
 def list_keys() -> list[KeyStatus]:
@@ -303,8 +338,13 @@ def list_keys() -> list[KeyStatus]:
         except NbSecretsError:
             continue
         rec = now_loaded.get(provider.name)
-        out.append(KeyStatus(info, rec[0] if rec else provider.env_vars,
-                             rec is not None and rec[1].name == info.name))
+        out.append(
+            KeyStatus(
+                info,
+                rec[0] if rec else provider.env_vars,
+                rec is not None and rec[1].name == info.name,
+            )
+        )
     return out
 
 
@@ -319,8 +359,10 @@ def store_key(name: str, value: str) -> SecretVersion:
     st = store()
     provider = st.config.providers.get(name)
     if value and not _env_safe(value):
-        raise SecretFormatError(f"{provider.name}: the value holds a NUL byte or invalid "
-                                "Unicode, which no environment variable can; nothing was stored.")
+        raise SecretFormatError(
+            f"{provider.name}: the value holds a NUL byte or invalid "
+            "Unicode, which no environment variable can; nothing was stored."
+        )
     version = st.put(provider.name, value)
     redaction.register(provider.name, value)
     return version

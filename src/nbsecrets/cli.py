@@ -49,8 +49,10 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
     secret_id = _secret_id(args.name)
     now, before = api.store().rollback(secret_id)
-    print(f"{secret_id}: AWSCURRENT is now version {now} (was {before}, now AWSPREVIOUS); "
-          "run rollback again to undo.")
+    print(
+        f"{secret_id}: AWSCURRENT is now version {now} (was {before}, now AWSPREVIOUS); "
+        "run rollback again to undo."
+    )
     return 0
 
 
@@ -78,8 +80,13 @@ def _cmd_set(args: argparse.Namespace) -> int:
 def _cmd_rotate(args: argparse.Namespace) -> int:
     from nbsecrets.rotation.manual import rotate
 
-    done = rotate(args.name, _read_secret, prompt=args.prompt, revoke_only=args.revoke_previous,
-                  grace_days=args.grace_days)
+    done = rotate(
+        args.name,
+        _read_secret,
+        prompt=args.prompt,
+        revoke_only=args.revoke_previous,
+        grace_days=args.grace_days,
+    )
     print("\n".join(done.lines))
     return 0
 
@@ -103,14 +110,25 @@ def _policy_options(args: argparse.Namespace, *, need_ids: bool = True) -> Polic
     from nbsecrets.config import Config
 
     opts = PolicyOptions.resolve(
-        region=args.region, account=args.account, prefix=args.prefix,
-        providers=args.provider, kms_key_arns=args.kms_key_arn, allow_write=args.allow_write,
-        list_secrets=not args.no_list, secrets_account=args.secrets_account,
-        install_artifact=args.artifact, fallback_regions=args.fallback_region,
-        defaults=Config.load(), need_ids=need_ids)
+        region=args.region,
+        account=args.account,
+        prefix=args.prefix,
+        providers=args.provider,
+        kms_key_arns=args.kms_key_arn,
+        allow_write=args.allow_write,
+        list_secrets=not args.no_list,
+        secrets_account=args.secrets_account,
+        install_artifact=args.artifact,
+        fallback_regions=args.fallback_region,
+        defaults=Config.load(),
+        need_ids=need_ids,
+    )
     if opts.allow_write and not opts.providers:
-        print(f"note: --allow-write with no --provider allows writing every key under the "
-              f"prefix {opts.prefix}", file=sys.stderr)
+        print(
+            f"note: --allow-write with no --provider allows writing every key under the "
+            f"prefix {opts.prefix}",
+            file=sys.stderr,
+        )
     return opts
 
 
@@ -124,8 +142,14 @@ def _cmd_policy(args: argparse.Namespace) -> int:
     elif args.resource_policy or args.key_policy:
         from nbsecrets.admin.resource_policy import policy_text
 
-        print(policy_text(_policy_options(args, need_ids=args.key_policy), args.role,
-                          args.admin_role, key=args.key_policy))
+        print(
+            policy_text(
+                _policy_options(args, need_ids=args.key_policy),
+                args.role,
+                args.admin_role,
+                key=args.key_policy,
+            )
+        )
     elif args.role or args.admin_role:
         raise ConfigError("--role and --admin-role go with --resource-policy or --key-policy.")
     elif args.format == "cloudformation":
@@ -144,19 +168,22 @@ def _cmd_provision(args: argparse.Namespace) -> int:
     if args.resource_policy:
         from nbsecrets.admin.secret_policy import provision_secrets
 
-        text, local = provision_secrets(store.client(), opts, args.role, args.admin_role,
-                                        store.client(service="iam"))
+        text, local = provision_secrets(
+            store.client(), opts, args.role, args.admin_role, store.client(service="iam")
+        )
         print(text)
         if not local:
             return 0
-    result = provision(store.client(service="iam"), args.role, iam.policy_document(opts),
-                       replace=args.replace)
+    result = provision(
+        store.client(service="iam"), args.role, iam.policy_document(opts), replace=args.replace
+    )
     if result.changed:
         print(result.diff)
         print(f"Put the inline policy {iam.POLICY_NAME} on role {result.role}.")
     else:
-        print(f"Role {result.role} already has this inline policy {iam.POLICY_NAME}; "
-              "nothing changed.")
+        print(
+            f"Role {result.role} already has this inline policy {iam.POLICY_NAME}; nothing changed."
+        )
     return 0
 
 
@@ -188,115 +215,235 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _add_policy_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--prefix", help="secret name prefix (default: the configured one, "
-                   "nbsecrets/)")
-    p.add_argument("--provider", action="append", default=[], metavar="NAME",
-                   help="a provider whose key is readable (repeat; default: every key under "
-                   "the prefix)")
+    p.add_argument("--prefix", help="secret name prefix (default: the configured one, nbsecrets/)")
+    p.add_argument(
+        "--provider",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="a provider whose key is readable (repeat; default: every key under the prefix)",
+    )
     p.add_argument("--region", help="region of the secrets (default: the resolved region)")
     p.add_argument("--account", metavar="ID", help="account ID (default: from STS)")
-    p.add_argument("--kms-key-arn", metavar="[REGION=]ARN", action="append", default=[],
-                   help="customer managed KMS key of the secrets (kms:Decrypt through Secrets "
-                   "Manager only); repeat as REGION=ARN for each fallback region's key")
-    p.add_argument("--fallback-region", action="append", metavar="R", help="replica region "
-                   "reads fail over to (repeat; default NBSECRETS_FALLBACK_REGIONS)")
-    p.add_argument("--artifact", metavar="S3_URI", help="s3://BUCKET/KEY of the install "
-                   "artifact (s3:GetObject on that object only)")
-    p.add_argument("--allow-write", action="store_true",
-                   help="also allow storing new values and rollback")
+    p.add_argument(
+        "--kms-key-arn",
+        metavar="[REGION=]ARN",
+        action="append",
+        default=[],
+        help="customer managed KMS key of the secrets (kms:Decrypt through Secrets "
+        "Manager only); repeat as REGION=ARN for each fallback region's key",
+    )
+    p.add_argument(
+        "--fallback-region",
+        action="append",
+        metavar="R",
+        help="replica region reads fail over to (repeat; default NBSECRETS_FALLBACK_REGIONS)",
+    )
+    p.add_argument(
+        "--artifact",
+        metavar="S3_URI",
+        help="s3://BUCKET/KEY of the install artifact (s3:GetObject on that object only)",
+    )
+    p.add_argument(
+        "--allow-write", action="store_true", help="also allow storing new values and rollback"
+    )
     p.add_argument("--no-list", action="store_true", help="do not allow ListSecrets")
-    p.add_argument("--secrets-account", metavar="ID", help="account that holds the keys, when "
-                   "not the role's own (needs --kms-key-arn: a customer managed key)")
-    p.add_argument("--admin-role", action="append", default=[], metavar="ARN", help="with "
-                   "--resource-policy: a role exempt from its deny (admins, rotation Lambda)")
+    p.add_argument(
+        "--secrets-account",
+        metavar="ID",
+        help="account that holds the keys, when "
+        "not the role's own (needs --kms-key-arn: a customer managed key)",
+    )
+    p.add_argument(
+        "--admin-role",
+        action="append",
+        default=[],
+        metavar="ARN",
+        help="with --resource-policy: a role exempt from its deny (admins, rotation Lambda)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="nbsecrets",
-        description="AI provider API keys from AWS Secrets Manager for Jupyter and SageMaker.")
+        description="AI provider API keys from AWS Secrets Manager for Jupyter and SageMaker.",
+    )
     parser.add_argument("--version", action="version", version=f"nbsecrets {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(name: str, func: Callable[[argparse.Namespace], int], help_: str
-            ) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str
+    ) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
         p.set_defaults(func=func)
         return p
 
     add("list", _cmd_list, "List the keys under the prefix that these credentials can see.")
-    p = add("versions", _cmd_versions,
-            "List a key's versions: ids, staging labels and dates (never values).")
+    p = add(
+        "versions",
+        _cmd_versions,
+        "List a key's versions: ids, staging labels and dates (never values).",
+    )
     p.add_argument("name", metavar="NAME", help="provider or provider=SECRET_ID[#FIELD]")
-    p = add("rollback", _cmd_rollback,
-            "Move AWSCURRENT back to the AWSPREVIOUS version (run again to undo).")
+    p = add(
+        "rollback",
+        _cmd_rollback,
+        "Move AWSCURRENT back to the AWSPREVIOUS version (run again to undo).",
+    )
     p.add_argument("name", metavar="NAME", help="provider or provider=SECRET_ID[#FIELD]")
-    p = add("set", _cmd_set, "Store a new value for a provider's key, read from a hidden prompt "
-            "or from stdin (never from an argument).")
+    p = add(
+        "set",
+        _cmd_set,
+        "Store a new value for a provider's key, read from a hidden prompt "
+        "or from stdin (never from an argument).",
+    )
     p.add_argument("name", metavar="NAME", help="provider, e.g. openai")
-    p = add("rotate", _cmd_rotate, "Rotate a key: the new one (minted, or read from a hidden "
-            "prompt or stdin) is tested at the provider before it becomes AWSCURRENT.")
+    p = add(
+        "rotate",
+        _cmd_rotate,
+        "Rotate a key: the new one (minted, or read from a hidden "
+        "prompt or stdin) is tested at the provider before it becomes AWSCURRENT.",
+    )
     p.add_argument("name", metavar="NAME", help="provider or provider=SECRET_ID")
     p.add_argument("--prompt", action="store_true", help="ask for the key even if it can be minted")
     p.add_argument("--grace-days", type=float, metavar="N", help="days the old key stays valid")
-    p.add_argument("--revoke-previous", action="store_true",
-                   help="only revoke the AWSPREVIOUS key if its grace period has passed")
+    p.add_argument(
+        "--revoke-previous",
+        action="store_true",
+        help="only revoke the AWSPREVIOUS key if its grace period has passed",
+    )
     p = add("audit", _cmd_audit, "Who read which key and when, from CloudTrail.")
-    p.add_argument("name", metavar="NAME", nargs="*", help="provider or provider=SECRET_ID "
-                   "(default: every key under the prefix)")
-    p.add_argument("--days", type=float, default=7, metavar="N",
-                   help="how far back (1-90, default 7)")
+    p.add_argument(
+        "name",
+        metavar="NAME",
+        nargs="*",
+        help="provider or provider=SECRET_ID (default: every key under the prefix)",
+    )
+    p.add_argument(
+        "--days", type=float, default=7, metavar="N", help="how far back (1-90, default 7)"
+    )
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
     p = add("demo", _cmd_demo, "Run the quickstart notebook against a local emulator.")
     p.add_argument("--lab", action="store_true", help="open JupyterLab against the emulator")
-    p.add_argument("--output", type=Path, default=None,
-                   help="where to save the executed notebook (default ./nbsecrets-demo.ipynb)")
+    p.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="where to save the executed notebook (default ./nbsecrets-demo.ipynb)",
+    )
     p = add("policy", _cmd_policy, "Print the least-privilege IAM policy for a notebook role.")
     _add_policy_options(p)
-    p.add_argument("--format", choices=("json", "cloudformation"), default="json",
-                   help="cloudformation: a Policies: entry for an AWS::IAM::Role")
-    p.add_argument("--audit", action="store_true", help="print instead the policy for "
-                   "`nbsecrets audit` (cloudtrail:LookupEvents); never for a notebook role")
-    p.add_argument("--resource-policy", action="store_true", help="print each secret's "
-                   "resource policy instead: only the --role roles (and --admin-role) read")
-    p.add_argument("--key-policy", action="store_true", help="print the KMS key policy "
-                   "statement for the --role roles instead (kms:Decrypt via Secrets Manager)")
-    p.add_argument("--role", action="append", default=[], metavar="ARN",
-                   help="with --resource-policy or --key-policy: a reader role (repeat)")
-    p = add("provision", _cmd_provision, "Put the least-privilege policy on a role as its "
-            "inline policy nbsecrets (admin credentials); prints what changed.")
-    p.add_argument("--role", required=True, metavar="NAME_OR_ARN",
-                   help="the notebook (or job) execution role to give the policy")
-    p.add_argument("--replace", action="store_true", help="replace the inline policy instead "
-                   "of merging into it (drops grants it had)")
+    p.add_argument(
+        "--format",
+        choices=("json", "cloudformation"),
+        default="json",
+        help="cloudformation: a Policies: entry for an AWS::IAM::Role",
+    )
+    p.add_argument(
+        "--audit",
+        action="store_true",
+        help="print instead the policy for "
+        "`nbsecrets audit` (cloudtrail:LookupEvents); never for a notebook role",
+    )
+    p.add_argument(
+        "--resource-policy",
+        action="store_true",
+        help="print each secret's "
+        "resource policy instead: only the --role roles (and --admin-role) read",
+    )
+    p.add_argument(
+        "--key-policy",
+        action="store_true",
+        help="print the KMS key policy "
+        "statement for the --role roles instead (kms:Decrypt via Secrets Manager)",
+    )
+    p.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="ARN",
+        help="with --resource-policy or --key-policy: a reader role (repeat)",
+    )
+    p = add(
+        "provision",
+        _cmd_provision,
+        "Put the least-privilege policy on a role as its "
+        "inline policy nbsecrets (admin credentials); prints what changed.",
+    )
+    p.add_argument(
+        "--role",
+        required=True,
+        metavar="NAME_OR_ARN",
+        help="the notebook (or job) execution role to give the policy",
+    )
+    p.add_argument(
+        "--replace",
+        action="store_true",
+        help="replace the inline policy instead of merging into it (drops grants it had)",
+    )
     _add_policy_options(p)
-    p.add_argument("--resource-policy", action="store_true", help="also put the resource "
-                   "policy on each secret (BlockPublicPolicy; merged, the diff is printed)")
-    p = add("doctor", _cmd_doctor, "Check identity, region, role, readable keys and over-broad "
-            "grants; exit 1 when something is wrong.")
-    p.add_argument("--provider", action="append", default=[], metavar="NAME",
-                   help="key to check (repeat; default: every key under the prefix)")
-    p.add_argument("--role", metavar="NAME_OR_ARN",
-                   help="check this role's policies instead of the execution role (admins)")
-    p.add_argument("--at-start", action="store_true", help="only checks that cause no "
-                   "AccessDenied (the lifecycle script's check at each start)")
-    p = add("lifecycle", _cmd_lifecycle, "Create or update the SageMaker lifecycle "
-            "configuration from the scripts in lifecycle-config/.")
+    p.add_argument(
+        "--resource-policy",
+        action="store_true",
+        help="also put the resource "
+        "policy on each secret (BlockPublicPolicy; merged, the diff is printed)",
+    )
+    p = add(
+        "doctor",
+        _cmd_doctor,
+        "Check identity, region, role, readable keys and over-broad "
+        "grants; exit 1 when something is wrong.",
+    )
+    p.add_argument(
+        "--provider",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="key to check (repeat; default: every key under the prefix)",
+    )
+    p.add_argument(
+        "--role",
+        metavar="NAME_OR_ARN",
+        help="check this role's policies instead of the execution role (admins)",
+    )
+    p.add_argument(
+        "--at-start",
+        action="store_true",
+        help="only checks that cause no AccessDenied (the lifecycle script's check at each start)",
+    )
+    p = add(
+        "lifecycle",
+        _cmd_lifecycle,
+        "Create or update the SageMaker lifecycle "
+        "configuration from the scripts in lifecycle-config/.",
+    )
     from nbsecrets.admin import deploy_cli
 
     deploy_cli.add_lifecycle_arguments(p)
-    p = add("artifact", _cmd_artifact, "Build the pinned install artifact (wheelhouse) and "
-            "upload it and the nbsecrets wheel to S3; prints their URIs and sha256s.")
+    p = add(
+        "artifact",
+        _cmd_artifact,
+        "Build the pinned install artifact (wheelhouse) and "
+        "upload it and the nbsecrets wheel to S3; prints their URIs and sha256s.",
+    )
     deploy_cli.add_artifact_arguments(p)
-    p = add("run", _cmd_run, "Run COMMAND with the keys in its environment only (no NAME: the "
-            "keys that NBSECRETS_KEYS names, as nbsecrets.job_environment writes them).")
+    p = add(
+        "run",
+        _cmd_run,
+        "Run COMMAND with the keys in its environment only (no NAME: the "
+        "keys that NBSECRETS_KEYS names, as nbsecrets.job_environment writes them).",
+    )
     p.add_argument("rest", nargs=argparse.REMAINDER, metavar="[NAME ...] -- COMMAND ...")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["run"] and "--" in argv and not {"-h", "--help"} & set(argv[:argv.index("--")]):
+    if (
+        argv[:1] == ["run"]
+        and "--" in argv
+        and not {"-h", "--help"} & set(argv[: argv.index("--")])
+    ):
         args = argparse.Namespace(func=_cmd_run, rest=argv[1:])  # a job's start: no parser
     else:
         args = build_parser().parse_args(argv)

@@ -26,15 +26,30 @@ from nbsecrets.errors import ConfigError, NoRegionError
 from nbsecrets.providers import Registry
 from nbsecrets.refs import KeyRef, parse_ref
 
-__all__ = ["Config", "change_key", "config_path", "current", "env_fingerprint", "reset",
-           "safety_switch"]
+__all__ = [
+    "Config",
+    "change_key",
+    "config_path",
+    "current",
+    "env_fingerprint",
+    "reset",
+    "safety_switch",
+]
 
 DEFAULT_PREFIX = "nbsecrets/"
 DEFAULT_TTL_S = 300.0
 _REFS_KEPT = 256  # parsed references a Config keeps (they are a few per notebook)
 
-_KEYS = ("prefix", "region", "fallback_regions", "role_arn", "cache_ttl", "redact",
-         "kms_key_id", "guard")
+_KEYS = (
+    "prefix",
+    "region",
+    "fallback_regions",
+    "role_arn",
+    "cache_ttl",
+    "redact",
+    "kms_key_id",
+    "guard",
+)
 # What decides which store a call talks to; a change in any of them builds a fresh store.
 _WATCHED = (
     *(f"NBSECRETS_{k.upper()}" for k in _KEYS),
@@ -127,8 +142,7 @@ class Config:
     source: str = "defaults"
     kms_key_id: str | None = None  # customer managed key for secrets that `set` creates
     # ref() results: they depend on the text, the prefix and the providers only
-    _refs: dict[str, KeyRef] = field(default_factory=dict, init=False, repr=False,
-                                     compare=False)
+    _refs: dict[str, KeyRef] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def ref(self, text: str) -> KeyRef:
         """Parse ``provider`` or ``provider=SECRET_ID[#FIELD]`` with these providers and prefix."""
@@ -206,11 +220,18 @@ def arn_prefix(prefix: str) -> tuple[str, str, str] | None:
     if not prefix.startswith("arn:"):
         return None
     parts = prefix.split(":", 6)
-    if len(parts) != 7 or parts[2] != "secretsmanager" or parts[5] != "secret" \
-            or not parts[3] or not (parts[4].isdigit() and len(parts[4]) == 12) \
-            or not parts[6].endswith("/"):
-        raise ConfigError(f"The prefix {prefix!r} is not a secret ARN prefix; write "
-                          "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME/ (ending in /).")
+    if (
+        len(parts) != 7
+        or parts[2] != "secretsmanager"
+        or parts[5] != "secret"
+        or not parts[3]
+        or not (parts[4].isdigit() and len(parts[4]) == 12)
+        or not parts[6].endswith("/")
+    ):
+        raise ConfigError(
+            f"The prefix {prefix!r} is not a secret ARN prefix; write "
+            "arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME/ (ending in /)."
+        )
     return parts[3], parts[4], parts[6]
 
 
@@ -268,7 +289,8 @@ def current() -> Config:
     if read is not None:
         (env, path, stamp), result = read
         if env == env_fingerprint() and (
-                not os.access(path, os.F_OK) if stamp is None else _stamp(path) == stamp):
+            not os.access(path, os.F_OK) if stamp is None else _stamp(path) == stamp
+        ):
             if isinstance(result, ConfigError):
                 raise copy.copy(result) from None
             return result
@@ -308,7 +330,11 @@ def safety_switch(key: str) -> bool:
         return bool(getattr(current(), key))
     except Exception:
         return os.environ.get(f"NBSECRETS_{key.upper()}", "1").strip().lower() not in (
-            "0", "false", "no", "off")
+            "0",
+            "false",
+            "no",
+            "off",
+        )
 
 
 def no_region_error() -> NoRegionError:

@@ -22,15 +22,21 @@ __all__ = ["DEMO_REGION", "DEMO_ROLE", "emulator", "quickstart_path", "run", "se
 
 DEMO_REGION = "us-east-1"
 # Demo keys are random per run; the prefixes only make them look like what they stand for.
-_DEMO_KEYS = {"openai": "sk-demo-", "anthropic": "sk-ant-demo-", "huggingface": "hf_demo",
-              "mistral": "demo-mistral-"}
+_DEMO_KEYS = {
+    "openai": "sk-demo-",
+    "anthropic": "sk-ant-demo-",
+    "huggingface": "hf_demo",
+    "mistral": "demo-mistral-",
+}
 
 
 def quickstart_path() -> Path:
     """The quickstart notebook: shipped in the wheel, or in the source tree."""
     here = Path(__file__).resolve().parent
-    for candidate in (here / "_shipped" / "quickstart.ipynb",
-                      here.parents[1] / "notebooks" / "quickstart.ipynb"):
+    for candidate in (
+        here / "_shipped" / "quickstart.ipynb",
+        here.parents[1] / "notebooks" / "quickstart.ipynb",
+    ):
         if candidate.is_file():
             return candidate
     raise FileNotFoundError("quickstart.ipynb is missing from this installation")
@@ -77,10 +83,15 @@ def seed(client: Any) -> dict[str, str]:
     """
     values = {p: prefix + secrets.token_urlsafe(24) for p, prefix in _DEMO_KEYS.items()}
     client.create_secret(Name="nbsecrets/openai", SecretString=values["openai"])
-    client.create_secret(Name="nbsecrets/anthropic",
-                         SecretString=json.dumps({"api_key": values["anthropic"]}))
-    client.create_secret(Name="demo/bundle", SecretString=json.dumps(
-        {"huggingface": values["huggingface"], "mistral": values["mistral"]}))
+    client.create_secret(
+        Name="nbsecrets/anthropic", SecretString=json.dumps({"api_key": values["anthropic"]})
+    )
+    client.create_secret(
+        Name="demo/bundle",
+        SecretString=json.dumps(
+            {"huggingface": values["huggingface"], "mistral": values["mistral"]}
+        ),
+    )
     return values
 
 
@@ -91,13 +102,23 @@ def seed_role(iam: Any, region: str = DEMO_REGION, account: str = "123456789012"
     """Create the role ``nbsecrets-demo-notebook`` with the least-privilege policy inline."""
     from nbsecrets.admin.policy import POLICY_NAME, PolicyOptions, policy_document
 
-    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-             "Principal": {"Service": "sagemaker.amazonaws.com"}}]}
-    arn = iam.create_role(RoleName=DEMO_ROLE, AssumeRolePolicyDocument=json.dumps(trust))[
-        "Role"]["Arn"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+            }
+        ],
+    }
+    arn = iam.create_role(RoleName=DEMO_ROLE, AssumeRolePolicyDocument=json.dumps(trust))["Role"][
+        "Arn"
+    ]
     policy = policy_document(PolicyOptions(region=region, account=account))
-    iam.put_role_policy(RoleName=DEMO_ROLE, PolicyName=POLICY_NAME,
-                        PolicyDocument=json.dumps(policy))
+    iam.put_role_policy(
+        RoleName=DEMO_ROLE, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(policy)
+    )
     return arn
 
 
@@ -127,10 +148,12 @@ def execute(nb: Any, workdir: Path, timeout_s: int = 120) -> Any:
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
-    km = KernelManager(kernel_name="python3", transport="ipc",
-                       connection_file=str(workdir / "kernel.json"))
-    client = NotebookClient(nb, km=km, timeout=timeout_s,
-                            resources={"metadata": {"path": str(workdir)}})
+    km = KernelManager(
+        kernel_name="python3", transport="ipc", connection_file=str(workdir / "kernel.json")
+    )
+    client = NotebookClient(
+        nb, km=km, timeout=timeout_s, resources={"metadata": {"path": str(workdir)}}
+    )
     try:
         return client.execute()
     finally:
@@ -148,17 +171,24 @@ def run(*, lab: bool = False, keep: Path | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="nbsecrets-demo-") as tmp, emulator() as endpoint:
         workdir = Path(tmp)
         os.environ.update(demo_environment(endpoint, workdir))
-        for var in ("AWS_PROFILE", "NBSECRETS_REGION", "NBSECRETS_ROLE_ARN",
-                    "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_SESSION_TOKEN"):
+        for var in (
+            "AWS_PROFILE",
+            "NBSECRETS_REGION",
+            "NBSECRETS_ROLE_ARN",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+            "AWS_SESSION_TOKEN",
+        ):
             os.environ.pop(var, None)
         from nbsecrets.aws.store import Store
 
         store = Store()  # after the variables above: it talks to the emulator
         values = seed(store.client("secretsmanager"))
         role = seed_role(store.client("iam"))
-        print(f"Emulator: moto on {endpoint} ({DEMO_REGION}), seeded nbsecrets/openai, "
-              "nbsecrets/anthropic and demo/bundle with random demo keys, and the "
-              f"least-privilege role {role}.")
+        print(
+            f"Emulator: moto on {endpoint} ({DEMO_REGION}), seeded nbsecrets/openai, "
+            "nbsecrets/anthropic and demo/bundle with random demo keys, and the "
+            f"least-privilege role {role}."
+        )
         notebook = workdir / "quickstart.ipynb"
         notebook.write_bytes(quickstart_path().read_bytes())
         if lab:
@@ -175,8 +205,10 @@ def run(*, lab: bool = False, keep: Path | None = None) -> int:
         if leaked:
             print(f"LEAK: the executed notebook contains the value of {', '.join(leaked)}.")
             return 1
-        print(f"Executed notebook saved to {out}; none of the {len(values)} demo key values "
-              "appears in it.")
+        print(
+            f"Executed notebook saved to {out}; none of the {len(values)} demo key values "
+            "appears in it."
+        )
         return 0
 
 
@@ -184,8 +216,14 @@ def _lab(workdir: Path) -> int:
     import subprocess
 
     print(f"Starting JupyterLab in {workdir} against the emulator; Ctrl-C stops it.")
-    cmd = [sys.executable, "-m", "jupyterlab", "--ip=127.0.0.1", f"--notebook-dir={workdir}",
-           "--LabApp.default_url=/lab/tree/quickstart.ipynb"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--ip=127.0.0.1",
+        f"--notebook-dir={workdir}",
+        "--LabApp.default_url=/lab/tree/quickstart.ipynb",
+    ]
     if os.environ.get("CI") or not (os.environ.get("DISPLAY") or sys.platform == "darwin"):
         cmd.append("--no-browser")  # print the URL to open instead
     if hasattr(os, "geteuid") and os.geteuid() == 0:

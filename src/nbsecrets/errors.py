@@ -49,13 +49,28 @@ class NbSecretsError(Exception):
         True once a front end has added its next step to the message (it adds it once).
     """
 
-    _fields: tuple[str, ...] = ("failures", "key", "secret_id", "region", "action", "code",
-                                "advised")
+    _fields: tuple[str, ...] = (
+        "failures",
+        "key",
+        "secret_id",
+        "region",
+        "action",
+        "code",
+        "advised",
+    )
 
-    def __init__(self, message: str, *, failures: Mapping[str, NbSecretsError] | None = None,
-                 key: str | None = None, secret_id: str | None = None,
-                 region: str | None = None, action: str | None = None,
-                 code: str | None = None, advised: bool = False):
+    def __init__(
+        self,
+        message: str,
+        *,
+        failures: Mapping[str, NbSecretsError] | None = None,
+        key: str | None = None,
+        secret_id: str | None = None,
+        region: str | None = None,
+        action: str | None = None,
+        code: str | None = None,
+        advised: bool = False,
+    ):
         super().__init__(message)
         self.failures: dict[str, NbSecretsError] = dict(failures or {})
         self.key = key
@@ -96,8 +111,14 @@ class KeyNotFoundError(NbSecretsError):
 
     _fields = (*NbSecretsError._fields, "version", "suggestions")
 
-    def __init__(self, message: str, *, version: str | None = None,
-                 suggestions: Sequence[str] = (), **fields: Any):
+    def __init__(
+        self,
+        message: str,
+        *,
+        version: str | None = None,
+        suggestions: Sequence[str] = (),
+        **fields: Any,
+    ):
         super().__init__(message, **fields)
         self.version = version
         self.suggestions = tuple(suggestions)
@@ -147,5 +168,6 @@ def combine(failures: Mapping[str, NbSecretsError]) -> NbSecretsError:
     kinds = {type(e) for e in failures.values()}
     cls = kinds.pop() if len(kinds) == 1 else NbSecretsError
     parts = "; ".join(f"{name}: {err}" for name, err in failures.items())
-    return cls(f"{len(failures)} keys failed, nothing was changed. {parts}",
-               failures=dict(failures))
+    return cls(
+        f"{len(failures)} keys failed, nothing was changed. {parts}", failures=dict(failures)
+    )

@@ -76,8 +76,10 @@ class Registry:
             self._add(p)
         for name, value in (overrides or {}).items():
             env_vars = (value,) if isinstance(value, str) else value
-            if not isinstance(env_vars, list | tuple) or not env_vars or not all(
-                isinstance(v, str) for v in env_vars
+            if (
+                not isinstance(env_vars, list | tuple)
+                or not env_vars
+                or not all(isinstance(v, str) for v in env_vars)
             ):
                 raise ConfigError(
                     f"[providers] {name} must be a variable name or a list of them, "

@@ -89,8 +89,7 @@ def json_object(payload: str) -> dict[str, object] | None:
     except ValueError:
         obj = _INVALID
     if obj is _INVALID:
-        raise SecretFormatError("the secret starts like JSON but is not valid JSON.",
-                                reason="json")
+        raise SecretFormatError("the secret starts like JSON but is not valid JSON.", reason="json")
     if not isinstance(obj, dict):
         raise SecretFormatError("the secret is not a JSON object.", reason="object")
     return obj
@@ -117,24 +116,29 @@ def extract_value(payload: str, ref: KeyRef, secret_name: str) -> str:
         if exc.reason == "json":
             raise exc.reworded(
                 f"{ref.label}: secret {secret_name} starts like JSON but is not valid JSON; "
-                "store either the raw key or a JSON object such as {\"api_key\": \"...\"}.",
-                **fields) from None
-        raise exc.reworded(f"{ref.label}: secret {secret_name} is not a JSON object.",
-                           **fields) from None
+                'store either the raw key or a JSON object such as {"api_key": "..."}.',
+                **fields,
+            ) from None
+        raise exc.reworded(
+            f"{ref.label}: secret {secret_name} is not a JSON object.", **fields
+        ) from None
     if obj is not None:
         value = _pick_field(obj, ref, secret_name)
     else:
         if ref.field is not None:
             raise SecretFormatError(
                 f"{ref.label}: secret {secret_name} holds a plain string, not JSON, so it has no "
-                f"field {ref.field!r}; drop #{ref.field} from the reference.", reason="field",
-                **fields)
+                f"field {ref.field!r}; drop #{ref.field} from the reference.",
+                reason="field",
+                **fields,
+            )
         value = payload
     value = value.strip()
     if not value:
         # what to store it with is the front end's to say (nbsecrets.api.next_step)
-        raise SecretFormatError(f"{ref.label}: secret {secret_name} is empty.", reason="empty",
-                                **fields)
+        raise SecretFormatError(
+            f"{ref.label}: secret {secret_name} is empty.", reason="empty", **fields
+        )
     return value
 
 
@@ -146,7 +150,10 @@ def _pick_field(obj: dict[str, object], ref: KeyRef, secret_name: str) -> str:
         what = "is not a string" if ref.field in obj else "does not exist"
         raise SecretFormatError(
             f"{ref.label}: field {ref.field!r} of secret {secret_name} {what}; "
-            f"{_fields_hint(obj)}.", reason="field", key=ref.label, secret_id=secret_name
+            f"{_fields_hint(obj)}.",
+            reason="field",
+            key=ref.label,
+            secret_id=secret_name,
         )
     for candidate in ("api_key", ref.provider.name, ref.name.lower()):
         value = obj.get(candidate)
@@ -158,5 +165,8 @@ def _pick_field(obj: dict[str, object], ref: KeyRef, secret_name: str) -> str:
     raise SecretFormatError(
         f"{ref.label}: cannot tell which field of secret {secret_name} is the key "
         f"({_fields_hint(obj)}); name one with {ref.name}={secret_name}#FIELD or add an "
-        "api_key field.", reason="field", key=ref.label, secret_id=secret_name
+        "api_key field.",
+        reason="field",
+        key=ref.label,
+        secret_id=secret_name,
     )

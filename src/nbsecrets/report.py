@@ -12,8 +12,17 @@ from nbsecrets.aws.records import LoadedKey, SecretInfo, SecretVersion
 if TYPE_CHECKING:
     from nbsecrets.aws.audit import SecretRead
 
-__all__ = ["age_days", "audit_table", "audit_text", "day", "list_table", "loaded_line",
-           "rotation_text", "stored_line", "table"]
+__all__ = [
+    "age_days",
+    "audit_table",
+    "audit_text",
+    "day",
+    "list_table",
+    "loaded_line",
+    "rotation_text",
+    "stored_line",
+    "table",
+]
 
 
 def day(when: datetime | None) -> str:
@@ -66,8 +75,10 @@ def stored_line(provider: str, version: SecretVersion) -> str:
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     """A left-aligned plain-text table."""
     widths = [max(len(str(c)) for c in col) for col in zip(headers, *rows, strict=False)]
-    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
-             for r in (headers, *rows)]
+    lines = [
+        "  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=False)).rstrip()
+        for r in (headers, *rows)
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths))
     return "\n".join(lines)
 
@@ -77,10 +88,21 @@ def list_table() -> str:
     keys = api.list_keys()
     if not keys:
         prefix = api.store().config.prefix
-        return (f"No keys under {prefix} that these credentials can list; store one with "
-                "%aikey --set PROVIDER.")
-    rows = [(k.info.provider, ", ".join(k.env_vars), k.info.name, day(k.info.last_changed),
-             rotation_text(k.info), "loaded" if k.loaded else "-") for k in keys]
+        return (
+            f"No keys under {prefix} that these credentials can list; store one with "
+            "%aikey --set PROVIDER."
+        )
+    rows = [
+        (
+            k.info.provider,
+            ", ".join(k.env_vars),
+            k.info.name,
+            day(k.info.last_changed),
+            rotation_text(k.info),
+            "loaded" if k.loaded else "-",
+        )
+        for k in keys
+    ]
     return table(("provider", "variables", "secret", "last changed", "rotation", "loaded"), rows)
 
 
@@ -91,8 +113,9 @@ def audit_text(names: Sequence[str], *, days: float = 7, as_json: bool = False) 
     from nbsecrets.aws.audit import AuditLog
 
     st = api.store()
-    reads = AuditLog(st.transport).reads([st.config.ref(n).secret_id for n in names],
-                                   prefix=st.config.prefix, days=days)
+    reads = AuditLog(st.transport).reads(
+        [st.config.ref(n).secret_id for n in names], prefix=st.config.prefix, days=days
+    )
     return json.dumps([r.as_json() for r in reads], indent=2) if as_json else audit_table(reads)
 
 
@@ -100,7 +123,18 @@ def audit_table(reads: Sequence[SecretRead]) -> str:
     """``nbsecrets audit``: one row per read (time, principal, source, key, version)."""
     if not reads:
         return "No reads of these keys in CloudTrail's event history for that period."
-    rows = [(r.time.strftime("%Y-%m-%d %H:%M:%S"), r.principal, r.source_ip,
-             r.user_agent[:40], r.secret, r.version or "-", r.result) for r in reads]
-    return table(("time (UTC)", "principal", "source IP", "user agent", "key", "version",
-                  "result"), rows)
+    rows = [
+        (
+            r.time.strftime("%Y-%m-%d %H:%M:%S"),
+            r.principal,
+            r.source_ip,
+            r.user_agent[:40],
+            r.secret,
+            r.version or "-",
+            r.result,
+        )
+        for r in reads
+    ]
+    return table(
+        ("time (UTC)", "principal", "source IP", "user agent", "key", "version", "result"), rows
+    )

@@ -21,8 +21,10 @@ def test_artifact_command_uploads_wheelhouse_and_wheel(aws_env, capsys, tmp_path
     assert cli.main(["artifact", "--s3", "s3://team-artifacts/nbsecrets/"]) == 0
     printed = dict(line.split("=", 1) for line in capsys.readouterr().out.splitlines())
     assert set(printed) == {"ARTIFACT_URI", "ARTIFACT_SHA256", "WHEEL_URI", "WHEEL_SHA256"}
-    for uri_key, sha_key, name in (("ARTIFACT_URI", "ARTIFACT_SHA256", "archive.tar.gz"),
-                                   ("WHEEL_URI", "WHEEL_SHA256", "nbsecrets.whl")):
+    for uri_key, sha_key, name in (
+        ("ARTIFACT_URI", "ARTIFACT_SHA256", "archive.tar.gz"),
+        ("WHEEL_URI", "WHEEL_SHA256", "nbsecrets.whl"),
+    ):
         bucket, key = artifact.parse_s3_uri(printed[uri_key])
         assert bucket == "team-artifacts" and key.startswith("nbsecrets/")
         # The key names the content's hash: an uploaded object never changes.
@@ -42,8 +44,9 @@ def test_artifact_command_uploads_wheelhouse_and_wheel(aws_env, capsys, tmp_path
             assert f"nbsecrets/_shipped/lifecycle-config/{script}" in whl.namelist()
 
 
-@pytest.mark.parametrize("location", ["https://bucket/x/", "s3://bucket", "s3://Bad_Bucket/x/",
-                                      "s3://bucket/x/a b/"])
+@pytest.mark.parametrize(
+    "location", ["https://bucket/x/", "s3://bucket", "s3://Bad_Bucket/x/", "s3://bucket/x/a b/"]
+)
 def test_bad_locations_are_refused(location):
     with pytest.raises(ConfigError, match="S3 location"):
         artifact.parse_s3_uri(location)

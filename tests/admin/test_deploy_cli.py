@@ -10,12 +10,20 @@ from nbsecrets.admin.template import template_text
 
 
 def test_template_takes_the_policy_options(capsys):
-    assert cli.main(["lifecycle", "--template", "--provider", "claude", "--allow-write",
-                     "--no-list"]) == 0
+    assert (
+        cli.main(["lifecycle", "--template", "--provider", "claude", "--allow-write", "--no-list"])
+        == 0
+    )
     out = capsys.readouterr().out
-    assert out == template_text(PolicyOptions(region=None, account=None,
-                                              providers=("anthropic",), allow_write=True,
-                                              list_secrets=False))
+    assert out == template_text(
+        PolicyOptions(
+            region=None,
+            account=None,
+            providers=("anthropic",),
+            allow_write=True,
+            list_secrets=False,
+        )
+    )
     assert "${Prefix}anthropic-??????" in out and "secretsmanager:ListSecrets" not in out
     assert "secretsmanager:PutSecretValue" in out
 

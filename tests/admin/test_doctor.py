@@ -17,27 +17,45 @@ from tests.iam_api import IamApi
 
 ACCOUNT = "123456789012"
 KEY = "sk-doctor-0123456789abcdefghijklmnop"
-LEAST = policy_document(PolicyOptions(region="us-east-1", account=ACCOUNT,
-                                      providers=("openai",)))
-STAR = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue",
-                                   "secretsmanager:ListSecrets"], "Resource": "*"}]}
-SM_ALL = {"Version": "2012-10-17", "Statement": [
-    {"Sid": "Everything", "Effect": "Allow", "Action": "secretsmanager:*",
-     "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/*"}]}
-ADMIN = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+LEAST = policy_document(PolicyOptions(region="us-east-1", account=ACCOUNT, providers=("openai",)))
+STAR = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": ["secretsmanager:GetSecretValue", "secretsmanager:ListSecrets"],
+            "Resource": "*",
+        }
+    ],
+}
+SM_ALL = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "Everything",
+            "Effect": "Allow",
+            "Action": "secretsmanager:*",
+            "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/*",
+        }
+    ],
+}
+ADMIN = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}],
+}
 
 
 def make_role(iam, name, policy, managed=False):
     arn = iam.create_role(RoleName=name, AssumeRolePolicyDocument=SAGEMAKER_TRUST)["Role"]["Arn"]
     if managed:
-        parn = iam.create_policy(PolicyName=f"{name}-policy",
-                                 PolicyDocument=json.dumps(policy))["Policy"]["Arn"]
+        parn = iam.create_policy(PolicyName=f"{name}-policy", PolicyDocument=json.dumps(policy))[
+            "Policy"
+        ]["Arn"]
         iam.attach_role_policy(RoleName=name, PolicyArn=parn)
     else:
-        iam.put_role_policy(RoleName=name, PolicyName="nbsecrets",
-                            PolicyDocument=json.dumps(policy))
+        iam.put_role_policy(
+            RoleName=name, PolicyName="nbsecrets", PolicyDocument=json.dumps(policy)
+        )
     return arn
 
 
@@ -48,12 +66,18 @@ def notebook(iam, tmp_path):
 
     def _make(policy, managed=False):
         arn = make_role(iam, "notebook", policy, managed)
-        sm.create_notebook_instance(NotebookInstanceName="nb", InstanceType="ml.t3.medium",
-                                    RoleArn=arn)
+        sm.create_notebook_instance(
+            NotebookInstanceName="nb", InstanceType="ml.t3.medium", RoleArn=arn
+        )
         meta = tmp_path / "resource-metadata.json"
-        meta.write_text(json.dumps({
-            "ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb",
-            "ResourceName": "nb"}))
+        meta.write_text(
+            json.dumps(
+                {
+                    "ResourceArn": "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/nb",
+                    "ResourceName": "nb",
+                }
+            )
+        )
         return meta
 
     return _make
@@ -74,21 +98,38 @@ def test_least_privilege_role_is_healthy(notebook, seed, proxy):
     assert "No grant wider than needed in the 1 policies of role notebook." in text
     assert "Policy allows GetSecretValue on openai." in text
     # moto answers SimulatePrincipalPolicy with HTTP 500: one request, then the local answer.
-    assert ("Policy answers below come from local evaluation of the role's policies "
-            "(SimulatePrincipalPolicy failed") in text
+    assert (
+        "Policy answers below come from local evaluation of the role's policies "
+        "(SimulatePrincipalPolicy failed"
+    ) in text
     assert proxy.actions("query.").count("SimulatePrincipalPolicy") == 1
     assert KEY not in text and KEY[3:15] not in text
 
 
-@pytest.mark.parametrize(("policy", "managed", "warning"), [
-    (STAR, False, "inline policy nbsecrets, statement #1 allows "
-                  "secretsmanager:GetSecretValue on every secret (Resource *)"),
-    (STAR, True, "managed policy notebook-policy, statement #1 allows "
-                 "secretsmanager:GetSecretValue on every secret (Resource *)"),
-    (SM_ALL, False, "inline policy nbsecrets, statement Everything allows secretsmanager:* "
-                    "(every Secrets Manager action)"),
-    (ADMIN, True, "managed policy notebook-policy, statement #1 allows every action (*:*)"),
-])
+@pytest.mark.parametrize(
+    ("policy", "managed", "warning"),
+    [
+        (
+            STAR,
+            False,
+            "inline policy nbsecrets, statement #1 allows "
+            "secretsmanager:GetSecretValue on every secret (Resource *)",
+        ),
+        (
+            STAR,
+            True,
+            "managed policy notebook-policy, statement #1 allows "
+            "secretsmanager:GetSecretValue on every secret (Resource *)",
+        ),
+        (
+            SM_ALL,
+            False,
+            "inline policy nbsecrets, statement Everything allows secretsmanager:* "
+            "(every Secrets Manager action)",
+        ),
+        (ADMIN, True, "managed policy notebook-policy, statement #1 allows every action (*:*)"),
+    ],
+)
 def test_over_broad_grants_are_flagged(notebook, seed, policy, managed, warning):
     seed("nbsecrets/openai", KEY)
     report = doctor.run(metadata_path=notebook(policy, managed))
@@ -102,8 +143,9 @@ def test_over_broad_grants_are_flagged(notebook, seed, policy, managed, warning)
 def test_resource_star_can_read_outside_the_prefix(notebook, seed):
     seed("nbsecrets/openai", KEY)
     report = doctor.run(metadata_path=notebook(STAR))
-    assert any(t.startswith("The role may read secrets outside nbsecrets/") for t in
-               lines(report, "warn"))
+    assert any(
+        t.startswith("The role may read secrets outside nbsecrets/") for t in lines(report, "warn")
+    )
 
 
 def test_missing_key_fails_and_a_key_not_granted_is_information(notebook, seed):
@@ -111,13 +153,17 @@ def test_missing_key_fails_and_a_key_not_granted_is_information(notebook, seed):
     report = doctor.run(metadata_path=notebook(LEAST), providers=["openai", "anthropic"])
     assert not report.ok
     errors = lines(report, "error")
-    assert any(t.startswith("Key anthropic: anthropic: secret nbsecrets/anthropic was not found")
-               for t in errors)
+    assert any(
+        t.startswith("Key anthropic: anthropic: secret nbsecrets/anthropic was not found")
+        for t in errors
+    )
     # Not granted is information, with a fix that adds (provision merges) and drops nothing.
     info = [t for t in lines(report, "info") if t.startswith("Policy does not allow")]
     assert len(info) == 1 and "anthropic" in info[0]
-    assert "`nbsecrets provision --role notebook --prefix nbsecrets/ --provider anthropic`" \
-        in info[0] and "--replace" not in report.text()
+    assert (
+        "`nbsecrets provision --role notebook --prefix nbsecrets/ --provider anthropic`" in info[0]
+        and "--replace" not in report.text()
+    )
 
 
 def test_at_start_makes_no_call_that_can_be_denied(notebook, seed, proxy):
@@ -157,8 +203,10 @@ def test_doctor_without_credentials_says_so(monkeypatch, capsys):
 
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/notebook"
 OPENAI = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:nbsecrets/openai-AbCdEf"
-OUTSIDE = (f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:"
-           "nbsecrets-doctor-probe-outside-prefix-AbCdEf")
+OUTSIDE = (
+    f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:"
+    "nbsecrets-doctor-probe-outside-prefix-AbCdEf"
+)
 
 
 @pytest.fixture
@@ -172,9 +220,13 @@ def iam_api(moto_endpoint, aws_env, monkeypatch):
 
 def simulation(arns):
     """The form parameters of a SimulatePrincipalPolicy of GetSecretValue on ``arns``."""
-    return {"Action": "SimulatePrincipalPolicy", "Version": "2010-05-08",
-            "PolicySourceArn": ROLE, "ActionNames.member.1": "secretsmanager:GetSecretValue",
-            **{f"ResourceArns.member.{n}": arn for n, arn in enumerate(arns, 1)}}
+    return {
+        "Action": "SimulatePrincipalPolicy",
+        "Version": "2010-05-08",
+        "PolicySourceArn": ROLE,
+        "ActionNames.member.1": "secretsmanager:GetSecretValue",
+        **{f"ResourceArns.member.{n}": arn for n, arn in enumerate(arns, 1)},
+    }
 
 
 def test_simulate_request(iam_api):
@@ -182,8 +234,10 @@ def test_simulate_request(iam_api):
     iam_api.decisions[("secretsmanager:GetSecretValue", OUTSIDE)] = "implicitDeny"
     client = boto3.client("iam", region_name="us-east-1")
     got = doctor.simulate(client, ROLE, ["secretsmanager:GetSecretValue"], [OPENAI, OUTSIDE])
-    assert got == {("secretsmanager:GetSecretValue", OPENAI): True,
-                   ("secretsmanager:GetSecretValue", OUTSIDE): False}
+    assert got == {
+        ("secretsmanager:GetSecretValue", OPENAI): True,
+        ("secretsmanager:GetSecretValue", OUTSIDE): False,
+    }
     assert iam_api.requests == [("SimulatePrincipalPolicy", simulation([OPENAI, OUTSIDE]))]
 
 
@@ -201,9 +255,12 @@ def test_doctor_uses_simulation_when_iam_answers(seed, iam, iam_api):
     assert "Cannot read the policies of role notebook (AccessDenied)" in text
     assert "Policy allows GetSecretValue on openai." in text
     assert iam_api.requests == [
-        ("ListRolePolicies", {"Action": "ListRolePolicies", "Version": "2010-05-08",
-                              "RoleName": "notebook"}),
-        ("SimulatePrincipalPolicy", simulation([openai, OUTSIDE]))]
+        (
+            "ListRolePolicies",
+            {"Action": "ListRolePolicies", "Version": "2010-05-08", "RoleName": "notebook"},
+        ),
+        ("SimulatePrincipalPolicy", simulation([openai, OUTSIDE])),
+    ]
 
 
 def test_doctor_trusts_the_simulation_over_the_policies(notebook, seed, iam_api):
@@ -218,11 +275,14 @@ def test_doctor_trusts_the_simulation_over_the_policies(notebook, seed, iam_api)
     text = report.text()
     assert "No grant wider than needed in the 1 policies of role notebook." in text
     assert "Policy answers below come from IAM SimulatePrincipalPolicy." in text
-    assert f"The role may read secrets outside nbsecrets/ (GetSecretValue allowed on " \
-           f"{OUTSIDE})." in lines(report, "warn")
+    assert (
+        f"The role may read secrets outside nbsecrets/ (GetSecretValue allowed on "
+        f"{OUTSIDE})." in lines(report, "warn")
+    )
     # The role's policies were read from moto through the server; one simulation was asked.
-    assert {"ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies"} <= \
-        set(iam_api.actions())
+    assert {"ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies"} <= set(
+        iam_api.actions()
+    )
     assert iam_api.params("SimulatePrincipalPolicy") == [simulation([openai, OUTSIDE])]
     assert KEY not in text
 
@@ -235,15 +295,30 @@ def test_demo_role_is_least_privilege(seed, iam):
     assert arn == f"arn:aws:iam::{ACCOUNT}:role/{demo.DEMO_ROLE}"
     report = doctor.run(role=demo.DEMO_ROLE)
     assert report.ok, report.text()
-    assert "No grant wider than needed in the 1 policies of role nbsecrets-demo-notebook." \
+    assert (
+        "No grant wider than needed in the 1 policies of role nbsecrets-demo-notebook."
         in report.text()
+    )
 
 
 def test_references_are_checked_by_their_secret(seed, iam):
     arn = seed("team/APIKEYS", {"openai": KEY})["ARN"]
-    make_role(iam, "bundle", {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-         "Resource": "arn:aws:secretsmanager:us-east-1:123456789012:secret:team/APIKEYS-??????"}]})
+    make_role(
+        iam,
+        "bundle",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": "secretsmanager:GetSecretValue",
+                    "Resource": (
+                        "arn:aws:secretsmanager:us-east-1:123456789012:secret:team/APIKEYS-??????"
+                    ),
+                }
+            ],
+        },
+    )
     report = doctor.run(role="bundle", providers=["openai=team/APIKEYS#openai", "bad name"])
     text = report.text()
     assert "Key openai is readable (team/APIKEYS" in text
@@ -252,26 +327,47 @@ def test_references_are_checked_by_their_secret(seed, iam):
     assert arn and KEY not in text
 
 
-@pytest.mark.parametrize(("statement", "expected"), [
-    ({"Effect": "Allow", "Action": "secretsmanager:*Secret*", "Resource": "*"},
-     "p, statement #1 allows secretsmanager:*Secret*, which covers reading and deleting secrets"),
-    ({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
-     "p, statement #1 allows every action except iam:* (NotAction)"),
-    ({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-      "NotResource": "arn:aws:secretsmanager:us-east-1:1:secret:prod/*"},
-     "p, statement #1 allows secretsmanager:GetSecretValue on every secret (Resource *)"),
-    ({"Effect": "Allow", "Action": "SecretsManager:Get*", "Resource": ["*"]},
-     "p, statement #1 allows secretsmanager:GetSecretValue on every secret (Resource *)"),
-    ({"Effect": "Deny", "Action": "*", "Resource": "*"}, None),
-    ({"Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*"}, None),
-])
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            {"Effect": "Allow", "Action": "secretsmanager:*Secret*", "Resource": "*"},
+            "p, statement #1 allows secretsmanager:*Secret*, which covers reading and deleting "
+            "secrets",
+        ),
+        (
+            {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"},
+            "p, statement #1 allows every action except iam:* (NotAction)",
+        ),
+        (
+            {
+                "Effect": "Allow",
+                "Action": "secretsmanager:GetSecretValue",
+                "NotResource": "arn:aws:secretsmanager:us-east-1:1:secret:prod/*",
+            },
+            "p, statement #1 allows secretsmanager:GetSecretValue on every secret (Resource *)",
+        ),
+        (
+            {"Effect": "Allow", "Action": "SecretsManager:Get*", "Resource": ["*"]},
+            "p, statement #1 allows secretsmanager:GetSecretValue on every secret (Resource *)",
+        ),
+        ({"Effect": "Deny", "Action": "*", "Resource": "*"}, None),
+        ({"Effect": "Allow", "Action": "secretsmanager:ListSecrets", "Resource": "*"}, None),
+    ],
+)
 def test_broad_grants_table(statement, expected):
     found = doctor.broad_grants([("p", {"Version": "2012-10-17", "Statement": [statement]})])
     assert found == ([expected] if expected else [])
 
 
 def test_generated_policies_have_no_broad_grants():
-    for opts in (PolicyOptions(region="us-east-1", account=ACCOUNT),
-                 PolicyOptions(region="us-east-1", account=ACCOUNT, allow_write=True,
-                               kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k")):
+    for opts in (
+        PolicyOptions(region="us-east-1", account=ACCOUNT),
+        PolicyOptions(
+            region="us-east-1",
+            account=ACCOUNT,
+            allow_write=True,
+            kms_key_arn=f"arn:aws:kms:us-east-1:{ACCOUNT}:key/k",
+        ),
+    ):
         assert doctor.broad_grants([("nbsecrets", policy_document(opts))]) == []

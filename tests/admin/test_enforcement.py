@@ -45,8 +45,9 @@ def _free_port() -> int:
 
 def _post(url: str, body: bytes = b"") -> None:
     # text/plain: moto reads reset-auth's number from the raw body, not from a form.
-    req = urllib.request.Request(url, data=body, method="POST",
-                                 headers={"Content-Type": "text/plain"})
+    req = urllib.request.Request(
+        url, data=body, method="POST", headers={"Content-Type": "text/plain"}
+    )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200
 
@@ -55,9 +56,12 @@ def _post(url: str, body: bytes = b"") -> None:
 def auth_server() -> Iterator[str]:
     port = _free_port()
     env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "0"}
-    proc = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                             str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):  # wait for it to listen (bounded)
@@ -89,8 +93,12 @@ def widened(opts: PolicyOptions) -> dict:
     return doc
 
 
-NO_SECRETS = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": ["s3:GetObject", "sts:GetCallerIdentity"], "Resource": "*"}]}
+NO_SECRETS = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Action": ["s3:GetObject", "sts:GetCallerIdentity"], "Resource": "*"}
+    ],
+}
 OPTS = PolicyOptions(region=REGION, account="123456789012", providers=("openai", "anthropic"))
 
 
@@ -106,23 +114,44 @@ def enforcing(auth_server, aws_env, monkeypatch):
     iam = boto3.client("iam", **admin)
     users = {}
     writable = dataclasses.replace(OPTS, allow_write=True)
-    for name, policy in (("reader", widened(OPTS)), ("writer", widened(writable)),
-                         ("nothing", NO_SECRETS)):
+    for name, policy in (
+        ("reader", widened(OPTS)),
+        ("writer", widened(writable)),
+        ("nothing", NO_SECRETS),
+    ):
         iam.create_user(UserName=name)
-        iam.put_user_policy(UserName=name, PolicyName="nbsecrets",
-                            PolicyDocument=json.dumps(policy))
+        iam.put_user_policy(
+            UserName=name, PolicyName="nbsecrets", PolicyDocument=json.dumps(policy)
+        )
         users[name] = iam.create_access_key(UserName=name)["AccessKey"]
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/assumer"},
-        "Action": "sts:AssumeRole"}]})
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:user/assumer"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
     for role, policy in (("notebook", widened(OPTS)), ("bare", NO_SECRETS)):
         iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
-        iam.put_role_policy(RoleName=role, PolicyName="nbsecrets",
-                            PolicyDocument=json.dumps(policy))
+        iam.put_role_policy(
+            RoleName=role, PolicyName="nbsecrets", PolicyDocument=json.dumps(policy)
+        )
     iam.create_user(UserName="assumer")
-    iam.put_user_policy(UserName="assumer", PolicyName="assume", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    iam.put_user_policy(
+        UserName="assumer",
+        PolicyName="assume",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+            }
+        ),
+    )
     users["assumer"] = iam.create_access_key(UserName="assumer")["AccessKey"]
     _post(f"{auth_server}/moto-api/reset-auth", b"0")  # every request checked from here
 
@@ -154,8 +183,7 @@ def test_without_secretsmanager_actions_magic_says_access_denied(enforcing):
         magics.aikey("openai anthropic")
     message = str(info.value)
     assert message.startswith("2 keys failed, nothing was changed.")
-    assert "openai: the credentials in use are not allowed secretsmanager:GetSecretValue" \
-        in message
+    assert "openai: the credentials in use are not allowed secretsmanager:GetSecretValue" in message
     assert "anthropic: the credentials in use are not allowed" in message
     assert KEY not in message
     assert "OPENAI_API_KEY" not in os.environ and "ANTHROPIC_API_KEY" not in os.environ
@@ -164,7 +192,9 @@ def test_without_secretsmanager_actions_magic_says_access_denied(enforcing):
 def test_with_the_policy_actions_load_succeeds(enforcing, capsys):
     enforcing("reader")
     assert nbsecrets.load("openai", "anthropic") == {
-        "openai": ("OPENAI_API_KEY",), "anthropic": ("ANTHROPIC_API_KEY",)}
+        "openai": ("OPENAI_API_KEY",),
+        "anthropic": ("ANTHROPIC_API_KEY",),
+    }
     assert os.environ["OPENAI_API_KEY"] == KEY
     assert os.environ["ANTHROPIC_API_KEY"] == KEY[::-1]
     AikeyMagics(shell=None).aikey("openai")

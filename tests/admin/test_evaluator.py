@@ -31,19 +31,37 @@ RESOURCE_CASES = [
     ("arn:aws:iam::123456789012:user/Bob", "arn:aws:iam::123456789012:user/Bob", True),
     # "?" is exactly one character. Secrets Manager docs: match a secret name with "-??????",
     # the six random characters it appends to every ARN.
-    ("arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-??????",
-     "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-a1b2c3", True),
-    ("arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-??????",
-     "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-extra-a1b2c3", False),
-    ("arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-??????",
-     "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-a1b2c", False),
+    (
+        "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-??????",
+        "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-a1b2c3",
+        True,
+    ),
+    (
+        "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-??????",
+        "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-extra-a1b2c3",
+        False,
+    ),
+    (
+        "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-??????",
+        "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-a1b2c",
+        False,
+    ),
     # A "*" at the end of a segment may expand beyond the colon.
-    ("arn:aws:secretsmanager:us-east-2:123456789012:*",
-     "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-a1b2c3", True),
-    ("arn:aws:secretsmanager:*:123456789012:secret:*",
-     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-a1b2c3", True),
-    ("arn:aws:secretsmanager:*:123456789012:secret:*",
-     "arn:aws:secretsmanager:eu-west-1:999999999999:secret:x-a1b2c3", False),
+    (
+        "arn:aws:secretsmanager:us-east-2:123456789012:*",
+        "arn:aws:secretsmanager:us-east-2:123456789012:secret:MySecret-a1b2c3",
+        True,
+    ),
+    (
+        "arn:aws:secretsmanager:*:123456789012:secret:*",
+        "arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-a1b2c3",
+        True,
+    ),
+    (
+        "arn:aws:secretsmanager:*:123456789012:secret:*",
+        "arn:aws:secretsmanager:eu-west-1:999999999999:secret:x-a1b2c3",
+        False,
+    ),
     ("*", "arn:aws:sqs:us-east-2:123456789012:queue1", True),
 ]
 
@@ -72,9 +90,18 @@ def test_action_wildcards(pattern, action, expected):
     assert action_matches(pattern, action) is expected
 
 
-@pytest.mark.parametrize("pattern", ["secretsmanager:*", "secretsmanager:Get*",
-                                     "secretsmanager:*Secret*", "secretsmanager:?ist*",
-                                     "kms:Decrypt", "iam:*AccessKey*", "s3:Get*Tagging"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "secretsmanager:*",
+        "secretsmanager:Get*",
+        "secretsmanager:*Secret*",
+        "secretsmanager:?ist*",
+        "kms:Decrypt",
+        "iam:*AccessKey*",
+        "s3:Get*Tagging",
+    ],
+)
 def test_action_expansion_agrees_with_parliament(pattern):
     """Our matching, over parliament's catalogue of actions, gives parliament's expansion."""
     import parliament
@@ -89,24 +116,51 @@ def test_action_expansion_agrees_with_parliament(pattern):
 
 # -- evaluation logic (IAM User Guide, "Policy evaluation logic" and the element pages) -------
 
-ALLOW_S3 = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+ALLOW_S3 = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+}
 # NotAction: allow everything except IAM.
-NOT_IAM = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}]}
+NOT_IAM = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}],
+}
 # NotResource: allow all S3 except the payroll folder.
-NOT_PAYROLL = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "s3:*",
-     "NotResource": ["arn:aws:s3:::HRBucket/Payroll", "arn:aws:s3:::HRBucket/Payroll/*"]}]}
+NOT_PAYROLL = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "s3:*",
+            "NotResource": ["arn:aws:s3:::HRBucket/Payroll", "arn:aws:s3:::HRBucket/Payroll/*"],
+        }
+    ],
+}
 # An explicit deny wins over any allow, in the same or another policy.
-DENY_DELETE = {"Version": "2012-10-17", "Statement": {
-    "Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::prod/*"}}
+DENY_DELETE = {
+    "Version": "2012-10-17",
+    "Statement": {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::prod/*"},
+}
 # Deny with NotAction: deny everything but IAM user self-service.
-DENY_NOT_SELF = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Deny", "NotAction": ["iam:ChangePassword", "iam:GetUser"], "Resource": "*"}]}
-VIA_SM = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "arn:aws:kms:us-east-1:1:key/k",
-     "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}}}]}
+DENY_NOT_SELF = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Deny", "NotAction": ["iam:ChangePassword", "iam:GetUser"], "Resource": "*"}
+    ],
+}
+VIA_SM = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            "Resource": "arn:aws:kms:us-east-1:1:key/k",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}
+            },
+        }
+    ],
+}
 
 EVAL_CASES = [
     ([], "s3:GetObject", "arn:aws:s3:::b/k", {}, "implicit deny"),
@@ -114,20 +168,34 @@ EVAL_CASES = [
     ([ALLOW_S3], "ec2:RunInstances", "*", {}, "implicit deny"),
     ([NOT_IAM], "ec2:RunInstances", "*", {}, "allowed"),
     ([NOT_IAM], "iam:CreateUser", "arn:aws:iam::1:user/x", {}, "implicit deny"),
-    ([NOT_PAYROLL], "s3:GetObject", "arn:aws:s3:::HRBucket/Payroll/jan.csv", {},
-     "implicit deny"),
+    ([NOT_PAYROLL], "s3:GetObject", "arn:aws:s3:::HRBucket/Payroll/jan.csv", {}, "implicit deny"),
     ([NOT_PAYROLL], "s3:GetObject", "arn:aws:s3:::HRBucket/Benefits/plan.pdf", {}, "allowed"),
     ([ALLOW_S3, DENY_DELETE], "s3:DeleteObject", "arn:aws:s3:::prod/k", {}, "explicit deny"),
     ([DENY_DELETE, ALLOW_S3], "s3:DeleteObject", "arn:aws:s3:::dev/k", {}, "allowed"),
     ([ALLOW_S3, DENY_NOT_SELF], "s3:GetObject", "arn:aws:s3:::b/k", {}, "explicit deny"),
     ([NOT_IAM, DENY_NOT_SELF], "iam:GetUser", "arn:aws:iam::1:user/x", {}, "implicit deny"),
-    ([VIA_SM], "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k",
-     {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}, "allowed"),
-    ([VIA_SM], "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k",
-     {"kms:ViaService": "s3.us-east-1.amazonaws.com"}, "implicit deny"),
+    (
+        [VIA_SM],
+        "kms:Decrypt",
+        "arn:aws:kms:us-east-1:1:key/k",
+        {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"},
+        "allowed",
+    ),
+    (
+        [VIA_SM],
+        "kms:Decrypt",
+        "arn:aws:kms:us-east-1:1:key/k",
+        {"kms:ViaService": "s3.us-east-1.amazonaws.com"},
+        "implicit deny",
+    ),
     ([VIA_SM], "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/k", {}, "implicit deny"),
-    ([VIA_SM], "kms:Decrypt", "arn:aws:kms:us-east-1:1:key/other",
-     {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"}, "implicit deny"),
+    (
+        [VIA_SM],
+        "kms:Decrypt",
+        "arn:aws:kms:us-east-1:1:key/other",
+        {"kms:ViaService": "secretsmanager.us-east-1.amazonaws.com"},
+        "implicit deny",
+    ),
 ]
 
 
@@ -140,21 +208,29 @@ def test_evaluation(policies, action, resource, context, reason):
 
 def test_unknown_condition_operator_is_answered_safely():
     cond = {"DateGreaterThan": {"aws:CurrentTime": "2020-01-01T00:00:00Z"}}
-    allow = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*",
-                            "Condition": cond}]}
-    deny = {"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*",
-                           "Condition": cond}]}
+    allow = {
+        "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*", "Condition": cond}]
+    }
+    deny = {"Statement": [{"Effect": "Deny", "Action": "s3:*", "Resource": "*", "Condition": cond}]}
     assert not allows([allow], "s3:GetObject", "arn:aws:s3:::b/k")
-    assert evaluate([ALLOW_S3, deny], "s3:GetObject", "arn:aws:s3:::b/k").reason == \
-        "explicit deny"
+    assert evaluate([ALLOW_S3, deny], "s3:GetObject", "arn:aws:s3:::b/k").reason == "explicit deny"
 
 
 def test_negated_condition_with_missing_key_holds():
-    pol = {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*",
-                          "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}}}]}
+    pol = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "s3:*",
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"aws:RequestedRegion": "eu-west-1"}},
+            }
+        ]
+    }
     assert allows([pol], "s3:GetObject", "arn:aws:s3:::b/k")
-    assert not allows([pol], "s3:GetObject", "arn:aws:s3:::b/k",
-                      {"aws:RequestedRegion": "eu-west-1"})
+    assert not allows(
+        [pol], "s3:GetObject", "arn:aws:s3:::b/k", {"aws:RequestedRegion": "eu-west-1"}
+    )
 
 
 # -- the generated policy -------------------------------------------------------------------
@@ -176,10 +252,10 @@ def test_generated_policy_reads_each_listed_key_and_nothing_else(write):
         assert allows(pol, read, f"{SECRET}nbsecrets/{name}-AbCdEf")
         assert allows(pol, "secretsmanager:DescribeSecret", f"{SECRET}nbsecrets/{name}-AbCdEf")
     denied = [
-        f"{SECRET}nbsecrets/other-AbCdEf",               # another key under the prefix
-        f"{SECRET}nbsecrets/openai-extra-AbCdEf",        # why "-??????" and not "-*"
-        f"{SECRET}nbsecrets/openai",                     # no suffix is not a secret ARN
-        f"{SECRET}team-b/openai-AbCdEf",                 # another prefix
+        f"{SECRET}nbsecrets/other-AbCdEf",  # another key under the prefix
+        f"{SECRET}nbsecrets/openai-extra-AbCdEf",  # why "-??????" and not "-*"
+        f"{SECRET}nbsecrets/openai",  # no suffix is not a secret ARN
+        f"{SECRET}team-b/openai-AbCdEf",  # another prefix
         f"arn:aws:secretsmanager:eu-west-1:{A}:secret:nbsecrets/openai-AbCdEf",  # region
         f"arn:aws:secretsmanager:{R}:999999999999:secret:nbsecrets/openai-AbCdEf",  # account
     ]
@@ -188,8 +264,7 @@ def test_generated_policy_reads_each_listed_key_and_nothing_else(write):
     # Other services and other Secrets Manager actions.
     assert not allows(pol, "s3:GetObject", "arn:aws:s3:::bucket/key")
     assert not allows(pol, "secretsmanager:DeleteSecret", f"{SECRET}nbsecrets/openai-AbCdEf")
-    assert not allows(pol, "secretsmanager:PutResourcePolicy",
-                      f"{SECRET}nbsecrets/openai-AbCdEf")
+    assert not allows(pol, "secretsmanager:PutResourcePolicy", f"{SECRET}nbsecrets/openai-AbCdEf")
     assert not allows(pol, "iam:PutRolePolicy", f"arn:aws:iam::{A}:role/me")
     # KMS: only the named key, only through Secrets Manager in this region.
     via = {"kms:ViaService": f"secretsmanager.{R}.amazonaws.com"}
@@ -204,16 +279,20 @@ def test_generated_policy_writes_only_with_allow_write():
     arn = f"{SECRET}nbsecrets/openai-AbCdEf"
     read_only = generated(providers=("openai",))
     writable = generated(providers=("openai",), allow_write=True)
-    for action in ("secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
-                   "secretsmanager:TagResource"):
+    for action in (
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+        "secretsmanager:TagResource",
+    ):
         assert not allows(read_only, action, arn)
         assert allows(writable, action, arn)
         assert not allows(writable, action, f"{SECRET}nbsecrets/other-AbCdEf")
     create = "secretsmanager:CreateSecret"
     assert not allows(read_only, create, arn, {"secretsmanager:Name": "nbsecrets/openai"})
     assert allows(writable, create, arn, {"secretsmanager:Name": "nbsecrets/openai"})
-    assert not allows(writable, create, f"{SECRET}other/openai-AbCdEf",
-                      {"secretsmanager:Name": "other/openai"})
+    assert not allows(
+        writable, create, f"{SECRET}other/openai-AbCdEf", {"secretsmanager:Name": "other/openai"}
+    )
 
 
 def test_generated_policy_without_providers_covers_the_prefix_only():

@@ -25,8 +25,13 @@ from nbsecrets.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]
 LC = ROOT / "lifecycle-config"
-SCRIPTS = ["provision.sh", "notebook-instance/on-create.sh", "notebook-instance/on-start.sh",
-           "studio/on-start.sh", "common.sh"]
+SCRIPTS = [
+    "provision.sh",
+    "notebook-instance/on-create.sh",
+    "notebook-instance/on-start.sh",
+    "studio/on-start.sh",
+    "common.sh",
+]
 ON_START = ["notebook-instance/on-start.sh", "studio/on-start.sh"]
 
 
@@ -35,8 +40,9 @@ def test_script_is_valid_bash_and_shellcheck_clean(name):
     subprocess.run(["bash", "-n", str(LC / name)], check=True)
     if shutil.which("shellcheck") is None:
         pytest.fail("shellcheck is not installed (scripts/test.sh installs it)")
-    result = subprocess.run(["shellcheck", "-s", "bash", str(LC / name)], capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        ["shellcheck", "-s", "bash", str(LC / name)], capture_output=True, text=True
+    )
     assert result.returncode == 0, result.stdout
 
 
@@ -79,11 +85,17 @@ exec "$@"
 
 
 SHA = "ab" * 32
-PIP = Settings(pip_requirement=f"nbsecrets==0.1.0 --hash=sha256:{SHA}", prefix="team-a/",
-               region="eu-west-1", fallback_regions=("us-west-2",),
-               kms_key_id="arn:aws:kms:eu-west-1:111122223333:key/k")
-ART = Settings(artifact_uri="s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-x.tar.gz",
-               artifact_sha256=SHA)
+PIP = Settings(
+    pip_requirement=f"nbsecrets==0.1.0 --hash=sha256:{SHA}",
+    prefix="team-a/",
+    region="eu-west-1",
+    fallback_regions=("us-west-2",),
+    kms_key_id="arn:aws:kms:eu-west-1:111122223333:key/k",
+)
+ART = Settings(
+    artifact_uri="s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-x.tar.gz",
+    artifact_sha256=SHA,
+)
 
 
 def fake_env(tmp_path: Path, env_names: list[str]) -> tuple[dict[str, str], Path]:
@@ -137,23 +149,30 @@ def check_ipython_config(home: Path) -> None:
     assert (home / ".ipython" / "profile_default" / "startup" / "00-nbsecrets.py").is_file()
 
 
-PIP_ARGS = ("-m pip install --quiet --disable-pip-version-check --upgrade-strategy "
-            "only-if-needed --require-hashes -r /tmp/nbsecrets-install.")
+PIP_ARGS = (
+    "-m pip install --quiet --disable-pip-version-check --upgrade-strategy "
+    "only-if-needed --require-hashes -r /tmp/nbsecrets-install."
+)
 
 
 def test_notebook_on_start_in_fake_layout(tmp_path):
     env, home = fake_env(tmp_path, ["python3", "pytorch_p310", "JupyterSystemEnv"])
     path = script(tmp_path, "notebook-instance/on-start.sh")
-    out = subprocess.run(["bash", str(path)], env=env, check=True, timeout=60,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["bash", str(path)], env=env, check=True, timeout=60, capture_output=True, text=True
+    )
     log = Path(env["NBSECRETS_LOG"])
     # It returned while the first install is still held at the gate, and logged to stdout.
     assert "nbsecrets: done" not in log.read_text()
     assert "this script returns now" in log.read_text() and "this script returns now" in out.stdout
     check_ipython_config(home)  # written before returning
     settings = (home / ".config" / "nbsecrets" / "config.toml").read_text()
-    for line in ('prefix = "team-a/"', 'region = "eu-west-1"', 'fallback_regions = "us-west-2"',
-                 'kms_key_id = "arn:aws:kms:eu-west-1:111122223333:key/k"'):
+    for line in (
+        'prefix = "team-a/"',
+        'region = "eu-west-1"',
+        'fallback_regions = "us-west-2"',
+        'kms_key_id = "arn:aws:kms:eu-west-1:111122223333:key/k"',
+    ):
         assert line in settings
     Path(env["GATE"]).touch()
     text = wait_for_done(log)
@@ -176,10 +195,16 @@ def test_studio_on_start_in_fake_layout(tmp_path):
     env, home = fake_env(tmp_path, ["conda"])
     env["NBSECRETS_CONDA"] = str(home / "anaconda3" / "envs" / "conda")
     env.pop("NBSECRETS_ENVS_DIR")
-    env["NBSECRETS_USER"] = subprocess.run(["id", "-un"], capture_output=True, text=True,
-                                           check=True).stdout.strip()  # already that user
-    subprocess.run(["bash", str(script(tmp_path, "studio/on-start.sh"))], env=env, check=True,
-                   timeout=60, capture_output=True)
+    env["NBSECRETS_USER"] = subprocess.run(
+        ["id", "-un"], capture_output=True, text=True, check=True
+    ).stdout.strip()  # already that user
+    subprocess.run(
+        ["bash", str(script(tmp_path, "studio/on-start.sh"))],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     log = Path(env["NBSECRETS_LOG"])
     assert "nbsecrets: done" not in log.read_text()
     check_ipython_config(home)
@@ -192,8 +217,13 @@ def test_studio_on_start_in_fake_layout(tmp_path):
 
 def test_shipped_scripts_install_nothing_without_a_source(tmp_path):
     env, _ = fake_env(tmp_path, ["python3"])
-    subprocess.run(["bash", str(LC / "notebook-instance" / "on-start.sh")], env=env, check=True,
-                   timeout=60, capture_output=True)
+    subprocess.run(
+        ["bash", str(LC / "notebook-instance" / "on-start.sh")],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+    )
     log = Path(env["NBSECRETS_LOG"])
     for _ in range(600):  # a bounded wait for the background job
         if "no install source set" in log.read_text():
@@ -205,9 +235,13 @@ def test_shipped_scripts_install_nothing_without_a_source(tmp_path):
 
 def test_on_create_logs(tmp_path):
     log = tmp_path / "l.log"
-    out = subprocess.run(["bash", str(LC / "notebook-instance" / "on-create.sh")],
-                         env={"PATH": os.environ["PATH"], "NBSECRETS_LOG": str(log)}, check=True,
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        ["bash", str(LC / "notebook-instance" / "on-create.sh")],
+        env={"PATH": os.environ["PATH"], "NBSECRETS_LOG": str(log)},
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     assert "on-create: instance created" in log.read_text()
     assert "on-create: instance created" in out.stdout
 
@@ -219,15 +253,17 @@ def test_on_start_scripts_share_one_body_and_deploy_as_one_file(tmp_path):
     common = (LC / "common.sh").read_text()
     for relative in ON_START:
         source = (LC / relative).read_text()
-        assert "LOG=" not in source and source.count("/../common.sh\"") == 1
+        assert "LOG=" not in source and source.count('/../common.sh"') == 1
         text = lifecycle.assemble(relative)
-        assert text.count(common) == 1 and "/../common.sh\"" not in text
+        assert text.count(common) == 1 and '/../common.sh"' not in text
         assert text.replace(common, "") == source.replace(
-            '# shellcheck source=/dev/null\n. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"\n', "")
+            '# shellcheck source=/dev/null\n. "$(dirname "${BASH_SOURCE[0]}")/../common.sh"\n', ""
+        )
         deployed = tmp_path / relative.replace("/", "-")
         deployed.write_text(lifecycle.script_text(relative, PIP))
-        result = subprocess.run(["shellcheck", "-s", "bash", str(deployed)],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            ["shellcheck", "-s", "bash", str(deployed)], capture_output=True, text=True
+        )
         assert result.returncode == 0, result.stdout
         assert len(base64.b64encode(deployed.read_bytes())) <= lifecycle.MAX_BASE64_CHARS
 
@@ -237,24 +273,37 @@ def test_settings_are_filled_and_read_back_by_bash(settings):
     text = lifecycle.script_text("notebook-instance/on-start.sh", settings)
     head = text.split("# <<< settings <<<")[0]
     for var, value in settings.values().items():
-        out = subprocess.run(["bash", "-c", head + f'printf %s "${var}"'],
-                             env={"PATH": os.environ["PATH"]}, capture_output=True, text=True)
+        out = subprocess.run(
+            ["bash", "-c", head + f'printf %s "${var}"'],
+            env={"PATH": os.environ["PATH"]},
+            capture_output=True,
+            text=True,
+        )
         assert out.stdout == value
     subprocess.run(["bash", "-n"], input=text, text=True, check=True)
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"pip_requirement": "nbsecrets"}, "must pin a version and a hash"),
-    ({"pip_requirement": "nbsecrets==0.1.0"}, "must pin a version and a hash"),
-    ({"pip_requirement": "https://x/nbsecrets.whl"}, "must pin a version and a hash"),
-    ({"artifact_uri": "s3://bkt/k.tar.gz"}, "needs its sha256"),
-    ({"artifact_uri": "https://b/k", "artifact_sha256": SHA}, "not an S3 location"),
-    ({"artifact_uri": "s3://bkt/k", "artifact_sha256": SHA, "pip_requirement": PIP.pip_requirement},
-     "one install source"),
-    ({"prefix": "team-a"}, "must end in '/'"),
-    ({"prefix": 'a"$(reboot)"/'}, "quote"),
-    ({"region": "x\ny"}, "newline"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"pip_requirement": "nbsecrets"}, "must pin a version and a hash"),
+        ({"pip_requirement": "nbsecrets==0.1.0"}, "must pin a version and a hash"),
+        ({"pip_requirement": "https://x/nbsecrets.whl"}, "must pin a version and a hash"),
+        ({"artifact_uri": "s3://bkt/k.tar.gz"}, "needs its sha256"),
+        ({"artifact_uri": "https://b/k", "artifact_sha256": SHA}, "not an S3 location"),
+        (
+            {
+                "artifact_uri": "s3://bkt/k",
+                "artifact_sha256": SHA,
+                "pip_requirement": PIP.pip_requirement,
+            },
+            "one install source",
+        ),
+        ({"prefix": "team-a"}, "must end in '/'"),
+        ({"prefix": 'a"$(reboot)"/'}, "quote"),
+        ({"region": "x\ny"}, "newline"),
+    ],
+)
 def test_bad_settings_are_refused_in_one_sentence(kwargs, words):
     with pytest.raises(ConfigError, match=re.escape(words)) as err:
         Settings(**kwargs)
@@ -268,57 +317,93 @@ def test_deploy_needs_an_install_source(aws_env, capsys):
 
 # -- nbsecrets lifecycle ---------------------------------------------------------------------
 
+
 def b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
 def test_lifecycle_creates_on_emulator_then_is_unchanged(aws_env, capsys):
-    argv = ["lifecycle", "--name", "nbsecrets", "--artifact", ART.artifact_uri,
-            "--artifact-sha256", SHA]
+    argv = [
+        "lifecycle",
+        "--name",
+        "nbsecrets",
+        "--artifact",
+        ART.artifact_uri,
+        "--artifact-sha256",
+        SHA,
+    ]
     assert cli.main(argv) == 0
     out = capsys.readouterr().out
     assert out.startswith(
-        "Created the notebook instance lifecycle configuration nbsecrets (arn:aws:sagemaker:")
+        "Created the notebook instance lifecycle configuration nbsecrets (arn:aws:sagemaker:"
+    )
     assert f"s3:GetObject on {ART.artifact_uri}" in out
     sm = boto3.client("sagemaker", region_name="us-east-1")
     got = sm.describe_notebook_instance_lifecycle_config(
-        NotebookInstanceLifecycleConfigName="nbsecrets")
-    assert got["OnCreate"] == [{"Content": b64(lifecycle.script_text(
-        "notebook-instance/on-create.sh"))}]
-    assert got["OnStart"] == [{"Content": b64(lifecycle.script_text(
-        "notebook-instance/on-start.sh", ART))}]
+        NotebookInstanceLifecycleConfigName="nbsecrets"
+    )
+    assert got["OnCreate"] == [
+        {"Content": b64(lifecycle.script_text("notebook-instance/on-create.sh"))}
+    ]
+    assert got["OnStart"] == [
+        {"Content": b64(lifecycle.script_text("notebook-instance/on-start.sh", ART))}
+    ]
     assert cli.main(argv) == 0
     assert capsys.readouterr().out.startswith(
-        "The notebook instance lifecycle configuration nbsecrets is already up to date")
+        "The notebook instance lifecycle configuration nbsecrets is already up to date"
+    )
 
 
 def test_lifecycle_update_request(sm_api, capsys):
-    assert cli.main(["lifecycle", "--name", "lc", "--pip-requirement",
-                     PIP.pip_requirement]) == 0
-    assert cli.main(["lifecycle", "--name", "lc", "--artifact", ART.artifact_uri,
-                     "--artifact-sha256", SHA]) == 0
+    assert cli.main(["lifecycle", "--name", "lc", "--pip-requirement", PIP.pip_requirement]) == 0
+    assert (
+        cli.main(
+            ["lifecycle", "--name", "lc", "--artifact", ART.artifact_uri, "--artifact-sha256", SHA]
+        )
+        == 0
+    )
     assert "Updated the notebook instance lifecycle configuration lc" in capsys.readouterr().out
-    assert sm_api.ops() == ["DescribeNotebookInstanceLifecycleConfig",
-                            "CreateNotebookInstanceLifecycleConfig",
-                            "DescribeNotebookInstanceLifecycleConfig",
-                            "UpdateNotebookInstanceLifecycleConfig"]
-    assert sm_api.notebook["lc"]["OnStart"] == [{"Content": b64(lifecycle.script_text(
-        "notebook-instance/on-start.sh", ART))}]
+    assert sm_api.ops() == [
+        "DescribeNotebookInstanceLifecycleConfig",
+        "CreateNotebookInstanceLifecycleConfig",
+        "DescribeNotebookInstanceLifecycleConfig",
+        "UpdateNotebookInstanceLifecycleConfig",
+    ]
+    assert sm_api.notebook["lc"]["OnStart"] == [
+        {"Content": b64(lifecycle.script_text("notebook-instance/on-start.sh", ART))}
+    ]
 
 
 def test_studio_create_switch_domain_and_never_delete_an_attached_one(sm_api, capsys):
-    sm_api.add_domain("d-team", DefaultUserSettings={"ExecutionRole": "arn:aws:iam::1:role/r",
-                                                     "JupyterLabAppSettings": {
-                                                         "LifecycleConfigArns": ["arn:other"]}})
-    argv = ["lifecycle", "--studio", "--name", "team", "--domain-id", "d-team", "--artifact",
-            ART.artifact_uri, "--artifact-sha256", SHA]
+    sm_api.add_domain(
+        "d-team",
+        DefaultUserSettings={
+            "ExecutionRole": "arn:aws:iam::1:role/r",
+            "JupyterLabAppSettings": {"LifecycleConfigArns": ["arn:other"]},
+        },
+    )
+    argv = [
+        "lifecycle",
+        "--studio",
+        "--name",
+        "team",
+        "--domain-id",
+        "d-team",
+        "--artifact",
+        ART.artifact_uri,
+        "--artifact-sha256",
+        SHA,
+    ]
     assert cli.main(argv) == 0
     first = sm_api.studio["team"]["StudioLifecycleConfigArn"]
     lab = sm_api.domains["d-team"]["DefaultUserSettings"]["JupyterLabAppSettings"]
-    assert lab == {"LifecycleConfigArns": ["arn:other", first],
-                   "DefaultResourceSpec": {"LifecycleConfigArn": first}}
+    assert lab == {
+        "LifecycleConfigArns": ["arn:other", first],
+        "DefaultResourceSpec": {"LifecycleConfigArn": first},
+    }
     assert sm_api.studio["team"]["StudioLifecycleConfigContent"] == b64(
-        lifecycle.script_text("studio/on-start.sh", ART))
+        lifecycle.script_text("studio/on-start.sh", ART)
+    )
     # A new artifact: a new configuration, the domain switches, the attached one stays.
     argv[-1] = "cd" * 32
     capsys.readouterr()
@@ -328,60 +413,104 @@ def test_studio_create_switch_domain_and_never_delete_an_attached_one(sm_api, ca
     assert new.startswith("team-") and len(new) == len("team-") + 8
     second = sm_api.studio[new]["StudioLifecycleConfigArn"]
     lab = sm_api.domains["d-team"]["DefaultUserSettings"]["JupyterLabAppSettings"]
-    assert lab == {"LifecycleConfigArns": ["arn:other", second],
-                   "DefaultResourceSpec": {"LifecycleConfigArn": second}}
+    assert lab == {
+        "LifecycleConfigArns": ["arn:other", second],
+        "DefaultResourceSpec": {"LifecycleConfigArn": second},
+    }
     assert "team" in sm_api.studio and "DeleteStudioLifecycleConfig" not in sm_api.ops()
     assert f"It replaces {first}, which is kept" in out
     # The execution role was not touched.
-    assert sm_api.domains["d-team"]["DefaultUserSettings"]["ExecutionRole"] == \
-        "arn:aws:iam::1:role/r"
+    assert (
+        sm_api.domains["d-team"]["DefaultUserSettings"]["ExecutionRole"] == "arn:aws:iam::1:role/r"
+    )
     # Again: nothing to do, no update of the domain.
     n = len(sm_api.requests)
     assert cli.main(argv) == 0
-    assert "UpdateDomain" not in sm_api.ops()[n:] and "already up to date" in \
-        capsys.readouterr().out
+    assert (
+        "UpdateDomain" not in sm_api.ops()[n:] and "already up to date" in capsys.readouterr().out
+    )
 
 
 def test_provision_sh_sets_up_role_and_lifecycle(aws_env, tmp_path):
     iam = boto3.client("iam", region_name="us-east-1")
-    trust = {"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Action": "sts:AssumeRole",
-        "Principal": {"Service": "sagemaker.amazonaws.com"}}]}
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Action": "sts:AssumeRole",
+                "Principal": {"Service": "sagemaker.amazonaws.com"},
+            }
+        ],
+    }
     iam.create_role(RoleName="nb", AssumeRolePolicyDocument=json.dumps(trust))
-    env = {**os.environ, "NBSECRETS_CLI": f"{sys.executable} -m nbsecrets.cli",
-           "AWS_DEFAULT_REGION": "us-east-1"}
-    out = subprocess.run(["bash", str(LC / "provision.sh"), "--role", "nb", "--name", "lc",
-                          "--provider", "openai", "--prefix", "team-a/", "--artifact",
-                          ART.artifact_uri, "--artifact-sha256", SHA],
-                         env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "NBSECRETS_CLI": f"{sys.executable} -m nbsecrets.cli",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    out = subprocess.run(
+        [
+            "bash",
+            str(LC / "provision.sh"),
+            "--role",
+            "nb",
+            "--name",
+            "lc",
+            "--provider",
+            "openai",
+            "--prefix",
+            "team-a/",
+            "--artifact",
+            ART.artifact_uri,
+            "--artifact-sha256",
+            SHA,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert out.returncode == 0, out.stderr
     assert "Put the inline policy nbsecrets on role nb." in out.stdout
     assert "Created the notebook instance lifecycle configuration lc" in out.stdout
     doc = iam.get_role_policy(RoleName="nb", PolicyName="nbsecrets")["PolicyDocument"]
     assert doc["Statement"][0]["Resource"] == [
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:team-a/openai-??????"]
-    assert {"Sid": "ReadInstallArtifact", "Effect": "Allow", "Action": "s3:GetObject",
-            "Resource": "arn:aws:s3:::" + ART.artifact_uri[5:]} in doc["Statement"]
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:team-a/openai-??????"
+    ]
+    assert {
+        "Sid": "ReadInstallArtifact",
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": "arn:aws:s3:::" + ART.artifact_uri[5:],
+    } in doc["Statement"]
     sm = boto3.client("sagemaker", region_name="us-east-1")
     got = sm.describe_notebook_instance_lifecycle_config(NotebookInstanceLifecycleConfigName="lc")
     text = base64.b64decode(got["OnStart"][0]["Content"]).decode()
     assert f'ARTIFACT_SHA256="{SHA}"' in text and 'PREFIX="team-a/"' in text
 
 
-@pytest.mark.parametrize("argv, words", [([], "--role NAME_OR_ARN"),
-                                         (["--role", "nb"], "--artifact s3://"),
-                                         (["--role", "nb", "--artifact", "s3://b/k"], "sha256")])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        ([], "--role NAME_OR_ARN"),
+        (["--role", "nb"], "--artifact s3://"),
+        (["--role", "nb", "--artifact", "s3://b/k"], "sha256"),
+    ],
+)
 def test_provision_sh_needs_role_and_artifact(argv, words):
-    out = subprocess.run(["bash", str(LC / "provision.sh"), *argv], capture_output=True,
-                         text=True)
+    out = subprocess.run(["bash", str(LC / "provision.sh"), *argv], capture_output=True, text=True)
     assert out.returncode == 2 and words in out.stderr
 
 
 def test_provision_sh_expands_no_empty_array():
     """bash < 4.4 (Amazon Linux 2 has 4.2, macOS 3.2) fails on "${a[@]}" of an empty array
     under set -u: every array the script expands starts with an element."""
-    text = "\n".join(line for line in (LC / "provision.sh").read_text().splitlines()
-                     if not line.lstrip().startswith("#"))
+    text = "\n".join(
+        line
+        for line in (LC / "provision.sh").read_text().splitlines()
+        if not line.lstrip().startswith("#")
+    )
     expanded = set(re.findall(r'"\$\{(\w+)\[@\]', text))
     assert expanded
     for name in expanded:
@@ -391,9 +520,11 @@ def test_provision_sh_expands_no_empty_array():
 
 # -- template.yaml -----------------------------------------------------------------------------
 
+
 def test_template_is_generated_from_scripts_and_policy():
-    assert (LC / "template.yaml").read_text() == template_text(), \
+    assert (LC / "template.yaml").read_text() == template_text(), (
         "regenerate: nbsecrets lifecycle --template > lifecycle-config/template.yaml"
+    )
 
 
 def test_template_policy_and_scripts():
@@ -402,18 +533,28 @@ def test_template_policy_and_scripts():
     template = json.loads(json.dumps(loads((LC / "template.yaml").read_text())))
     role = template["Resources"]["NotebookRole"]["Properties"]
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
-        "Service": "sagemaker.amazonaws.com"}
+        "Service": "sagemaker.amazonaws.com"
+    }
     [policy] = role["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
-    assert statements["ReadKeys"]["Resource"] == [{"Fn::Sub": (
-        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
-        "${Prefix}*")}]
+    assert statements["ReadKeys"]["Resource"] == [
+        {
+            "Fn::Sub": (
+                "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+                "${Prefix}*"
+            )
+        }
+    ]
     assert statements["ReadInstallArtifact"] == {
-        "Sid": "ReadInstallArtifact", "Effect": "Allow", "Action": "s3:GetObject",
-        "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ArtifactBucket}/${ArtifactKey}"}}
+        "Sid": "ReadInstallArtifact",
+        "Effect": "Allow",
+        "Action": "s3:GetObject",
+        "Resource": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${ArtifactBucket}/${ArtifactKey}"},
+    }
     config = template["Resources"]["LifecycleConfig"]["Properties"]
-    assert config["OnCreate"] == [{"Content": {"Fn::Base64": lifecycle.script_text(
-        "notebook-instance/on-create.sh")}}]
+    assert config["OnCreate"] == [
+        {"Content": {"Fn::Base64": lifecycle.script_text("notebook-instance/on-create.sh")}}
+    ]
     studio = template["Resources"]["StudioLifecycleConfig"]["Properties"]
     assert studio["StudioLifecycleConfigAppType"] == "JupyterLab"
     for sub in (config["OnStart"][0]["Content"], studio["StudioLifecycleConfigContent"]):
@@ -426,8 +567,19 @@ def test_template_policy_and_scripts():
 
 
 def test_template_carries_policy_options(capsys):
-    assert cli.main(["lifecycle", "--template", "--fallback-region", "us-west-2",
-                     "--kms-key-arn", "arn:aws:kms:us-east-1:111122223333:key/k"]) == 0
+    assert (
+        cli.main(
+            [
+                "lifecycle",
+                "--template",
+                "--fallback-region",
+                "us-west-2",
+                "--kms-key-arn",
+                "arn:aws:kms:us-east-1:111122223333:key/k",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "secretsmanager:us-west-2:" in out and 'FALLBACK_REGIONS="us-west-2"' in out
     assert "kms:Decrypt" in out and 'KMS_KEY_ID="arn:aws:kms:us-east-1:111122223333:key/k"' in out
@@ -448,19 +600,37 @@ def test_provision_sh_builds_the_artifact_then_passes_its_key_and_hash(tmp_path)
     `provision` (s3:GetObject) and `lifecycle`; settings go to both, Studio options to one."""
     record = tmp_path / "calls"
     fake = tmp_path / "fake-cli"
-    fake.write_text('#!/bin/bash\necho "$*" >>"$RECORD"\nif [ "$1" = artifact ]; then\n'
-                    '  echo "ARTIFACT_URI=s3://bkt/nb/w-0.1.0-abc.tar.gz"\n'
-                    f'  echo "ARTIFACT_SHA256={SHA}"\n  echo "WHEEL_URI=s3://bkt/nb/x.whl"\nfi\n')
+    fake.write_text(
+        '#!/bin/bash\necho "$*" >>"$RECORD"\nif [ "$1" = artifact ]; then\n'
+        '  echo "ARTIFACT_URI=s3://bkt/nb/w-0.1.0-abc.tar.gz"\n'
+        f'  echo "ARTIFACT_SHA256={SHA}"\n  echo "WHEEL_URI=s3://bkt/nb/x.whl"\nfi\n'
+    )
     fake.chmod(0o755)
-    out = subprocess.run(["bash", str(LC / "provision.sh"), "--role", "nb", "--artifact",
-                          "s3://bkt/nb/", "--studio", "--domain-id", "d-1", "--prefix", "t/",
-                          "--provider", "openai"],
-                         env={"PATH": os.environ["PATH"], "NBSECRETS_CLI": str(fake),
-                              "RECORD": str(record)}, capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            "bash",
+            str(LC / "provision.sh"),
+            "--role",
+            "nb",
+            "--artifact",
+            "s3://bkt/nb/",
+            "--studio",
+            "--domain-id",
+            "d-1",
+            "--prefix",
+            "t/",
+            "--provider",
+            "openai",
+        ],
+        env={"PATH": os.environ["PATH"], "NBSECRETS_CLI": str(fake), "RECORD": str(record)},
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     assert record.read_text().splitlines() == [
         "artifact --s3 s3://bkt/nb/",
         "provision --prefix t/ --provider openai --role nb --artifact "
         "s3://bkt/nb/w-0.1.0-abc.tar.gz",
         "lifecycle --studio --domain-id d-1 --prefix t/ --name nbsecrets --artifact "
-        f"s3://bkt/nb/w-0.1.0-abc.tar.gz --artifact-sha256 {SHA}"]
+        f"s3://bkt/nb/w-0.1.0-abc.tar.gz --artifact-sha256 {SHA}",
+    ]

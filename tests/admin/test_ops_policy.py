@@ -18,8 +18,9 @@ from nbsecrets.errors import ConfigError
 
 R, A = "us-east-1", "123456789012"
 ARN = f"arn:aws:secretsmanager:{R}:{A}:secret:"
-DOC = rotation_policy_document(region=R, account=A, secrets=["nbsecrets/openai"],
-                               function_name="nb-rotation")
+DOC = rotation_policy_document(
+    region=R, account=A, secrets=["nbsecrets/openai"], function_name="nb-rotation"
+)
 
 
 @pytest.mark.parametrize("action", ROTATION_ACTIONS)
@@ -29,11 +30,18 @@ def test_rotation_role_may_rotate_its_secret_only(action):
     assert not allows([DOC], action, f"{ARN}nbsecrets/openai-extra-AbCdEf")
 
 
-@pytest.mark.parametrize("action", ["secretsmanager:DeleteSecret", "secretsmanager:CreateSecret",
-                                    "secretsmanager:PutResourcePolicy",
-                                    "secretsmanager:RotateSecret", "secretsmanager:TagResource",
-                                    "secretsmanager:ListSecrets",
-                                    "secretsmanager:BatchGetSecretValue"])
+@pytest.mark.parametrize(
+    "action",
+    [
+        "secretsmanager:DeleteSecret",
+        "secretsmanager:CreateSecret",
+        "secretsmanager:PutResourcePolicy",
+        "secretsmanager:RotateSecret",
+        "secretsmanager:TagResource",
+        "secretsmanager:ListSecrets",
+        "secretsmanager:BatchGetSecretValue",
+    ],
+)
 def test_rotation_role_cannot_do_anything_else_to_secrets(action):
     for target in (f"{ARN}nbsecrets/openai-AbCdEf", "*"):
         assert not allows([DOC], action, target)
@@ -51,8 +59,9 @@ def test_admin_secret_is_read_only_for_rotation_and_unreadable_by_notebooks():
 def test_logs_only_its_own_group():
     group = f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/nb-rotation:log-stream:x"
     assert allows([DOC], "logs:PutLogEvents", group)
-    assert not allows([DOC], "logs:PutLogEvents",
-                      f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/other:log-stream:x")
+    assert not allows(
+        [DOC], "logs:PutLogEvents", f"arn:aws:logs:{R}:{A}:log-group:/aws/lambda/other:log-stream:x"
+    )
 
 
 def test_wildcards_in_names_are_refused():
@@ -67,8 +76,10 @@ def test_audit_policy_is_lookup_events_and_never_on_the_notebook_role():
     assert allows([doc], "cloudtrail:LookupEvents", "*")
     assert not allows([doc], "cloudtrail:StopLogging", "*")
     assert not allows([doc], "secretsmanager:GetSecretValue", f"{ARN}nbsecrets/openai-AbCdEf")
-    for opts in (PolicyOptions(region=R, account=A), PolicyOptions(region=R, account=A,
-                                                                   allow_write=True)):
+    for opts in (
+        PolicyOptions(region=R, account=A),
+        PolicyOptions(region=R, account=A, allow_write=True),
+    ):
         assert not allows([policy_document(opts)], "cloudtrail:LookupEvents", "*")
 
 

@@ -14,14 +14,30 @@ from nbsecrets.errors import ConfigError
 R, A = "eu-west-1", "111122223333"
 ARN = f"arn:aws:secretsmanager:{R}:{A}:secret:"
 KMS = f"arn:aws:kms:{R}:{A}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-READ = {"Sid": "ReadKeys", "Effect": "Allow",
-        "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]}
-BATCH = {"Sid": "BatchReadKeys", "Effect": "Allow",
-         "Action": "secretsmanager:BatchGetSecretValue", "Resource": "*"}
-LIST = {"Sid": "ListKeys", "Effect": "Allow", "Action": "secretsmanager:ListSecrets",
-        "Resource": "*"}
-DECRYPT = {"Sid": "DecryptKeys", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": KMS,
-           "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{R}.amazonaws.com"}}}
+READ = {
+    "Sid": "ReadKeys",
+    "Effect": "Allow",
+    "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+}
+BATCH = {
+    "Sid": "BatchReadKeys",
+    "Effect": "Allow",
+    "Action": "secretsmanager:BatchGetSecretValue",
+    "Resource": "*",
+}
+LIST = {
+    "Sid": "ListKeys",
+    "Effect": "Allow",
+    "Action": "secretsmanager:ListSecrets",
+    "Resource": "*",
+}
+DECRYPT = {
+    "Sid": "DecryptKeys",
+    "Effect": "Allow",
+    "Action": "kms:Decrypt",
+    "Resource": KMS,
+    "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{R}.amazonaws.com"}},
+}
 
 
 TAGS = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
@@ -29,19 +45,36 @@ TAGS = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
 
 def write(resources, names):
     return [
-        {"Sid": "WriteKeys", "Effect": "Allow",
-         "Action": ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
-         "Resource": resources},
-        {"Sid": "TagKeys", "Effect": "Allow", "Action": "secretsmanager:TagResource",
-         "Resource": resources, "Condition": TAGS},
-        {"Sid": "CreateKeys", "Effect": "Allow", "Action": "secretsmanager:CreateSecret",
-         "Resource": resources,
-         "Condition": {"StringLike": {"secretsmanager:Name": names}, **TAGS}},
+        {
+            "Sid": "WriteKeys",
+            "Effect": "Allow",
+            "Action": ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage"],
+            "Resource": resources,
+        },
+        {
+            "Sid": "TagKeys",
+            "Effect": "Allow",
+            "Action": "secretsmanager:TagResource",
+            "Resource": resources,
+            "Condition": TAGS,
+        },
+        {
+            "Sid": "CreateKeys",
+            "Effect": "Allow",
+            "Action": "secretsmanager:CreateSecret",
+            "Resource": resources,
+            "Condition": {"StringLike": {"secretsmanager:Name": names}, **TAGS},
+        },
     ]
 
 
-ENCRYPT = {"Sid": "EncryptNewValues", "Effect": "Allow", "Action": "kms:GenerateDataKey",
-           "Resource": KMS, "Condition": DECRYPT["Condition"]}
+ENCRYPT = {
+    "Sid": "EncryptNewValues",
+    "Effect": "Allow",
+    "Action": "kms:GenerateDataKey",
+    "Resource": KMS,
+    "Condition": DECRYPT["Condition"],
+}
 
 
 ALL = [f"{ARN}nbsecrets/*"]
@@ -49,26 +82,52 @@ TWO = [f"{ARN}nbsecrets/openai-??????", f"{ARN}nbsecrets/anthropic-??????"]
 
 CASES = {
     "defaults": ({}, [{**READ, "Resource": ALL}, BATCH, LIST]),
-    "one provider": ({"providers": ("openai",)},
-                     [{**READ, "Resource": [f"{ARN}nbsecrets/openai-??????"]}, BATCH, LIST]),
-    "alias resolves, duplicates drop": ({"providers": ("openai", "claude", "anthropic")},
-                                        [{**READ, "Resource": TWO}, BATCH, LIST]),
-    "in-house provider": ({"providers": ("my-llm",)},
-                          [{**READ, "Resource": [f"{ARN}nbsecrets/my-llm-??????"]}, BATCH, LIST]),
+    "one provider": (
+        {"providers": ("openai",)},
+        [{**READ, "Resource": [f"{ARN}nbsecrets/openai-??????"]}, BATCH, LIST],
+    ),
+    "alias resolves, duplicates drop": (
+        {"providers": ("openai", "claude", "anthropic")},
+        [{**READ, "Resource": TWO}, BATCH, LIST],
+    ),
+    "in-house provider": (
+        {"providers": ("my-llm",)},
+        [{**READ, "Resource": [f"{ARN}nbsecrets/my-llm-??????"]}, BATCH, LIST],
+    ),
     "no list": ({"list_secrets": False}, [{**READ, "Resource": ALL}, BATCH]),
     "kms key": ({"kms_key_arn": KMS}, [{**READ, "Resource": ALL}, BATCH, LIST, DECRYPT]),
-    "other prefix": ({"prefix": "team-a/", "providers": ("openai",)},
-                     [{**READ, "Resource": [f"{ARN}team-a/openai-??????"]}, BATCH, LIST]),
-    "write, all keys": ({"allow_write": True},
-                        [{**READ, "Resource": ALL}, BATCH, LIST,
-                         *write(ALL, ["nbsecrets/*"])]),
-    "write, two keys": ({"allow_write": True, "providers": ("openai", "anthropic")},
-                        [{**READ, "Resource": TWO}, BATCH, LIST,
-                         *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"])]),
-    "everything": ({"allow_write": True, "providers": ("openai", "anthropic"),
-                    "list_secrets": False, "kms_key_arn": KMS},
-                   [{**READ, "Resource": TWO}, BATCH, DECRYPT,
-                    *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"]), ENCRYPT]),
+    "other prefix": (
+        {"prefix": "team-a/", "providers": ("openai",)},
+        [{**READ, "Resource": [f"{ARN}team-a/openai-??????"]}, BATCH, LIST],
+    ),
+    "write, all keys": (
+        {"allow_write": True},
+        [{**READ, "Resource": ALL}, BATCH, LIST, *write(ALL, ["nbsecrets/*"])],
+    ),
+    "write, two keys": (
+        {"allow_write": True, "providers": ("openai", "anthropic")},
+        [
+            {**READ, "Resource": TWO},
+            BATCH,
+            LIST,
+            *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"]),
+        ],
+    ),
+    "everything": (
+        {
+            "allow_write": True,
+            "providers": ("openai", "anthropic"),
+            "list_secrets": False,
+            "kms_key_arn": KMS,
+        },
+        [
+            {**READ, "Resource": TWO},
+            BATCH,
+            DECRYPT,
+            *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"]),
+            ENCRYPT,
+        ],
+    ),
 }
 
 
@@ -82,15 +141,23 @@ def test_policy_exact(case):
 def test_partition_follows_region():
     doc = policy_document(PolicyOptions(region="cn-north-1", account=A, providers=("openai",)))
     assert doc["Statement"][0]["Resource"] == [
-        f"arn:aws-cn:secretsmanager:cn-north-1:{A}:secret:nbsecrets/openai-??????"]
+        f"arn:aws-cn:secretsmanager:cn-north-1:{A}:secret:nbsecrets/openai-??????"
+    ]
 
 
-@pytest.mark.parametrize("kwargs", [
-    {"prefix": ""}, {"prefix": "team/*"}, {"kms_key_arn": "alias/mine"}, {"prefix": "team-a"},
-    {"kms_key_arn": f"arn:aws:kms:{R}:{A}:alias/mine"}, {"install_artifact": "s3://bucket"},
-    {"kms_key_arns": (f"us-west-2={KMS}",)},
-    {"providers": ("bad name",)},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"prefix": ""},
+        {"prefix": "team/*"},
+        {"kms_key_arn": "alias/mine"},
+        {"prefix": "team-a"},
+        {"kms_key_arn": f"arn:aws:kms:{R}:{A}:alias/mine"},
+        {"install_artifact": "s3://bucket"},
+        {"kms_key_arns": (f"us-west-2={KMS}",)},
+        {"providers": ("bad name",)},
+    ],
+)
 def test_bad_options(kwargs):
     with pytest.raises(ConfigError):
         PolicyOptions(region=R, account=A, **kwargs)
@@ -102,6 +169,7 @@ def test_missing_ids_are_errors():
 
 
 # -- third-party analysis -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("case", list(CASES))
 def test_parliament_finds_nothing(case):
@@ -135,14 +203,24 @@ def test_cloudsplaining_finds_no_escalation_exposure_or_open_data_access(case):
 
 # -- CloudFormation ---------------------------------------------------------------------------
 
+
 def test_cloudformation_uses_pseudo_parameters():
-    doc = cloudformation_policy(PolicyOptions(region=None, account=None, providers=("openai",),
-                                              kms_key_arn=KMS))
-    assert doc["Statement"][0]["Resource"] == [{"Fn::Sub": (
-        "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
-        "nbsecrets/openai-??????")}]
-    assert doc["Statement"][3]["Condition"] == {"StringEquals": {"kms:ViaService": {
-        "Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}}}
+    doc = cloudformation_policy(
+        PolicyOptions(region=None, account=None, providers=("openai",), kms_key_arn=KMS)
+    )
+    assert doc["Statement"][0]["Resource"] == [
+        {
+            "Fn::Sub": (
+                "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+                "nbsecrets/openai-??????"
+            )
+        }
+    ]
+    assert doc["Statement"][3]["Condition"] == {
+        "StringEquals": {
+            "kms:ViaService": {"Fn::Sub": "secretsmanager.${AWS::Region}.amazonaws.com"}
+        }
+    }
 
 
 def test_cloudformation_keeps_given_ids():
@@ -153,17 +231,24 @@ def test_cloudformation_keeps_given_ids():
 def test_yaml_round_trips_through_cfn_lint_loader():
     from cfnlint.decode.cfn_yaml import loads
 
-    value = {"A": [{"B": "x: y", "C": {"Fn::Sub": "${AWS::Region}"}}, "plain", {"Ref": "P"}],
-             "D": {"Fn::Base64": "#!/bin/bash\n\necho 'hi'\n"}, "E": [], "F": True}
+    value = {
+        "A": [{"B": "x: y", "C": {"Fn::Sub": "${AWS::Region}"}}, "plain", {"Ref": "P"}],
+        "D": {"Fn::Base64": "#!/bin/bash\n\necho 'hi'\n"},
+        "E": [],
+        "F": True,
+    }
     assert json.loads(json.dumps(loads(to_yaml(value)))) == value
 
 
 def test_policy_command_json(capsys):
-    assert cli.main(["policy", "--region", R, "--account", A, "--provider", "openai",
-                     "--no-list"]) == 0
+    assert (
+        cli.main(["policy", "--region", R, "--account", A, "--provider", "openai", "--no-list"])
+        == 0
+    )
     printed = json.loads(capsys.readouterr().out)
-    assert printed == policy_document(PolicyOptions(region=R, account=A, providers=("openai",),
-                                                    list_secrets=False))
+    assert printed == policy_document(
+        PolicyOptions(region=R, account=A, providers=("openai",), list_secrets=False)
+    )
 
 
 def test_policy_command_resolves_region_and_account(capsys):
@@ -171,7 +256,8 @@ def test_policy_command_resolves_region_and_account(capsys):
     assert cli.main(["policy", "--provider", "openai"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["Statement"][0]["Resource"] == [
-        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/openai-??????"]
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/openai-??????"
+    ]
 
 
 def test_policy_command_says_when_account_cannot_be_resolved(capsys, monkeypatch):
@@ -190,7 +276,8 @@ def test_policy_command_cloudformation(capsys):
     [entry] = parsed["Policies"]
     assert entry["PolicyName"] == "nbsecrets"
     assert json.loads(json.dumps(entry["PolicyDocument"])) == cloudformation_policy(
-        PolicyOptions(region=None, account=None, providers=("openai",)))
+        PolicyOptions(region=None, account=None, providers=("openai",))
+    )
 
 
 def test_admin_docs_show_the_generated_policy():
@@ -198,5 +285,6 @@ def test_admin_docs_show_the_generated_policy():
 
     text = (Path(__file__).resolve().parents[2] / "docs" / "admin.md").read_text()
     shown = json.loads(text.split("```json\n", 1)[1].split("```", 1)[0])
-    assert shown == policy_document(PolicyOptions(region="us-east-1", account="111122223333",
-                                                  providers=("openai", "anthropic")))
+    assert shown == policy_document(
+        PolicyOptions(region="us-east-1", account="111122223333", providers=("openai", "anthropic"))
+    )

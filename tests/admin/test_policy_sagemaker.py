@@ -43,8 +43,12 @@ ALL_OPTIONS = {
     "kms per region": {"fallback_regions": (R2,), "kms_key_arns": (KMS, f"{R2}={KMS2}")},
     "write with kms": {"allow_write": True, "kms_key_arn": KMS, "providers": ("openai",)},
     "artifact": {"install_artifact": ARTIFACT},
-    "everything": {"allow_write": True, "fallback_regions": (R2,),
-                   "kms_key_arns": (KMS, f"{R2}={KMS2}"), "install_artifact": ARTIFACT},
+    "everything": {
+        "allow_write": True,
+        "fallback_regions": (R2,),
+        "kms_key_arns": (KMS, f"{R2}={KMS2}"),
+        "install_artifact": ARTIFACT,
+    },
 }
 
 
@@ -59,8 +63,7 @@ def test_fallback_region_grants_the_replica_arn():
         assert allows(pol, "secretsmanager:GetSecretValue", secret(region))
     assert not allows(pol, "secretsmanager:GetSecretValue", secret("eu-central-1"))
     # Without the option, a failover read is denied: the bug this fixes.
-    assert not allows([doc(providers=("openai",))], "secretsmanager:GetSecretValue",
-                      secret(R2))
+    assert not allows([doc(providers=("openai",))], "secretsmanager:GetSecretValue", secret(R2))
 
 
 def test_fallback_region_writes_stay_in_the_primary():
@@ -81,8 +84,9 @@ def test_each_region_decrypts_with_its_own_key_through_secrets_manager_only():
 def test_write_with_a_customer_managed_key_grants_generate_data_key():
     pol = [doc(allow_write=True, kms_key_arn=KMS)]
     assert allows(pol, "kms:GenerateDataKey", KMS, via(R))
-    assert not allows(pol, "kms:GenerateDataKey", KMS, {"kms:ViaService": "ec2.eu-west-1."
-                                                        "amazonaws.com"})
+    assert not allows(
+        pol, "kms:GenerateDataKey", KMS, {"kms:ViaService": "ec2.eu-west-1.amazonaws.com"}
+    )
     assert not allows(pol, "kms:Encrypt", KMS, via(R))
 
 
@@ -103,20 +107,25 @@ def test_tags_are_limited_to_nbsecrets_keys(action):
     pol = [doc(allow_write=True)]
     ctx = {"secretsmanager:Name": "nbsecrets/openai"}
     arn = secret(R)
-    assert allows(pol, action, arn, {**ctx, "aws:TagKeys": ["nbsecrets:provider",
-                                                            "nbsecrets:managed"]})
+    assert allows(
+        pol, action, arn, {**ctx, "aws:TagKeys": ["nbsecrets:provider", "nbsecrets:managed"]}
+    )
     # SageMaker=true would make AmazonSageMakerFullAccess roles able to read the secret.
     assert not allows(pol, action, arn, {**ctx, "aws:TagKeys": ["SageMaker"]})
-    assert not allows(pol, action, arn, {**ctx, "aws:TagKeys": ["nbsecrets:provider",
-                                                                "SageMaker"]})
+    assert not allows(pol, action, arn, {**ctx, "aws:TagKeys": ["nbsecrets:provider", "SageMaker"]})
 
 
 def test_create_without_tags_is_still_allowed_and_named():
     pol = [doc(allow_write=True)]
-    assert allows(pol, "secretsmanager:CreateSecret", secret(R),
-                  {"secretsmanager:Name": "nbsecrets/openai"})
-    assert not allows(pol, "secretsmanager:CreateSecret", secret(R, "other/openai-AbCdEf"),
-                      {"secretsmanager:Name": "other/openai"})
+    assert allows(
+        pol, "secretsmanager:CreateSecret", secret(R), {"secretsmanager:Name": "nbsecrets/openai"}
+    )
+    assert not allows(
+        pol,
+        "secretsmanager:CreateSecret",
+        secret(R, "other/openai-AbCdEf"),
+        {"secretsmanager:Name": "other/openai"},
+    )
 
 
 @pytest.mark.parametrize("prefix", ["team-a", "nbsecrets", "team/a"])
@@ -148,9 +157,24 @@ def test_install_artifact_is_readable_and_nothing_else_in_s3():
 
 
 def test_cli_policy_options(capsys):
-    code = cli.main(["policy", "--region", R, "--account", A, "--fallback-region", R2,
-                     "--kms-key-arn", KMS, "--kms-key-arn", f"{R2}={KMS2}", "--allow-write",
-                     "--artifact", ARTIFACT])
+    code = cli.main(
+        [
+            "policy",
+            "--region",
+            R,
+            "--account",
+            A,
+            "--fallback-region",
+            R2,
+            "--kms-key-arn",
+            KMS,
+            "--kms-key-arn",
+            f"{R2}={KMS2}",
+            "--allow-write",
+            "--artifact",
+            ARTIFACT,
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0
     pol = [json.loads(out)]

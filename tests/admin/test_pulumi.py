@@ -59,8 +59,12 @@ class Mocks(pulumi.runtime.Mocks):
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
         self.calls.append(args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT, "arn": f"arn:aws:iam::{ACCOUNT}:user/admin",
-                    "userId": "AIDAEXAMPLE", "id": ACCOUNT}
+            return {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/admin",
+                "userId": "AIDAEXAMPLE",
+                "id": ACCOUNT,
+            }
         return {}
 
 
@@ -75,14 +79,16 @@ def _load_program() -> Any:
 program = _load_program()
 
 
-def run(config: dict[str, Any], secrets: dict[str, str] | None = None
-        ) -> tuple[Mocks, dict[str, Any]]:
+def run(
+    config: dict[str, Any], secrets: dict[str, str] | None = None
+) -> tuple[Mocks, dict[str, Any]]:
     """Run the program under mocks with this stack config; return the mocks and the
     resolved exports."""
     mocks = Mocks()
     pulumi.runtime.set_mocks(mocks, project="nbsecrets", stack="test", preview=False)
-    values = {f"nbsecrets:{k}": v if isinstance(v, str) else json.dumps(v)
-              for k, v in config.items()}
+    values = {
+        f"nbsecrets:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()
+    }
     values.update({f"nbsecrets:{k}": v for k, v in (secrets or {}).items()})
     values.setdefault("aws:region", R)
     pulumi.runtime.set_all_config(values, [f"nbsecrets:{k}" for k in (secrets or {})])
@@ -128,17 +134,48 @@ def cli_policy(*args: str, capsys) -> dict[str, Any]:
 CONFIGS = {
     "instance": ({"providers": ["openai", "anthropic"]}, ()),
     "studio, KMS, write, no list": (
-        {"providers": "openai", "notebookKind": "studio", "kmsKeyArn": KMS,
-         "allowWrite": "true", "listSecrets": "false", "prefix": "team/"},
-        ("--provider", "openai", "--kms-key-arn", KMS, "--allow-write", "--no-list",
-         "--prefix", "team/")),
+        {
+            "providers": "openai",
+            "notebookKind": "studio",
+            "kmsKeyArn": KMS,
+            "allowWrite": "true",
+            "listSecrets": "false",
+            "prefix": "team/",
+        },
+        (
+            "--provider",
+            "openai",
+            "--kms-key-arn",
+            KMS,
+            "--allow-write",
+            "--no-list",
+            "--prefix",
+            "team/",
+        ),
+    ),
     "rotation, consumers, replicas, notebook": (
-        {"providers": ["openai"], "rotationLambdaArn": LAMBDA, "rotationRoleArn": ROTATION_ROLE,
-         "consumerRoles": [CONSUMER], "adminRoles": [ADMIN], "replicaRegions": ["us-west-2"],
-         "kmsKeyArn": KMS, "replicaKmsKeyArns": {"us-west-2": KMS.replace(R, "us-west-2")},
-         "notebookInstanceName": "my-notebook"},
-        ("--provider", "openai", "--kms-key-arn", KMS, "--fallback-region", "us-west-2",
-         "--kms-key-arn", f"us-west-2={KMS.replace(R, 'us-west-2')}")),
+        {
+            "providers": ["openai"],
+            "rotationLambdaArn": LAMBDA,
+            "rotationRoleArn": ROTATION_ROLE,
+            "consumerRoles": [CONSUMER],
+            "adminRoles": [ADMIN],
+            "replicaRegions": ["us-west-2"],
+            "kmsKeyArn": KMS,
+            "replicaKmsKeyArns": {"us-west-2": KMS.replace(R, "us-west-2")},
+            "notebookInstanceName": "my-notebook",
+        },
+        (
+            "--provider",
+            "openai",
+            "--kms-key-arn",
+            KMS,
+            "--fallback-region",
+            "us-west-2",
+            "--kms-key-arn",
+            f"us-west-2={KMS.replace(R, 'us-west-2')}",
+        ),
+    ),
 }
 
 
@@ -146,8 +183,9 @@ CONFIGS = {
 def test_resources_and_role_policy_equal_the_cli(case, capsys):
     config, cli_args = CONFIGS[case]
     mocks, exports = run(config, {"openaiApiKey": KEY_VALUE})
-    providers = [config["providers"]] if isinstance(config["providers"], str) \
-        else config["providers"]
+    providers = (
+        [config["providers"]] if isinstance(config["providers"], str) else config["providers"]
+    )
     prefix = config.get("prefix", "nbsecrets/")
     # The role: trusted by SageMaker, one inline policy equal to `nbsecrets policy`.
     [role] = of_type(mocks, "aws:iam/role:Role")
@@ -176,11 +214,16 @@ def test_resources_and_role_policy_equal_the_cli(case, capsys):
 
         text = base64.b64decode(lcc.inputs["studioLifecycleConfigContent"]).decode()
         # The package's script, with the stack's settings in its settings block.
-        assert text == lifecycle.script_text("studio/on-start.sh", lifecycle.Settings(
-            prefix=prefix, region=R, kms_key_id=config.get("kmsKeyArn", "")))
+        assert text == lifecycle.script_text(
+            "studio/on-start.sh",
+            lifecycle.Settings(prefix=prefix, region=R, kms_key_id=config.get("kmsKeyArn", "")),
+        )
     else:
-        [lcc] = of_type(mocks, "aws:sagemaker/notebookInstanceLifecycleConfiguration:"
-                               "NotebookInstanceLifecycleConfiguration")
+        [lcc] = of_type(
+            mocks,
+            "aws:sagemaker/notebookInstanceLifecycleConfiguration:"
+            "NotebookInstanceLifecycleConfiguration",
+        )
         assert set(lcc.inputs) >= {"onCreate", "onStart"}
     assert exports["roleArn"] == f"arn:aws:iam::{ACCOUNT}:role/nbsecrets-notebook"
     assert exports["secretNames"] == {p: f"{prefix}{p}" for p in providers}
@@ -193,14 +236,16 @@ def test_rotation_consumers_replicas_and_notebook():
     assert rotation.inputs["rotationRules"]["automaticallyAfterDays"] == 30
     [secret] = of_type(mocks, "aws:secretsmanager/secret:Secret")
     assert secret.inputs["replicas"] == [
-        {"region": "us-west-2", "kmsKeyId": KMS.replace(R, "us-west-2")}]
+        {"region": "us-west-2", "kmsKeyId": KMS.replace(R, "us-west-2")}
+    ]
     assert secret.inputs["kmsKeyId"] == KMS
     [notebook] = of_type(mocks, "aws:sagemaker/notebookInstance:NotebookInstance")
     assert notebook.inputs["roleArn"] == exports["roleArn"]
     assert exports["notebookInstanceName"] == "my-notebook"
     [policy] = of_type(mocks, "aws:secretsmanager/secretPolicy:SecretPolicy")
     assert json.loads(policy.inputs["policy"]) == resource_policy(
-        [exports["roleArn"], CONSUMER], [ADMIN, ROTATION_ROLE])
+        [exports["roleArn"], CONSUMER], [ADMIN, ROTATION_ROLE]
+    )
     # No value configured: no secret version at all (store it later with `nbsecrets set`).
     assert of_type(mocks, "aws:secretsmanager/secretVersion:SecretVersion") == []
 
@@ -222,24 +267,38 @@ def test_rotation_lambda_from_the_pinned_wheel(capsys):
     Lambda as template.yaml does; only keys the Lambda can mint get a schedule."""
     from nbsecrets.admin.ops_policy import rotation_policy_document
 
-    mocks, exports = run({"providers": ["openai", "anthropic"], "rotationCodeUri": WHEEL,
-                          "rotationGraceDays": "0", "openaiProjectId": "proj_abc",
-                          "kmsKeyArn": KMS})
+    mocks, exports = run(
+        {
+            "providers": ["openai", "anthropic"],
+            "rotationCodeUri": WHEEL,
+            "rotationGraceDays": "0",
+            "openaiProjectId": "proj_abc",
+            "kmsKeyArn": KMS,
+        }
+    )
     [function] = of_type(mocks, "aws:lambda/function:Function")
     assert (function.inputs["s3Bucket"], function.inputs["s3Key"]) == (
-        "team-artifacts", "nbsecrets/0123456789ab/nbsecrets-0.1.0-py3-none-any.whl")
+        "team-artifacts",
+        "nbsecrets/0123456789ab/nbsecrets-0.1.0-py3-none-any.whl",
+    )
     assert function.inputs["handler"] == "nbsecrets.rotation.handler"
     assert function.inputs["runtime"] == "python3.12"
     assert function.inputs["environment"]["variables"] == {
-        "NBSECRETS_ROTATION_GRACE_DAYS": "0", "NBSECRETS_OPENAI_PROJECT_ID": "proj_abc"}
+        "NBSECRETS_ROTATION_GRACE_DAYS": "0",
+        "NBSECRETS_OPENAI_PROJECT_ID": "proj_abc",
+    }
     # Its role: trusted by Lambda, the rotation policy for the openai secret only.
     roles = {r.name: r for r in of_type(mocks, "aws:iam/role:Role")}
     trust = json.loads(roles["rotation-role"].inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "lambda.amazonaws.com"}
     policies = {r.name: r for r in of_type(mocks, "aws:iam/rolePolicy:RolePolicy")}
     assert json.loads(policies["rotation-policy"].inputs["policy"]) == rotation_policy_document(
-        region=R, account=ACCOUNT, secrets=["nbsecrets/openai"],
-        function_name="nbsecrets-notebook-rotation", kms_key_arn=KMS)
+        region=R,
+        account=ACCOUNT,
+        secrets=["nbsecrets/openai"],
+        function_name="nbsecrets-notebook-rotation",
+        kms_key_arn=KMS,
+    )
     # Only openai rotates (anthropic keys cannot be minted: `nbsecrets rotate anthropic`).
     [rotation] = of_type(mocks, "aws:secretsmanager/secretRotation:SecretRotation")
     assert rotation.name == "openai-rotation"
@@ -249,17 +308,21 @@ def test_rotation_lambda_from_the_pinned_wheel(capsys):
     assert invoke["rotation-invoke"]["sourceAccount"] == ACCOUNT
     assert invoke["revoke-invoke"]["principal"] == "events.amazonaws.com"
     [target] = of_type(mocks, "aws:cloudwatch/eventTarget:EventTarget")
-    assert json.loads(target.inputs["input"]) == {"SecretId": "nbsecrets/openai",
-                                                  "Step": "revokePrevious"}
+    assert json.loads(target.inputs["input"]) == {
+        "SecretId": "nbsecrets/openai",
+        "Step": "revokePrevious",
+    }
     # The rotation role is exempt from the resource policies' deny, as an admin role.
     rotation_role = f"arn:aws:iam::{ACCOUNT}:role/rotation-role"
     assert exports["rotationRoleArn"] == rotation_role
     for put in of_type(mocks, "aws:secretsmanager/secretPolicy:SecretPolicy"):
         assert json.loads(put.inputs["policy"]) == resource_policy(
-            [exports["roleArn"]], [rotation_role])
+            [exports["roleArn"]], [rotation_role]
+        )
     # The notebook role's policy is unchanged by rotation: still the CLI's.
     assert json.loads(policies["notebook-policy"].inputs["policy"]) == cli_policy(
-        "--provider", "openai", "--provider", "anthropic", "--kms-key-arn", KMS, capsys=capsys)
+        "--provider", "openai", "--provider", "anthropic", "--kms-key-arn", KMS, capsys=capsys
+    )
 
 
 def test_mintable_providers_are_the_rotation_packages():
@@ -268,12 +331,15 @@ def test_mintable_providers_are_the_rotation_packages():
     assert program.MINTABLE == tuple(p for p, cls in PROVIDERS.items() if cls.can_mint)
 
 
-@pytest.mark.parametrize(("config", "words"), [
-    ({"rotationCodeUri": WHEEL, "rotationLambdaArn": LAMBDA}, "not both"),
-    ({"rotationCodeUri": ARTIFACT}, "the WHEEL_URI that `nbsecrets artifact` prints"),
-    ({"rotationCodeUri": "https://example.com/x.whl"}, "is not an S3 location"),
-    ({"rotationCodeUri": WHEEL, "providers": ["anthropic"]}, "nbsecrets rotate anthropic"),
-])
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({"rotationCodeUri": WHEEL, "rotationLambdaArn": LAMBDA}, "not both"),
+        ({"rotationCodeUri": ARTIFACT}, "the WHEEL_URI that `nbsecrets artifact` prints"),
+        ({"rotationCodeUri": "https://example.com/x.whl"}, "is not an S3 location"),
+        ({"rotationCodeUri": WHEEL, "providers": ["anthropic"]}, "nbsecrets rotate anthropic"),
+    ],
+)
 def test_bad_rotation_settings_are_one_sentence(config, words):
     with pytest.raises(Exception, match=words.replace(".", r"\.").replace("`", ".")):
         run({"providers": ["openai"], **config})
@@ -281,14 +347,17 @@ def test_bad_rotation_settings_are_one_sentence(config, words):
 
 # -- the resource policy ----------------------------------------------------------------------
 
+
 def test_resource_policy_under_the_evaluator_and_parliament():
     mocks, exports = run({"providers": ["openai"], "adminRoles": [ADMIN]})
     [put] = of_type(mocks, "aws:secretsmanager/secretPolicy:SecretPolicy")
     doc = json.loads(put.inputs["policy"])
     secret = f"arn:aws:secretsmanager:{R}:{ACCOUNT}:secret:nbsecrets/openai-AbCdEf"
     get = "secretsmanager:GetSecretValue"
-    broad = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}
+    broad = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}],
+    }
     assert decide(doc, exports["roleArn"], get, secret).allowed
     assert decide(doc, ADMIN, get, secret, [broad]).allowed
     assert not decide(doc, f"arn:aws:iam::{ACCOUNT}:role/other", get, secret, [broad]).allowed
@@ -302,14 +371,18 @@ def test_resource_policy_under_the_evaluator_and_parliament():
 
 # -- values -----------------------------------------------------------------------------------
 
+
 def test_no_value_in_clear_anywhere():
-    mocks, exports = run({"providers": ["openai", "anthropic"]},
-                         {"openaiApiKey": KEY_VALUE, "anthropicApiKey": KEY_VALUE[::-1]})
+    mocks, exports = run(
+        {"providers": ["openai", "anthropic"]},
+        {"openaiApiKey": KEY_VALUE, "anthropicApiKey": KEY_VALUE[::-1]},
+    )
     versions = of_type(mocks, "aws:secretsmanager/secretVersion:SecretVersion")
     assert len(versions) == 2
     # The value reaches AWS (it is the secret's value) but only as a Pulumi secret ...
     assert sorted(unwrap(v.inputs["secretString"]) for v in versions) == sorted(
-        [KEY_VALUE, KEY_VALUE[::-1]])
+        [KEY_VALUE, KEY_VALUE[::-1]]
+    )
     for v in versions:
         assert v.inputs["secretString"][SIG_KEY] == SECRET_SIG
     # ... and nowhere else in clear: no input of any resource, no export.
@@ -324,17 +397,25 @@ def test_plain_text_value_is_refused():
         run({"providers": ["openai"], "openaiApiKey": KEY_VALUE})
 
 
-@pytest.mark.parametrize(("config", "words"), [
-    ({}, "Name the keys to create"),
-    ({"providers": ["openai"], "notebookKind": "domain"}, "instance or studio"),
-    ({"providers": ["openai"], "consumerRoles": ["111122223333"]}, "takes a role ARN"),
-    ({"providers": ["openai"], "kmsKeyArn": KMS, "replicaRegions": ["us-west-2"]},
-     "replicaKmsKeyArns.us-west-2"),
-    ({"providers": ["openai"], "kmsKeyArn": "alias/mine"}, "--kms-key-arn takes a key ARN"),
-    ({"providers": ["openai"], "consumerRoles": [CONSUMER]}, "set kmsKeyArn"),
-    ({"providers": ["openai"], "pipRequirement": "nbsecrets"}, "must pin a version and a hash"),
-    ({"providers": ["openai"], "artifactUri": "s3://team-artifacts/x.tar.gz"}, "needs its sha256"),
-])
+@pytest.mark.parametrize(
+    ("config", "words"),
+    [
+        ({}, "Name the keys to create"),
+        ({"providers": ["openai"], "notebookKind": "domain"}, "instance or studio"),
+        ({"providers": ["openai"], "consumerRoles": ["111122223333"]}, "takes a role ARN"),
+        (
+            {"providers": ["openai"], "kmsKeyArn": KMS, "replicaRegions": ["us-west-2"]},
+            "replicaKmsKeyArns.us-west-2",
+        ),
+        ({"providers": ["openai"], "kmsKeyArn": "alias/mine"}, "--kms-key-arn takes a key ARN"),
+        ({"providers": ["openai"], "consumerRoles": [CONSUMER]}, "set kmsKeyArn"),
+        ({"providers": ["openai"], "pipRequirement": "nbsecrets"}, "must pin a version and a hash"),
+        (
+            {"providers": ["openai"], "artifactUri": "s3://team-artifacts/x.tar.gz"},
+            "needs its sha256",
+        ),
+    ],
+)
 def test_bad_settings_are_one_sentence(config, words):
     with pytest.raises(Exception, match=words.replace(".", r"\.")):
         run(config)
@@ -347,11 +428,16 @@ def _substitute(value: Any) -> Any:
     """A CloudFormation policy with the pseudo parameters and the template's parameters
     (prefix, artifact) filled in for one stack."""
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
-        bucket, _, key = ARTIFACT[len("s3://"):].partition("/")
-        return (value["Fn::Sub"].replace("${AWS::Region}", R)
-                .replace("${AWS::AccountId}", ACCOUNT).replace("${AWS::Partition}", "aws")
-                .replace("${Prefix}", "nbsecrets/").replace("${ArtifactBucket}", bucket)
-                .replace("${ArtifactKey}", key))
+        bucket, _, key = ARTIFACT[len("s3://") :].partition("/")
+        return (
+            value["Fn::Sub"]
+            .replace("${AWS::Region}", R)
+            .replace("${AWS::AccountId}", ACCOUNT)
+            .replace("${AWS::Partition}", "aws")
+            .replace("${Prefix}", "nbsecrets/")
+            .replace("${ArtifactBucket}", bucket)
+            .replace("${ArtifactKey}", key)
+        )
     if isinstance(value, dict):
         return {k: _substitute(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -359,13 +445,22 @@ def _substitute(value: Any) -> Any:
     return value
 
 
-@pytest.mark.parametrize("kwargs", [
-    {}, {"providers": ("openai", "anthropic")},
-    {"providers": ("openai",), "kms_key_arn": KMS, "allow_write": True, "list_secrets": False},
-    # A replica region with its own key: replica ARNs, both keys, each region's ViaService.
-    {"providers": ("openai", "anthropic"), "kms_key_arn": KMS, "allow_write": True,
-     "fallback_regions": ("us-west-2",), "kms_key_arns": (f"us-west-2={KMS_WEST}",)},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {},
+        {"providers": ("openai", "anthropic")},
+        {"providers": ("openai",), "kms_key_arn": KMS, "allow_write": True, "list_secrets": False},
+        # A replica region with its own key: replica ARNs, both keys, each region's ViaService.
+        {
+            "providers": ("openai", "anthropic"),
+            "kms_key_arn": KMS,
+            "allow_write": True,
+            "fallback_regions": ("us-west-2",),
+            "kms_key_arns": (f"us-west-2={KMS_WEST}",),
+        },
+    ],
+)
 def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     from cfnlint.decode.cfn_yaml import loads
 
@@ -386,8 +481,11 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     [entry] = template["Resources"]["NotebookRole"]["Properties"]["Policies"]
     by_cfn = _substitute(entry["PolicyDocument"])
     # 3. Pulumi
-    config: dict[str, Any] = {"providers": list(kwargs.get("providers", ())) or ["openai"],
-                              "artifactUri": ARTIFACT, "artifactSha256": "ab" * 32}
+    config: dict[str, Any] = {
+        "providers": list(kwargs.get("providers", ())) or ["openai"],
+        "artifactUri": ARTIFACT,
+        "artifactSha256": "ab" * 32,
+    }
     if "kms_key_arn" in kwargs:
         config["kmsKeyArn"] = KMS
     if kwargs.get("allow_write"):
@@ -403,29 +501,40 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     if not kwargs.get("providers"):
         # Pulumi creates named secrets, so it always names providers: compare with the CLI's
         # policy for the same providers.
-        assert by_cli == by_cfn == policy_document(PolicyOptions(
-            region=R, account=ACCOUNT, install_artifact=ARTIFACT))
-        assert by_pulumi == cli_policy("--provider", "openai", "--artifact", ARTIFACT,
-                                       capsys=capsys)
+        assert (
+            by_cli
+            == by_cfn
+            == policy_document(PolicyOptions(region=R, account=ACCOUNT, install_artifact=ARTIFACT))
+        )
+        assert by_pulumi == cli_policy(
+            "--provider", "openai", "--artifact", ARTIFACT, capsys=capsys
+        )
     else:
         assert by_cli == by_cfn == by_pulumi
     if "fallback_regions" in kwargs:  # the replica really is granted, by all three
         [read] = [st for st in by_pulumi["Statement"] if st["Sid"] == "ReadKeys"]
-        assert f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:nbsecrets/openai-??????" \
+        assert (
+            f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:nbsecrets/openai-??????"
             in read["Resource"]
+        )
         [decrypt] = [st for st in by_pulumi["Statement"] if st["Sid"] == "DecryptKeys"]
         assert decrypt["Resource"] == [KMS, KMS_WEST]
         assert decrypt["Condition"]["StringEquals"]["kms:ViaService"] == [
-            f"secretsmanager.{R}.amazonaws.com", "secretsmanager.us-west-2.amazonaws.com"]
+            f"secretsmanager.{R}.amazonaws.com",
+            "secretsmanager.us-west-2.amazonaws.com",
+        ]
     # The checked-in template is the default rendering: the same policy as the CLI's.
-    checked_in = json.loads(json.dumps(loads(
-        (ROOT / "lifecycle-config" / "template.yaml").read_text())))
+    checked_in = json.loads(
+        json.dumps(loads((ROOT / "lifecycle-config" / "template.yaml").read_text()))
+    )
     [entry] = checked_in["Resources"]["NotebookRole"]["Properties"]["Policies"]
     assert _substitute(entry["PolicyDocument"]) == policy_document(
-        PolicyOptions(region=R, account=ACCOUNT, install_artifact=ARTIFACT))
+        PolicyOptions(region=R, account=ACCOUNT, install_artifact=ARTIFACT)
+    )
 
 
 # -- the same scripts on every path -----------------------------------------------------------
+
 
 def _without_settings(text: str) -> str:
     """A script without its settings block, which each path fills with its own values."""
@@ -447,10 +556,14 @@ def test_every_deploy_path_deploys_the_same_scripts(sm_api, iam, capsys):
     b64 = base64.b64decode
     # An artifact of its own: ARTIFACT's name shares a run of digits with a key that an
     # earlier test (test_enforcement) leaves loaded, which the job guard would refuse.
-    artifact, sha = "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-fedcba.tar.gz", \
-        "ab" * 32
-    expected = {kind: _without_settings(lifecycle.assemble(f"{kind}/on-start.sh"))
-                for kind in ("notebook-instance", "studio")}
+    artifact, sha = (
+        "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-fedcba.tar.gz",
+        "ab" * 32,
+    )
+    expected = {
+        kind: _without_settings(lifecycle.assemble(f"{kind}/on-start.sh"))
+        for kind in ("notebook-instance", "studio")
+    }
     common = _without_settings((ROOT / "lifecycle-config" / "common.sh").read_text())
     assert all(common in text for text in expected.values())
     found: dict[str, list[str]] = {kind: [] for kind in expected}
@@ -459,13 +572,40 @@ def test_every_deploy_path_deploys_the_same_scripts(sm_api, iam, capsys):
     iam.create_role(RoleName="nb", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
     for studio in (False, True):
         extra = ["--studio", "--domain-id", "d-1"] if studio else []
-        assert cli.main(["lifecycle", "--name", "cli", "--artifact", artifact,
-                         "--artifact-sha256", sha, *extra]) == 0, capsys.readouterr().err
+        assert (
+            cli.main(
+                [
+                    "lifecycle",
+                    "--name",
+                    "cli",
+                    "--artifact",
+                    artifact,
+                    "--artifact-sha256",
+                    sha,
+                    *extra,
+                ]
+            )
+            == 0
+        ), capsys.readouterr().err
         done = subprocess.run(
-            ["bash", str(ROOT / "lifecycle-config" / "provision.sh"), "--role", "nb",
-             "--name", "sh", "--artifact", artifact, "--artifact-sha256", sha, *extra],
+            [
+                "bash",
+                str(ROOT / "lifecycle-config" / "provision.sh"),
+                "--role",
+                "nb",
+                "--name",
+                "sh",
+                "--artifact",
+                artifact,
+                "--artifact-sha256",
+                sha,
+                *extra,
+            ],
             env={**os.environ, "NBSECRETS_CLI": f"{sys.executable} -m nbsecrets.cli"},
-            capture_output=True, text=True, timeout=120)
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
     capsys.readouterr()
     for name in ("cli", "sh"):
@@ -473,21 +613,37 @@ def test_every_deploy_path_deploys_the_same_scripts(sm_api, iam, capsys):
         found["studio"].append(b64(api.studio[name]["StudioLifecycleConfigContent"]))
     template = json.loads(json.dumps(loads(template_text())))["Resources"]
     for kind, content in (
-            ("notebook-instance", template["LifecycleConfig"]["Properties"]["OnStart"][0][
-                "Content"]),
-            ("studio", template["StudioLifecycleConfig"]["Properties"][
-                "StudioLifecycleConfigContent"])):
+        ("notebook-instance", template["LifecycleConfig"]["Properties"]["OnStart"][0]["Content"]),
+        ("studio", template["StudioLifecycleConfig"]["Properties"]["StudioLifecycleConfigContent"]),
+    ):
         found[kind].append(content["Fn::Base64"]["Fn::Sub"].replace("${!", "${"))
     for notebook_kind, kind, typ, field in (
-            ("instance", "notebook-instance", "aws:sagemaker/notebookInstanceLifecycle"
-             "Configuration:NotebookInstanceLifecycleConfiguration", "onStart"),
-            ("studio", "studio", "aws:sagemaker/studioLifecycleConfig:StudioLifecycleConfig",
-             "studioLifecycleConfigContent")):
-        mocks, _ = run({"providers": ["openai"], "notebookKind": notebook_kind,
-                        "artifactUri": artifact, "artifactSha256": sha})
+        (
+            "instance",
+            "notebook-instance",
+            "aws:sagemaker/notebookInstanceLifecycle"
+            "Configuration:NotebookInstanceLifecycleConfiguration",
+            "onStart",
+        ),
+        (
+            "studio",
+            "studio",
+            "aws:sagemaker/studioLifecycleConfig:StudioLifecycleConfig",
+            "studioLifecycleConfigContent",
+        ),
+    ):
+        mocks, _ = run(
+            {
+                "providers": ["openai"],
+                "notebookKind": notebook_kind,
+                "artifactUri": artifact,
+                "artifactSha256": sha,
+            }
+        )
         [lcc] = of_type(mocks, typ)
         found[kind].append(b64(lcc.inputs[field]).decode())
     for kind, texts in found.items():
         assert len(texts) == 4
-        assert [_without_settings(t if isinstance(t, str) else t.decode()) for t in texts] \
-            == [expected[kind]] * 4, kind
+        assert [_without_settings(t if isinstance(t, str) else t.decode()) for t in texts] == [
+            expected[kind]
+        ] * 4, kind

@@ -28,8 +28,10 @@ CENTRAL_SECRET = f"arn:aws:secretsmanager:{R}:{CENTRAL}:secret:team/openai-AbCdE
 KEY = f"arn:aws:kms:{R}:{CENTRAL}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 GET = "secretsmanager:GetSecretValue"
 # What a broad identity grant looks like: everything in Secrets Manager, on every secret.
-BROAD = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}
+BROAD = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}],
+}
 POLICY = resource_policy([NOTEBOOK], [ADMIN])
 
 
@@ -66,11 +68,18 @@ def test_everyone_else_is_denied_and_nothing_is_public():
 
 def test_cross_account_needs_both_sides():
     central = resource_policy([NOTEBOOK])
-    opts = PolicyOptions(region=R, account=HOME, secrets_account=CENTRAL, prefix="team/",
-                         providers=("openai",), kms_key_arn=KEY)
+    opts = PolicyOptions(
+        region=R,
+        account=HOME,
+        secrets_account=CENTRAL,
+        prefix="team/",
+        providers=("openai",),
+        kms_key_arn=KEY,
+    )
     role = policy_document(opts)
     assert role["Statement"][0]["Resource"] == [
-        f"arn:aws:secretsmanager:{R}:{CENTRAL}:secret:team/openai-??????"]
+        f"arn:aws:secretsmanager:{R}:{CENTRAL}:secret:team/openai-??????"
+    ]
     assert decide(central, NOTEBOOK, GET, CENTRAL_SECRET, [role]).allowed
     assert not decide(central, NOTEBOOK, GET, CENTRAL_SECRET).allowed  # role's side missing
     assert not decide(None, NOTEBOOK, GET, CENTRAL_SECRET, [role]).allowed  # secret's side
@@ -92,11 +101,20 @@ def test_key_policy_statement_decrypts_through_secrets_manager_only():
     opts = PolicyOptions(region=R, account=CENTRAL, prefix="team/", providers=("openai",))
     st = key_policy_statement(opts, [NOTEBOOK], regions=["eu-west-1"])
     key_policy = {"Version": "2012-10-17", "Statement": [st]}
-    role = policy_document(PolicyOptions(region=R, account=HOME, secrets_account=CENTRAL,
-                                         prefix="team/", providers=("openai",),
-                                         kms_key_arn=KEY))
-    via = {"kms:ViaService": f"secretsmanager.{R}.amazonaws.com",
-           "kms:EncryptionContext:SecretARN": CENTRAL_SECRET}
+    role = policy_document(
+        PolicyOptions(
+            region=R,
+            account=HOME,
+            secrets_account=CENTRAL,
+            prefix="team/",
+            providers=("openai",),
+            kms_key_arn=KEY,
+        )
+    )
+    via = {
+        "kms:ViaService": f"secretsmanager.{R}.amazonaws.com",
+        "kms:EncryptionContext:SecretARN": CENTRAL_SECRET,
+    }
     assert st["Action"] == "kms:Decrypt"
     assert decide(key_policy, NOTEBOOK, "kms:Decrypt", KEY, [role], via).allowed
     # Straight to KMS (no ViaService), another secret, another role, another action: no.
@@ -104,17 +122,39 @@ def test_key_policy_statement_decrypts_through_secrets_manager_only():
     assert not decide(key_policy, NOTEBOOK, "kms:Decrypt", KEY, [role], direct).allowed
     other = {**via, "kms:EncryptionContext:SecretARN": CENTRAL_SECRET.replace("openai", "x")}
     assert not decide(key_policy, NOTEBOOK, "kms:Decrypt", KEY, [role], other).allowed
-    assert not decide(key_policy, STRANGER.replace(CENTRAL, HOME), "kms:Decrypt", KEY,
-                      [BROAD, {"Version": "2012-10-17", "Statement": [
-                          {"Effect": "Allow", "Action": "kms:*", "Resource": "*"}]}],
-                      via).allowed
+    assert not decide(
+        key_policy,
+        STRANGER.replace(CENTRAL, HOME),
+        "kms:Decrypt",
+        KEY,
+        [
+            BROAD,
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "kms:*", "Resource": "*"}],
+            },
+        ],
+        via,
+    ).allowed
     assert not decide(key_policy, NOTEBOOK, "kms:Encrypt", KEY, [role], via).allowed
     assert st["Condition"]["StringEquals"]["kms:ViaService"] == [
-        f"secretsmanager.{R}.amazonaws.com", "secretsmanager.eu-west-1.amazonaws.com"]
+        f"secretsmanager.{R}.amazonaws.com",
+        "secretsmanager.eu-west-1.amazonaws.com",
+    ]
 
 
-@pytest.mark.parametrize("doc", [POLICY, {"Version": "2012-10-17", "Statement": [
-    key_policy_statement(PolicyOptions(region=R, account=CENTRAL), [NOTEBOOK])]}])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        POLICY,
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                key_policy_statement(PolicyOptions(region=R, account=CENTRAL), [NOTEBOOK])
+            ],
+        },
+    ],
+)
 def test_parliament_finds_nothing_but_resource_star(doc):
     from parliament import analyze_policy_string
 
@@ -122,47 +162,86 @@ def test_parliament_finds_nothing_but_resource_star(doc):
     # Resource "*" in a resource or key policy means the secret (key) it is attached to;
     # parliament lints every document as an identity policy, where it would mean everything.
     assert [f"{f.issue}: {f.detail}" for f in found if f.issue != "RESOURCE_STAR"] == []
-    bad = json.dumps(doc).replace("GetSecretValue", "GetSecretValu").replace(
-        "kms:Decrypt", "kms:Decrypted")
+    bad = (
+        json.dumps(doc)
+        .replace("GetSecretValue", "GetSecretValu")
+        .replace("kms:Decrypt", "kms:Decrypted")
+    )
     assert analyze_policy_string(bad).findings  # and it does look
 
 
-@pytest.mark.parametrize(("principal", "words"), [
-    ("*", "everyone (*)"), ({"AWS": "*"}, "everyone (*)"),
-    ({"AWS": HOME}, f"account {HOME}"), ({"AWS": [NOTEBOOK, f"arn:aws:iam::{HOME}:root"]},
-                                         f"account {HOME}")])
+@pytest.mark.parametrize(
+    ("principal", "words"),
+    [
+        ("*", "everyone (*)"),
+        ({"AWS": "*"}, "everyone (*)"),
+        ({"AWS": HOME}, f"account {HOME}"),
+        ({"AWS": [NOTEBOOK, f"arn:aws:iam::{HOME}:root"]}, f"account {HOME}"),
+    ],
+)
 def test_broad_principals(principal, words):
-    doc = {"Statement": [{"Sid": "Open", "Effect": "Allow", "Principal": principal,
-                          "Action": "secretsmanager:Get*", "Resource": "*"}]}
+    doc = {
+        "Statement": [
+            {
+                "Sid": "Open",
+                "Effect": "Allow",
+                "Principal": principal,
+                "Action": "secretsmanager:Get*",
+                "Resource": "*",
+            }
+        ]
+    }
     [text] = broad_principals(doc)
     assert words in text and "statement Open" in text
 
 
 def test_an_account_principal_defers_to_that_accounts_policies():
-    doc = {"Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{HOME}:root"},
-                          "Action": GET, "Resource": "*"}]}
+    doc = {
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{HOME}:root"},
+                "Action": GET,
+                "Resource": "*",
+            }
+        ]
+    }
     assert not decide(doc, OTHER, GET, SECRET).allowed  # same account: its own policy decides
     assert decide(doc, OTHER, GET, SECRET, [BROAD]).allowed
     # From another account the account principal is the secret's side of the grant.
     assert decide(doc, OTHER, GET, CENTRAL_SECRET, [BROAD]).allowed
     assert not decide(doc, OTHER, GET, CENTRAL_SECRET).allowed
-    assert not decide(doc, STRANGER.replace(CENTRAL, "444455556666"), GET, CENTRAL_SECRET,
-                      [BROAD]).allowed
+    assert not decide(
+        doc, STRANGER.replace(CENTRAL, "444455556666"), GET, CENTRAL_SECRET, [BROAD]
+    ).allowed
 
 
 def test_broad_not_principal_and_narrow_ones():
-    doc = {"Statement": [
-        {"Sid": "AllBut", "Effect": "Allow", "NotPrincipal": {"AWS": NOTEBOOK},
-         "Action": "secretsmanager:GetSecretValue", "Resource": "*"},
-        {"Sid": "Describe", "Effect": "Allow", "Principal": "*",
-         "Action": "secretsmanager:DescribeSecret", "Resource": "*"},
-        {"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"}]}
-    assert broad_principals(doc) == ["statement AllBut lets everyone but its NotPrincipal "
-                                     "read it"]
+    doc = {
+        "Statement": [
+            {
+                "Sid": "AllBut",
+                "Effect": "Allow",
+                "NotPrincipal": {"AWS": NOTEBOOK},
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",
+            },
+            {
+                "Sid": "Describe",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "secretsmanager:DescribeSecret",
+                "Resource": "*",
+            },
+            {"Sid": "Deny", "Effect": "Deny", "Principal": "*", "Action": "*", "Resource": "*"},
+        ]
+    }
+    assert broad_principals(doc) == ["statement AllBut lets everyone but its NotPrincipal read it"]
 
 
-@pytest.mark.parametrize("bad", ["notebook", "*", HOME, f"arn:aws:iam::{HOME}:root",
-                                 f"arn:aws:iam::{HOME}:user/bob"])
+@pytest.mark.parametrize(
+    "bad", ["notebook", "*", HOME, f"arn:aws:iam::{HOME}:root", f"arn:aws:iam::{HOME}:user/bob"]
+)
 def test_only_role_arns(bad):
     with pytest.raises(ConfigError, match="takes a role ARN"):
         resource_policy([bad])
@@ -177,9 +256,22 @@ def test_no_role_is_an_error():
 
 # -- the command line -------------------------------------------------------------------------
 
+
 def test_cli_resource_policy(capsys):
-    rc = cli.main(["policy", "--resource-policy", "--role", NOTEBOOK, "--admin-role", ADMIN,
-                   "--provider", "openai", "--provider", "claude"])
+    rc = cli.main(
+        [
+            "policy",
+            "--resource-policy",
+            "--role",
+            NOTEBOOK,
+            "--admin-role",
+            ADMIN,
+            "--provider",
+            "openai",
+            "--provider",
+            "claude",
+        ]
+    )
     out = json.loads(capsys.readouterr().out)
     assert rc == 0
     opts = PolicyOptions(region=None, account=None, providers=("openai", "anthropic"))
@@ -188,12 +280,25 @@ def test_cli_resource_policy(capsys):
 
 
 def test_cli_key_policy(capsys):
-    rc = cli.main(["policy", "--key-policy", "--role", NOTEBOOK, "--region", R, "--account",
-                   CENTRAL, "--prefix", "team/"])
+    rc = cli.main(
+        [
+            "policy",
+            "--key-policy",
+            "--role",
+            NOTEBOOK,
+            "--region",
+            R,
+            "--account",
+            CENTRAL,
+            "--prefix",
+            "team/",
+        ]
+    )
     assert rc == 0
     st = json.loads(capsys.readouterr().out)
     assert st["Condition"]["StringLike"]["kms:EncryptionContext:SecretARN"] == [
-        f"arn:aws:secretsmanager:{R}:{CENTRAL}:secret:team/*"]
+        f"arn:aws:secretsmanager:{R}:{CENTRAL}:secret:team/*"
+    ]
 
 
 def test_cli_bad_role_is_one_line(capsys):
@@ -206,8 +311,7 @@ def test_cli_bad_role_is_one_line(capsys):
 
 def test_cli_arn_prefix_means_secrets_account(capsys, monkeypatch):
     base = ["policy", "--account", HOME, "--provider", "openai", "--kms-key-arn", KEY]
-    assert cli.main([*base, "--region", R, "--secrets-account", CENTRAL,
-                     "--prefix", "team/"]) == 0
+    assert cli.main([*base, "--region", R, "--secrets-account", CENTRAL, "--prefix", "team/"]) == 0
     explicit = json.loads(capsys.readouterr().out)
     monkeypatch.setenv("NBSECRETS_PREFIX", f"arn:aws:secretsmanager:{R}:{CENTRAL}:secret:team/")
     assert cli.main(base) == 0

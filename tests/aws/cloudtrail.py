@@ -18,25 +18,49 @@ TARGET = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents"
 ACCOUNT = "123456789012"
 
 
-def read_event(secret_id: str, when: datetime, *, role: str = "AmazonSageMaker-ExecutionRole",
-               session: str = "SageMaker", ip: str = "10.0.3.7", stage: str | None = None,
-               version: str | None = None, error: str | None = None,
-               name: str = "GetSecretValue", user: str | None = None) -> dict:
+def read_event(
+    secret_id: str,
+    when: datetime,
+    *,
+    role: str = "AmazonSageMaker-ExecutionRole",
+    session: str = "SageMaker",
+    ip: str = "10.0.3.7",
+    stage: str | None = None,
+    version: str | None = None,
+    error: str | None = None,
+    name: str = "GetSecretValue",
+    user: str | None = None,
+) -> dict:
     """One LookupEvents record of a GetSecretValue call by a notebook's role (or a user)."""
     if user:
-        identity = {"type": "IAMUser", "principalId": "AIDAEXAMPLE", "accountId": ACCOUNT,
-                    "arn": f"arn:aws:iam::{ACCOUNT}:user/{user}", "userName": user}
+        identity = {
+            "type": "IAMUser",
+            "principalId": "AIDAEXAMPLE",
+            "accountId": ACCOUNT,
+            "arn": f"arn:aws:iam::{ACCOUNT}:user/{user}",
+            "userName": user,
+        }
     else:
         identity = {
-            "type": "AssumedRole", "principalId": f"AROAEXAMPLE:{session}",
+            "type": "AssumedRole",
+            "principalId": f"AROAEXAMPLE:{session}",
             "arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/{role}/{session}",
-            "accountId": ACCOUNT, "accessKeyId": "ASIAEXAMPLE",
-            "sessionContext": {"sessionIssuer": {
-                "type": "Role", "principalId": "AROAEXAMPLE",
-                "arn": f"arn:aws:iam::{ACCOUNT}:role/{role}", "accountId": ACCOUNT,
-                "userName": role},
-                "attributes": {"creationDate": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                               "mfaAuthenticated": "false"}}}
+            "accountId": ACCOUNT,
+            "accessKeyId": "ASIAEXAMPLE",
+            "sessionContext": {
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": "AROAEXAMPLE",
+                    "arn": f"arn:aws:iam::{ACCOUNT}:role/{role}",
+                    "accountId": ACCOUNT,
+                    "userName": role,
+                },
+                "attributes": {
+                    "creationDate": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "mfaAuthenticated": "false",
+                },
+            },
+        }
     params = {"secretId": secret_id}
     if stage:
         params["versionStage"] = stage
@@ -44,29 +68,45 @@ def read_event(secret_id: str, when: datetime, *, role: str = "AmazonSageMaker-E
         params["versionId"] = version
     event_id = str(uuid.uuid4())
     detail = {
-        "eventVersion": "1.08", "userIdentity": identity,
+        "eventVersion": "1.08",
+        "userIdentity": identity,
         "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "eventSource": "secretsmanager.amazonaws.com", "eventName": name,
-        "awsRegion": "us-east-1", "sourceIPAddress": ip,
+        "eventSource": "secretsmanager.amazonaws.com",
+        "eventName": name,
+        "awsRegion": "us-east-1",
+        "sourceIPAddress": ip,
         "userAgent": "Boto3/1.35.0 md/Botocore#1.35.0 ua/2.0 os/linux nbsecrets/0.1.0",
-        "requestParameters": params, "responseElements": None,
-        "requestID": str(uuid.uuid4()), "eventID": event_id, "readOnly": True,
-        "resources": [{"accountId": ACCOUNT,
-                       "type": "AWS::SecretsManager::Secret",
-                       "ARN": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:"
-                              f"{secret_id}-AbCdEf"}],
-        "eventType": "AwsApiCall", "managementEvent": True, "recipientAccountId": ACCOUNT,
-        "eventCategory": "Management"}
+        "requestParameters": params,
+        "responseElements": None,
+        "requestID": str(uuid.uuid4()),
+        "eventID": event_id,
+        "readOnly": True,
+        "resources": [
+            {
+                "accountId": ACCOUNT,
+                "type": "AWS::SecretsManager::Secret",
+                "ARN": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{secret_id}-AbCdEf",
+            }
+        ],
+        "eventType": "AwsApiCall",
+        "managementEvent": True,
+        "recipientAccountId": ACCOUNT,
+        "eventCategory": "Management",
+    }
     if error:
         detail["errorCode"] = error
         detail["errorMessage"] = "User is not authorized to perform: GetSecretValue"
-    return {"EventId": event_id, "EventName": name, "ReadOnly": "true",
-            "AccessKeyId": "ASIAEXAMPLE", "EventTime": when.timestamp(),
-            "EventSource": "secretsmanager.amazonaws.com",
-            "Username": session if not user else user,
-            "Resources": [{"ResourceType": "AWS::SecretsManager::Secret",
-                           "ResourceName": secret_id}],
-            "CloudTrailEvent": json.dumps(detail)}
+    return {
+        "EventId": event_id,
+        "EventName": name,
+        "ReadOnly": "true",
+        "AccessKeyId": "ASIAEXAMPLE",
+        "EventTime": when.timestamp(),
+        "EventSource": "secretsmanager.amazonaws.com",
+        "Username": session if not user else user,
+        "Resources": [{"ResourceType": "AWS::SecretsManager::Secret", "ResourceName": secret_id}],
+        "CloudTrailEvent": json.dumps(detail),
+    }
 
 
 class CloudTrail(Served):
@@ -83,8 +123,10 @@ class CloudTrail(Served):
             return 400, {"__type": "ThrottlingException", "message": "Rate exceeded"}
         attrs = body.get("LookupAttributes") or []
         if len(attrs) > 1:
-            return 400, {"__type": "InvalidLookupAttributesException",
-                         "message": "only one lookup attribute"}
+            return 400, {
+                "__type": "InvalidLookupAttributesException",
+                "message": "only one lookup attribute",
+            }
         found = self.events
         for attr in attrs:
             key = {"EventName": "EventName", "ResourceName": None}.get(attr["AttributeKey"])
@@ -95,7 +137,7 @@ class CloudTrail(Served):
         found = [e for e in found if start <= e["EventTime"] <= end]
         first = int(body.get("NextToken") or 0)
         size = min(int(body.get("MaxResults") or 50), 50)
-        page = found[first:first + size]
+        page = found[first : first + size]
         out: dict = {"Events": page}
         if first + size < len(found):
             out["NextToken"] = str(first + size)

@@ -22,10 +22,19 @@ def history() -> list[dict]:
     ago = lambda hours: NOW - timedelta(hours=hours)  # noqa: E731
     events = [
         read_event("nbsecrets/openai", ago(1), session="SageMaker", stage="AWSCURRENT"),
-        read_event("arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/anthropic-"
-                   "AbCdEf", ago(2), session="alice-notebook", ip="10.0.9.9"),
-        read_event("nbsecrets/openai", ago(3), user="bob", ip="203.0.113.5",
-                   version="6f1e2d3c-0000-4000-8000-000000000001"),
+        read_event(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:nbsecrets/anthropic-AbCdEf",
+            ago(2),
+            session="alice-notebook",
+            ip="10.0.9.9",
+        ),
+        read_event(
+            "nbsecrets/openai",
+            ago(3),
+            user="bob",
+            ip="203.0.113.5",
+            version="6f1e2d3c-0000-4000-8000-000000000001",
+        ),
         read_event("nbsecrets/openai", ago(4), role="OtherRole", error="AccessDenied"),
         read_event("payments/db-password", ago(5)),  # outside the prefix
         read_event("nbsecrets/openai", ago(24 * 10)),  # older than --days 7
@@ -49,8 +58,9 @@ def audit_log(**kwargs) -> AuditLog:
 
 
 def test_secret_name_strips_the_arn_suffix():
-    assert secret_name("arn:aws:secretsmanager:eu-west-1:1:secret:team/openai-Ab12Cd") == \
-        "team/openai"
+    assert (
+        secret_name("arn:aws:secretsmanager:eu-west-1:1:secret:team/openai-Ab12Cd") == "team/openai"
+    )
     assert secret_name("nbsecrets/openai") == "nbsecrets/openai"
 
 
@@ -72,7 +82,8 @@ def test_cli_prints_who_read_which_key(trail, capsys):
     for req in trail.requests:
         assert req["target"] == TARGET
         assert req["body"]["LookupAttributes"] == [
-            {"AttributeKey": "EventName", "AttributeValue": "GetSecretValue"}]
+            {"AttributeKey": "EventName", "AttributeValue": "GetSecretValue"}
+        ]
         span = req["body"]["EndTime"] - req["body"]["StartTime"]
         assert span == pytest.approx(7 * 86400, abs=1)
 
@@ -84,8 +95,9 @@ def test_pages_follow_next_token_and_json_lists_every_read(trail, capsys):
     assert len(rows) == 124
     assert len(trail.requests) == 3  # 125 GetSecretValue events in the window: 50 + 50 + 25
     assert [r["body"].get("NextToken") for r in trail.requests] == [None, "50", "100"]
-    assert {"time", "secret", "principal", "source_ip", "user_agent", "version",
-            "result"} <= set(rows[0])
+    assert {"time", "secret", "principal", "source_ip", "user_agent", "version", "result"} <= set(
+        rows[0]
+    )
     assert rows[0]["time"] > rows[-1]["time"]
 
 
@@ -137,8 +149,13 @@ def test_denied_lookup_points_to_the_audit_policy(aws_env, capsys):
     trail = CloudTrail(history())
     os.environ["AWS_ENDPOINT_URL_CLOUDTRAIL"] = trail.url
     trail.throttle = -1
-    trail._answer = lambda body: (400, {"__type": "AccessDeniedException",  # type: ignore
-                                        "message": "not authorized"})
+    trail._answer = lambda body: (
+        400,
+        {
+            "__type": "AccessDeniedException",  # type: ignore
+            "message": "not authorized",
+        },
+    )
     try:
         assert cli.main(["audit"]) == 1
     finally:
@@ -150,8 +167,14 @@ def test_denied_lookup_points_to_the_audit_policy(aws_env, capsys):
 def test_policy_audit_is_lookup_events_only(capsys):
     assert cli.main(["policy", "--audit"]) == 0
     doc = json.loads(capsys.readouterr().out)
-    assert doc["Statement"] == [{"Sid": "ReadSecretAccessEvents", "Effect": "Allow",
-                                 "Action": "cloudtrail:LookupEvents", "Resource": "*"}]
+    assert doc["Statement"] == [
+        {
+            "Sid": "ReadSecretAccessEvents",
+            "Effect": "Allow",
+            "Action": "cloudtrail:LookupEvents",
+            "Resource": "*",
+        }
+    ]
 
 
 def test_an_arn_prefix_matches_secret_names(trail):

@@ -22,8 +22,11 @@ def test_arn_prefix_reads_by_full_arn(seed, proxy, monkeypatch):
     monkeypatch.setenv("NBSECRETS_PREFIX", PREFIX)
     assert nbsecrets.load("openai") == {"openai": ("OPENAI_API_KEY",)}
     assert os.environ["OPENAI_API_KEY"] == KEY
-    [body] = [json.loads(b) for a, b in zip(proxy.requests, proxy.bodies, strict=True)
-              if a == "secretsmanager.BatchGetSecretValue"]
+    [body] = [
+        json.loads(b)
+        for a, b in zip(proxy.requests, proxy.bodies, strict=True)
+        if a == "secretsmanager.BatchGetSecretValue"
+    ]
     assert body["SecretIdList"] == [f"{PREFIX}openai"]
     assert arn.startswith(f"{PREFIX}openai-")
 
@@ -35,11 +38,14 @@ def test_malformed_arn_prefix_is_one_sentence(monkeypatch):
     assert "\n" not in str(err.value)
 
 
-@pytest.mark.parametrize(("code", "message"), [
-    ("AccessDeniedException", "Access to KMS is not allowed"),
-    ("DecryptionFailureException", "Secrets Manager can't decrypt the protected secret text"),
-    ("KMSAccessDeniedException", "denied"),
-])
+@pytest.mark.parametrize(
+    ("code", "message"),
+    [
+        ("AccessDeniedException", "Access to KMS is not allowed"),
+        ("DecryptionFailureException", "Secrets Manager can't decrypt the protected secret text"),
+        ("KMSAccessDeniedException", "denied"),
+    ],
+)
 def test_key_refusal_is_told_apart(seed, proxy, monkeypatch, code, message):
     seed("team/openai", KEY)
     monkeypatch.setenv("NBSECRETS_PREFIX", PREFIX)
@@ -54,13 +60,18 @@ def test_key_refusal_is_told_apart(seed, proxy, monkeypatch, code, message):
     assert "OPENAI_API_KEY" not in os.environ
 
 
-def test_secret_refusal_in_another_account_points_to_the_resource_policy(seed, proxy,
-                                                                         monkeypatch):
-    monkeypatch.setenv("NBSECRETS_PREFIX",
-                       "arn:aws:secretsmanager:us-east-1:999988887777:secret:team/")
+def test_secret_refusal_in_another_account_points_to_the_resource_policy(seed, proxy, monkeypatch):
+    monkeypatch.setenv(
+        "NBSECRETS_PREFIX", "arn:aws:secretsmanager:us-east-1:999988887777:secret:team/"
+    )
     proxy.fail(400, "AccessDeniedException", 5, only="BatchGetSecretValue")
-    proxy.fail(400, "AccessDeniedException", 5, only="GetSecretValue",
-               message="no resource-based policy allows the action")
+    proxy.fail(
+        400,
+        "AccessDeniedException",
+        5,
+        only="GetSecretValue",
+        message="no resource-based policy allows the action",
+    )
     with pytest.raises(AccessDeniedError) as err:
         nbsecrets.get("openai")
     text = str(err.value)
@@ -68,13 +79,20 @@ def test_secret_refusal_in_another_account_points_to_the_resource_policy(seed, p
     assert "KMS" not in text and "\n" not in text
 
 
-@pytest.mark.parametrize(("error", "words"), [
-    ({"ErrorCode": "DecryptionFailure", "ErrorMessage": "x"}, "KMS key would not decrypt"),
-    ({"ErrorCode": "AccessDeniedException", "ErrorMessage": "Access to KMS is not allowed"},
-     "KMS key would not decrypt"),
-    ({"ErrorCode": "AccessDeniedException", "ErrorMessage": "not authorized"},
-     "not allowed secretsmanager:GetSecretValue"),
-])
+@pytest.mark.parametrize(
+    ("error", "words"),
+    [
+        ({"ErrorCode": "DecryptionFailure", "ErrorMessage": "x"}, "KMS key would not decrypt"),
+        (
+            {"ErrorCode": "AccessDeniedException", "ErrorMessage": "Access to KMS is not allowed"},
+            "KMS key would not decrypt",
+        ),
+        (
+            {"ErrorCode": "AccessDeniedException", "ErrorMessage": "not authorized"},
+            "not allowed secretsmanager:GetSecretValue",
+        ),
+    ],
+)
 def test_batch_errors(error, words):
     err = Reader._batch_error("team/openai", {"SecretId": "team/openai", **error}, "us-east-1")
     assert isinstance(err, AccessDeniedError) and words in str(err)

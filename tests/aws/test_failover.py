@@ -44,7 +44,8 @@ def regions(moto_endpoint: str, aws_env) -> Iterator[tuple[Proxy, MotoProcess]]:
 def test_router_sends_each_region_to_its_own_server(regions):
     router, _ = regions
     boto3.client("secretsmanager", region_name=REPLICA).create_secret(
-        Name="only-in-replica", SecretString="x")
+        Name="only-in-replica", SecretString="x"
+    )
     router.requests.clear()
     router.regions.clear()
     with pytest.raises(nbsecrets.KeyNotFoundError):
@@ -66,8 +67,9 @@ def test_reads_fail_over_when_primary_stops(regions, ip, capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("openai: OPENAI_API_KEY <- nbsecrets/openai (")
     assert "replica in eu-west-1" in out[0]
-    assert out[1:] == [f"Secrets Manager in {PRIMARY} is unreachable; read from replica "
-                       f"region {REPLICA}."]
+    assert out[1:] == [
+        f"Secrets Manager in {PRIMARY} is unreachable; read from replica region {REPLICA}."
+    ]
     assert os.environ["OPENAI_API_KEY"] == KEY
     # botocore's retries on the dead region are bounded, then one request to the replica.
     assert router.actions_in(PRIMARY) == ["BatchGetSecretValue"] * transport.MAX_ATTEMPTS
@@ -91,8 +93,9 @@ def test_server_errors_fail_over_after_retries(regions, capsys):
     assert router.actions_in(PRIMARY) == ["BatchGetSecretValue"] * transport.MAX_ATTEMPTS
     assert router.actions_in(REPLICA) == ["BatchGetSecretValue"]
     # The Python API says it on stderr, in the magic's words.
-    assert capsys.readouterr().err == (f"Secrets Manager in {PRIMARY} is unreachable; read from "
-                                       f"replica region {REPLICA}.\n")
+    assert capsys.readouterr().err == (
+        f"Secrets Manager in {PRIMARY} is unreachable; read from replica region {REPLICA}.\n"
+    )
     assert api.take_notices() == []
 
 

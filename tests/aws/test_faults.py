@@ -47,7 +47,8 @@ def count_sends() -> list[str]:
     """Every HTTP request the shared store's client sends, through botocore's events."""
     sent: list[str] = []
     api.store().client().meta.events.register(
-        "before-send", lambda request, **_: sent.append(request.url))
+        "before-send", lambda request, **_: sent.append(request.url)
+    )
     return sent
 
 
@@ -77,7 +78,8 @@ def test_closed_port(aws_env):
         import boto3
 
         boto3.client("secretsmanager", region_name="us-east-1").create_secret(
-            Name="nbsecrets/openai", SecretString=KEY)
+            Name="nbsecrets/openai", SecretString=KEY
+        )
         assert nbsecrets.load("openai") == {"openai": ("OPENAI_API_KEY",)}
         assert os.environ["OPENAI_API_KEY"] == KEY
     finally:
@@ -141,8 +143,7 @@ def test_no_credentials_at_all(keys, proxy, aws_env):
         open(aws_env[var], "w").close()
     os.environ["AWS_EC2_METADATA_DISABLED"] = "true"  # no instance metadata lookup
     before = dict(os.environ)
-    with pytest.raises(nbsecrets.NoCredentialsError, match="No AWS credentials were found") \
-            as info:
+    with pytest.raises(nbsecrets.NoCredentialsError, match="No AWS credentials were found") as info:
         nbsecrets.load("openai", "anthropic")
     one_sentence(str(info.value))
     assert proxy.requests == []  # nothing is sent unsigned

@@ -32,13 +32,15 @@ print("got", len(value))
 
 
 def _values() -> dict[str, str]:
-    return {"openai": "sk-proj-" + secrets.token_urlsafe(30),
-            "db": "db-password-" + secrets.token_urlsafe(20),
-            "stored": "sk-ant-" + secrets.token_urlsafe(30)}
+    return {
+        "openai": "sk-proj-" + secrets.token_urlsafe(30),
+        "db": "db-password-" + secrets.token_urlsafe(20),
+        "stored": "sk-ant-" + secrets.token_urlsafe(30),
+    }
 
 
 def _runs(value: str) -> list[str]:
-    return [value[i:i + 12] for i in range(len(value) - 11)]
+    return [value[i : i + 12] for i in range(len(value) - 11)]
 
 
 def _leaked(text: str, value: str) -> bool:
@@ -48,13 +50,20 @@ def _leaked(text: str, value: str) -> bool:
 @pytest.mark.parametrize("redact", [True, False], ids=["on", "off"])
 def test_debug_log_of_a_plain_process(sm, tmp_path: Path, redact: bool):
     values = _values()
-    sm.create_secret(Name="nbsecrets/bundle",
-                     SecretString=json.dumps({"openai": values["openai"], "db": values["db"]}))
+    sm.create_secret(
+        Name="nbsecrets/bundle",
+        SecretString=json.dumps({"openai": values["openai"], "db": values["db"]}),
+    )
     sm.create_secret(Name="nbsecrets/anthropic", SecretString="sk-ant-old-" + "x" * 20)
     log = tmp_path / "debug.log"
     env = {**os.environ, "NBSECRETS_REDACT": "1" if redact else "0"}
-    proc = subprocess.run([sys.executable, "-c", PROGRAM, str(log), values["stored"]],
-                          capture_output=True, text=True, env=env, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", PROGRAM, str(log), values["stored"]],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert f"got {len(values['openai'])}" in proc.stdout
     text = log.read_text(encoding="utf-8")

@@ -22,12 +22,12 @@ def refs(store: Store, *names: str):
 @pytest.mark.parametrize(
     ("payload", "name"),
     [
-        (KEY, "openai"),                                        # raw string
-        ({"api_key": KEY, "org": "org-1"}, "openai"),           # api_key field
-        ({"openai": KEY, "note": "x"}, "openai"),               # field named after the provider
-        ({"token": KEY, "count": 3}, "openai"),                 # the only string field
-        ({"anthropic": KEY, "note": "x"}, "claude"),            # alias, canonical field name
-        (KEY + "\n", "openai"),                                 # trailing newline is dropped
+        (KEY, "openai"),  # raw string
+        ({"api_key": KEY, "org": "org-1"}, "openai"),  # api_key field
+        ({"openai": KEY, "note": "x"}, "openai"),  # field named after the provider
+        ({"token": KEY, "count": 3}, "openai"),  # the only string field
+        ({"anthropic": KEY, "note": "x"}, "claude"),  # alias, canonical field name
+        (KEY + "\n", "openai"),  # trailing newline is dropped
     ],
 )
 def test_layouts(seed, payload, name):

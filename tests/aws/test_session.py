@@ -11,15 +11,18 @@ import pytest
 import nbsecrets
 
 KEY = "sk-role-0123456789abcdefghij"
-TRUST = {"Version": "2012-10-17", "Statement": [
-    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]}
+TRUST = {
+    "Version": "2012-10-17",
+    "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}],
+}
 
 
 @pytest.fixture
 def role_arn(aws_env):
     iam = boto3.client("iam", region_name="us-east-1")
-    return iam.create_role(RoleName="notebook", AssumeRolePolicyDocument=json.dumps(TRUST)
-                           )["Role"]["Arn"]
+    return iam.create_role(RoleName="notebook", AssumeRolePolicyDocument=json.dumps(TRUST))["Role"][
+        "Arn"
+    ]
 
 
 def test_assumes_role_once_then_reads(seed, proxy, role_arn):

@@ -50,27 +50,36 @@ def violations(source: str, rel: str) -> list[str]:
             func = node.func
             if isinstance(func, ast.Name) and func.id in BUILDERS:
                 out.append(f"{rel}:{node.lineno} calls {func.id}(")
-            elif isinstance(func, ast.Attribute) and func.attr in BUILDERS \
-                    and _receiver(func.value) not in FACADES:
+            elif (
+                isinstance(func, ast.Attribute)
+                and func.attr in BUILDERS
+                and _receiver(func.value) not in FACADES
+            ):
                 out.append(f"{rel}:{node.lineno} calls {ast.unparse(func)}(")
     return out
 
 
 def test_only_the_transport_builds_clients():
-    found = [v for path in sorted(SRC.rglob("*.py"))
-             for v in violations(path.read_text(encoding="utf-8"), _rel(path))]
+    found = [
+        v
+        for path in sorted(SRC.rglob("*.py"))
+        for v in violations(path.read_text(encoding="utf-8"), _rel(path))
+    ]
     assert found == [], "get clients from the Store (store.client(service)):\n" + "\n".join(found)
 
 
-@pytest.mark.parametrize("line", [
-    "import boto3",
-    "import botocore.config",
-    "from botocore.config import Config",
-    "from boto3.session import Session",
-    "def f(session):\n    return session.client('iam')",
-    "def f(self):\n    return self.transport.session.client('sts')",
-    "def f(mod):\n    return mod.Session()",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "import boto3",
+        "import botocore.config",
+        "from botocore.config import Config",
+        "from boto3.session import Session",
+        "def f(session):\n    return session.client('iam')",
+        "def f(self):\n    return self.transport.session.client('sts')",
+        "def f(mod):\n    return mod.Session()",
+    ],
+)
 def test_the_check_fails_on_a_bypass(line):
     assert violations(line, "admin/doctor.py")
 

@@ -18,21 +18,28 @@ NEW = "sk-test-new-9876543210zyxwvu"
 def two_versions(seed, sm):
     seed("nbsecrets/openai", KEY)
     sm.put_secret_value(SecretId="nbsecrets/openai", SecretString=NEW)
-    ids = {s: v["VersionId"] for v in sm.list_secret_version_ids(
-        SecretId="nbsecrets/openai")["Versions"] for s in v["VersionStages"]}
+    ids = {
+        s: v["VersionId"]
+        for v in sm.list_secret_version_ids(SecretId="nbsecrets/openai")["Versions"]
+        for s in v["VersionStages"]
+    }
     return ids["AWSPREVIOUS"], ids["AWSCURRENT"]
 
 
 def stages(sm, name="nbsecrets/openai"):
-    return {v["VersionId"]: set(v["VersionStages"])
-            for v in sm.list_secret_version_ids(SecretId=name)["Versions"]}
+    return {
+        v["VersionId"]: set(v["VersionStages"])
+        for v in sm.list_secret_version_ids(SecretId=name)["Versions"]
+    }
 
 
 def test_versions_lists_ids_and_stages_not_values(two_versions, capsys):
     old, new = two_versions
     found = api.store().versions("nbsecrets/openai")
-    assert [(v.version_id, v.stages) for v in found] == [(new, ("AWSCURRENT",)),
-                                                          (old, ("AWSPREVIOUS",))]
+    assert [(v.version_id, v.stages) for v in found] == [
+        (new, ("AWSCURRENT",)),
+        (old, ("AWSPREVIOUS",)),
+    ]
     assert cli.main(["versions", "openai"]) == 0
     out = capsys.readouterr().out
     assert old in out and new in out and "AWSPREVIOUS" in out and "created" in out
@@ -44,7 +51,9 @@ def test_versions_without_list_permission_shows_labelled_versions(two_versions, 
     proxy.fail(400, "AccessDeniedException", times=1, only="ListSecretVersionIds")
     found = api.store().versions("nbsecrets/openai")
     assert [(v.version_id, v.stages, v.created) for v in found] == [
-        (new, ("AWSCURRENT",), None), (old, ("AWSPREVIOUS",), None)]
+        (new, ("AWSCURRENT",), None),
+        (old, ("AWSPREVIOUS",), None),
+    ]
     assert proxy.actions() == ["DescribeSecret", "ListSecretVersionIds"]
 
 
@@ -68,8 +77,10 @@ def test_rollback_moves_current_back_and_previous_forward(two_versions, sm, prox
     assert old in out and KEY not in out and NEW not in out
     # moto serves reads without a stage from its default version, which
     # UpdateSecretVersionStage does not move; name the stage to read what AWS would serve.
-    assert sm.get_secret_value(SecretId="nbsecrets/openai",
-                               VersionStage="AWSCURRENT")["SecretString"] == KEY
+    assert (
+        sm.get_secret_value(SecretId="nbsecrets/openai", VersionStage="AWSCURRENT")["SecretString"]
+        == KEY
+    )
     # A second rollback undoes the first.
     assert cli.main(["rollback", "openai"]) == 0
     assert stages(sm) == {old: {"AWSPREVIOUS"}, new: {"AWSCURRENT"}}
@@ -112,6 +123,7 @@ def test_magic_stage_reads_previous(two_versions, ip, capsys):
 
 # -- issue 10: CreateSecret first, with NBSECRETS_KMS_KEY_ID --------------------------------
 
+
 def test_new_key_is_created_first_and_with_the_configured_kms_key(sm, proxy, monkeypatch):
     import boto3
 
@@ -132,5 +144,7 @@ def test_existing_key_gets_a_new_version_after_resource_exists(seed, sm, proxy):
     proxy.requests.clear()
     api.store_key("openai", "sk-test-new-value-00000000000000000")
     assert proxy.actions() == ["CreateSecret", "PutSecretValue"]
-    assert sm.get_secret_value(SecretId="nbsecrets/openai")["SecretString"] == \
-        "sk-test-new-value-00000000000000000"
+    assert (
+        sm.get_secret_value(SecretId="nbsecrets/openai")["SecretString"]
+        == "sk-test-new-value-00000000000000000"
+    )

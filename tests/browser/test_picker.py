@@ -37,9 +37,16 @@ KEYS = {
     "huggingface": "hf_browserHuggingface0123456789",
 }
 NEW = "gsk_browserGroqNewKey_55aa66bb77cc"
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                  "--no-first-run", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 WAIT_MS = 120_000
 CHECK_CELL = (
     "import hashlib, os\n"
@@ -68,9 +75,12 @@ class Lab:
 
     def api(self, path: str, method: str = "GET", body: object = None) -> object:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"{self.url}{path}", method=method, data=data,
-                                     headers={"Authorization": f"token {self.token}",
-                                              "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.url}{path}",
+            method=method,
+            data=data,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             answer = resp.read()
         return json.loads(answer) if answer else None
@@ -93,21 +103,29 @@ def lab(tmp_path: Path, aws_env, seed) -> Iterator[Lab]:
     root = tmp_path / "root"
     root.mkdir()
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbsecrets"),
-                nbformat.v4.new_code_cell("%aikey"),
-                nbformat.v4.new_code_cell(CHECK_CELL)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbsecrets"),
+        nbformat.v4.new_code_cell("%aikey"),
+        nbformat.v4.new_code_cell(CHECK_CELL),
+    ]
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(nb, root / "picker.ipynb")
 
     settings = tmp_path / "lab-settings"
     # Save widget state with the notebook, so the saved file proves the state holds no key.
-    write_json(settings / "@jupyter-widgets" / "jupyterlab-manager" /
-               "plugin.jupyterlab-settings", {"saveState": True})
+    write_json(
+        settings / "@jupyter-widgets" / "jupyterlab-manager" / "plugin.jupyterlab-settings",
+        {"saveState": True},
+    )
     # No news or update checks: nothing leaves loopback.
-    write_json(settings / "@jupyterlab" / "apputils-extension" /
-               "notification.jupyterlab-settings",
-               {"fetchNews": "false", "checkForUpdates": False})
+    write_json(
+        settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings",
+        {"fetchNews": "false", "checkForUpdates": False},
+    )
     env = dict(os.environ)
     env.update(
         JUPYTERLAB_SETTINGS_DIR=str(settings),
@@ -122,14 +140,28 @@ def lab(tmp_path: Path, aws_env, seed) -> Iterator[Lab]:
     token = sha(str(tmp_path))[:32]
     log = (tmp_path / "lab.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser",
-         "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
-         f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-         "--ServerApp.open_browser=False", "--LabApp.news_url=None",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         "--LabApp.expose_app_in_browser=True", "--LabApp.extension_manager=readonly",
-         *(["--allow-root"] if os.geteuid() == 0 else [])],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.open_browser=False",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.extension_manager=readonly",
+            *(["--allow-root"] if os.geteuid() == 0 else []),
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     server = Lab(f"http://127.0.0.1:{port}", token, root, proc)
     try:
         deadline = time.monotonic() + 120
@@ -140,8 +172,9 @@ def lab(tmp_path: Path, aws_env, seed) -> Iterator[Lab]:
             except OSError:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     log.flush()
-                    pytest.fail("JupyterLab did not start:\n"
-                                + (tmp_path / "lab.log").read_text()[-3000:])
+                    pytest.fail(
+                        "JupyterLab did not start:\n" + (tmp_path / "lab.log").read_text()[-3000:]
+                    )
                 time.sleep(0.25)  # polling for the server to answer, not a timed assertion
         yield server
     finally:
@@ -162,11 +195,15 @@ def lab(tmp_path: Path, aws_env, seed) -> Iterator[Lab]:
 
 def launch(playwright, chromium_path: str):
     try:
-        return playwright.chromium.launch(executable_path=chromium_path, headless=True,
-                                          args=CHROMIUM_FLAGS)
+        return playwright.chromium.launch(
+            executable_path=chromium_path, headless=True, args=CHROMIUM_FLAGS
+        )
     except Exception as exc:  # Chromium truly cannot start here: say why
-        detail = " | ".join(line.strip() for line in str(exc).splitlines()
-                            if line.strip() and "<launching>" not in line)
+        detail = " | ".join(
+            line.strip()
+            for line in str(exc).splitlines()
+            if line.strip() and "<launching>" not in line
+        )
         pytest.skip(f"Chromium ({chromium_path}) cannot start: {detail[:800]}")
 
 
@@ -186,8 +223,10 @@ def test_picker_loads_and_stores_in_jupyterlab(lab: Lab, chromium_path: str, sm)
             page.set_default_timeout(WAIT_MS)
             expect.set_options(timeout=WAIT_MS)
             page.goto(f"{lab.url}/lab/tree/picker.ipynb?token={lab.token}")
-            page.wait_for_function("() => window.jupyterapp && window.jupyterapp.shell "
-                                   "&& document.querySelector('.jp-Notebook .jp-Cell')")
+            page.wait_for_function(
+                "() => window.jupyterapp && window.jupyterapp.shell "
+                "&& document.querySelector('.jp-Notebook .jp-Cell')"
+            )
             # JupyterLab may ask which kernel to use for a notebook it has not seen: answer.
             select = page.locator(".jp-Dialog").get_by_role("button", name="Select")
             with contextlib.suppress(PlaywrightTimeoutError):
@@ -199,8 +238,12 @@ def test_picker_loads_and_stores_in_jupyterlab(lab: Lab, chromium_path: str, sm)
 
             picker = page.locator(".nbsecrets-picker")
             picker.wait_for()
-            for provider, status in (("openai", "available"), ("anthropic", "available"),
-                                     ("huggingface", "available"), ("mistral", "missing")):
+            for provider, status in (
+                ("openai", "available"),
+                ("anthropic", "available"),
+                ("huggingface", "available"),
+                ("mistral", "missing"),
+            ):
                 expect(picker.locator(".nbsecrets-grid")).to_contain_text(provider)
                 expect(picker.locator(".nbsecrets-grid")).to_contain_text(status)
             expect(picker.locator(".nbsecrets-grid")).to_contain_text("OPENAI_API_KEY")
@@ -263,7 +306,7 @@ def test_picker_loads_and_stores_in_jupyterlab(lab: Lab, chromium_path: str, sm)
     assert "groq: GROQ_API_KEY" in saved  # the saved outputs are really there
     for value in (*KEYS.values(), NEW):
         for start in range(len(value) - 11):
-            assert value[start:start + 12] not in saved
+            assert value[start : start + 12] not in saved
     if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
         (ROOT / "docs").mkdir(exist_ok=True)
         shutil.copy(lab.root.parent / "picker.png", ROOT / "docs" / "picker.png")

@@ -25,9 +25,11 @@ from tests.conftest import SAGEMAKER_TRUST
 OPENAI = "sk-job-openai-0123456789abcdefghijklmnop"
 HF = "hf_job_0123456789ABCDEFGHIJKLMNOPQRSTUV"
 ANTHROPIC = "sk-ant-job-0123456789abcdefghijklmnopq"
-CHILD = ("import hashlib, json, os; print(json.dumps({v: hashlib.sha256(os.environ[v].encode())"
-         ".hexdigest() if v in os.environ else None for v in "
-         "('OPENAI_API_KEY', 'HF_TOKEN', 'ANTHROPIC_API_KEY')}))")
+CHILD = (
+    "import hashlib, json, os; print(json.dumps({v: hashlib.sha256(os.environ[v].encode())"
+    ".hexdigest() if v in os.environ else None for v in "
+    "('OPENAI_API_KEY', 'HF_TOKEN', 'ANTHROPIC_API_KEY')}))"
+)
 
 
 def sha(value: str) -> str:
@@ -43,16 +45,22 @@ def secrets(seed):
 
 # -- load_environment -----------------------------------------------------------------------
 
+
 def test_load_environment_sets_the_named_keys_in_one_request(secrets, proxy, monkeypatch):
     env = nbsecrets.job_environment("openai", "hf", "anthropic=team/bundle#anthropic")
     for var, value in env.items():
         monkeypatch.setenv(var, value)
     proxy.requests.clear()
-    assert nbsecrets.load_environment() == {"openai": ("OPENAI_API_KEY",),
-                                            "huggingface": ("HF_TOKEN",),
-                                            "anthropic": ("ANTHROPIC_API_KEY",)}
-    assert (os.environ["OPENAI_API_KEY"], os.environ["HF_TOKEN"],
-            os.environ["ANTHROPIC_API_KEY"]) == (OPENAI, HF, ANTHROPIC)
+    assert nbsecrets.load_environment() == {
+        "openai": ("OPENAI_API_KEY",),
+        "huggingface": ("HF_TOKEN",),
+        "anthropic": ("ANTHROPIC_API_KEY",),
+    }
+    assert (
+        os.environ["OPENAI_API_KEY"],
+        os.environ["HF_TOKEN"],
+        os.environ["ANTHROPIC_API_KEY"],
+    ) == (OPENAI, HF, ANTHROPIC)
     assert proxy.actions() == ["BatchGetSecretValue"]
 
 
@@ -81,7 +89,8 @@ def test_a_denied_key_names_the_role_and_the_policy_to_give_it(secrets, proxy, m
     assert error == (
         f"The role in use, {role}, may not read nbsecrets/openai, nbsecrets/huggingface; an "
         f"admin grants it with `nbsecrets provision --role {role} {flags}` "
-        f"(`nbsecrets policy {flags}` prints that policy).")
+        f"(`nbsecrets policy {flags}` prints that policy)."
+    )
     assert "OPENAI_API_KEY" not in os.environ
 
 
@@ -102,13 +111,16 @@ def test_a_denied_reference_keeps_the_statement_and_names_the_role(secrets, prox
 
 # -- nbsecrets run --------------------------------------------------------------------------
 
+
 def job_role_credentials(monkeypatch=None) -> str:
     """A job role on moto's IAM, assumed through STS; returns its ARN (sets the env if asked)."""
     iam = boto3.client("iam", region_name="us-east-1")
-    arn = iam.create_role(RoleName="training-job",
-                          AssumeRolePolicyDocument=SAGEMAKER_TRUST)["Role"]["Arn"]
+    arn = iam.create_role(RoleName="training-job", AssumeRolePolicyDocument=SAGEMAKER_TRUST)[
+        "Role"
+    ]["Arn"]
     creds = boto3.client("sts", region_name="us-east-1").assume_role(
-        RoleArn=arn, RoleSessionName="SageMaker")["Credentials"]
+        RoleArn=arn, RoleSessionName="SageMaker"
+    )["Credentials"]
     job_role_credentials.creds = creds  # type: ignore[attr-defined]
     if monkeypatch is not None:
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds["AccessKeyId"])
@@ -121,18 +133,25 @@ def job_env(entries: dict[str, str], tmp_path: Path) -> dict[str, str]:
     """What a SageMaker job's container has: the entries, the endpoint, the role's credentials."""
     job_role_credentials()
     creds = job_role_credentials.creds  # type: ignore[attr-defined]
-    return {**entries,
-            "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
-            "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-            "AWS_SESSION_TOKEN": creds["SessionToken"],
-            "HOME": str(tmp_path)}
+    return {
+        **entries,
+        "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+        "HOME": str(tmp_path),
+    }
 
 
 def nbsecrets_run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nbsecrets.cli", "run", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "nbsecrets.cli", "run", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_run_hands_the_job_its_keys_from_the_entries_alone(secrets, proxy, tmp_path):
@@ -150,10 +169,17 @@ def test_run_hands_the_job_its_keys_from_the_entries_alone(secrets, proxy, tmp_p
 
 def test_run_with_names_serves_a_terminal_and_the_shell_gets_nothing(secrets, tmp_path):
     env = {**job_env({}, tmp_path), "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    script = (f"{sys.executable} -m nbsecrets.cli run anthropic=team/bundle#anthropic -- "
-              f"{sys.executable} -c \"$CHILD\"; echo \"shell: ${{ANTHROPIC_API_KEY:-unset}}\"")
-    done = subprocess.run(["bash", "-c", script], env={**env, "CHILD": CHILD},
-                          capture_output=True, text=True, timeout=120)
+    script = (
+        f"{sys.executable} -m nbsecrets.cli run anthropic=team/bundle#anthropic -- "
+        f'{sys.executable} -c "$CHILD"; echo "shell: ${{ANTHROPIC_API_KEY:-unset}}"'
+    )
+    done = subprocess.run(
+        ["bash", "-c", script],
+        env={**env, "CHILD": CHILD},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     got, shell = done.stdout.splitlines()[-2:]
     assert json.loads(got)["ANTHROPIC_API_KEY"] == sha(ANTHROPIC)
@@ -162,18 +188,22 @@ def test_run_with_names_serves_a_terminal_and_the_shell_gets_nothing(secrets, tm
 
 def test_run_passes_on_the_exit_status_and_arguments(secrets, tmp_path):
     env = job_env({"NBSECRETS_KEYS": "openai"}, tmp_path)
-    done = nbsecrets_run(["--", sys.executable, "-c", "import sys; sys.exit(len(sys.argv))",
-                          "a", "--", "b"], env)
+    done = nbsecrets_run(
+        ["--", sys.executable, "-c", "import sys; sys.exit(len(sys.argv))", "a", "--", "b"], env
+    )
     assert done.returncode == 4
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (["openai", "python"], "Put -- before the command"),
-    (["openai", "--"], "Name the command to run after --"),
-    (["openai", "--", "no-such-program-here"], "no-such-program-here: command not found"),
-    (["--", sys.executable, "-c", "pass"], "NBSECRETS_KEYS is not set"),
-    (["nosuchkey", "--", sys.executable, "-c", "print('ran')"], "nosuchkey"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["openai", "python"], "Put -- before the command"),
+        (["openai", "--"], "Name the command to run after --"),
+        (["openai", "--", "no-such-program-here"], "no-such-program-here: command not found"),
+        (["--", sys.executable, "-c", "pass"], "NBSECRETS_KEYS is not set"),
+        (["nosuchkey", "--", sys.executable, "-c", "print('ran')"], "nosuchkey"),
+    ],
+)
 def test_run_errors_are_one_line_and_nothing_runs(secrets, tmp_path, args, says):
     done = nbsecrets_run(args, job_env({}, tmp_path))
     assert done.returncode == 1
@@ -191,23 +221,41 @@ def test_run_imports_boto3_and_nothing_heavy(secrets, tmp_path):
         "    os._exit(0)\n"
         "os.execv = execv\n"
         "from nbsecrets.cli import main\n"
-        f"main(['run', 'openai', '--', {sys.executable!r}, '-c', 'pass'])\n")
+        f"main(['run', 'openai', '--', {sys.executable!r}, '-c', 'pass'])\n"
+    )
     env = job_env({}, tmp_path)
-    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     modules = json.loads(done.stdout.splitlines()[-1])
     tops = {m.split(".")[0] for m in modules}
     third_party = {t for t in tops - set(sys.stdlib_module_names) if not t.startswith("_")}
     assert {"boto3", "botocore", "nbsecrets"} <= third_party  # the probe sees imports
-    assert third_party <= {"nbsecrets", "boto3", "botocore", "s3transfer", "jmespath",
-                           "dateutil", "urllib3", "six", "certifi", "awscrt"}
+    assert third_party <= {
+        "nbsecrets",
+        "boto3",
+        "botocore",
+        "s3transfer",
+        "jmespath",
+        "dateutil",
+        "urllib3",
+        "six",
+        "certifi",
+        "awscrt",
+    }
     for heavy in ("IPython", "ipywidgets", "sagemaker", "numpy", "pandas", "traitlets"):
         assert heavy not in tops
 
 
-@pytest.mark.parametrize("argv", [["run", "openai", "--", "python", "-h", "x"],
-                                  ["run", "--", "python", "--help"], ["run", "openai", "x"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["run", "openai", "--", "python", "-h", "x"],
+        ["run", "--", "python", "--help"],
+        ["run", "openai", "x"],
+    ],
+)
 def test_the_parser_reads_run_as_the_fast_path_does(argv):
     from nbsecrets.cli import build_parser
 

@@ -30,30 +30,47 @@ def test_job_environment_carries_prefix_region_and_replicas(monkeypatch):
     monkeypatch.setenv("NBSECRETS_REGION", "eu-west-1")
     monkeypatch.setenv("NBSECRETS_FALLBACK_REGIONS", "eu-central-1, us-east-1")
     env = nbsecrets.job_environment("openai", "openai=team/openai")  # the same key twice
-    assert env == {"NBSECRETS_KEYS": "openai", "NBSECRETS_PREFIX": "team/",
-                   "NBSECRETS_REGION": "eu-west-1",
-                   "NBSECRETS_FALLBACK_REGIONS": "eu-central-1,us-east-1"}
+    assert env == {
+        "NBSECRETS_KEYS": "openai",
+        "NBSECRETS_PREFIX": "team/",
+        "NBSECRETS_REGION": "eu-west-1",
+        "NBSECRETS_FALLBACK_REGIONS": "eu-central-1,us-east-1",
+    }
 
 
 def test_job_environment_reads_back_as_the_same_keys(monkeypatch):
-    env = nbsecrets.job_environment("openai", "anthropic=arn:aws:secretsmanager:us-east-1:"
-                                    "123456789012:secret:team/bundle-AbCdEf#anthropic")
+    env = nbsecrets.job_environment(
+        "openai",
+        "anthropic=arn:aws:secretsmanager:us-east-1:"
+        "123456789012:secret:team/bundle-AbCdEf#anthropic",
+    )
     config = nbsecrets.api.store().config
     assert [config.ref(n) for n in environment.keys_named(env)] == [
         config.ref("openai"),
-        config.ref("anthropic=arn:aws:secretsmanager:us-east-1:123456789012:secret:"
-                   "team/bundle-AbCdEf#anthropic")]
+        config.ref(
+            "anthropic=arn:aws:secretsmanager:us-east-1:123456789012:secret:"
+            "team/bundle-AbCdEf#anthropic"
+        ),
+    ]
 
 
-@pytest.mark.parametrize(("names", "says"), [
-    ((), "Name at least one key"),
-    (("",), "names no provider"),
-    (("openai=",), "is incomplete"),
-    (("openai", "openai=other/secret"), "named twice"),
-    (("openai=bundle#a,b",), "holds a comma"),
-    (tuple(f"p{i}=arn:aws:secretsmanager:us-east-1:123456789012:secret:team/k{i}-AbCdEf"
-           for i in range(20)), "more than the 1024"),
-])
+@pytest.mark.parametrize(
+    ("names", "says"),
+    [
+        ((), "Name at least one key"),
+        (("",), "names no provider"),
+        (("openai=",), "is incomplete"),
+        (("openai", "openai=other/secret"), "named twice"),
+        (("openai=bundle#a,b",), "holds a comma"),
+        (
+            tuple(
+                f"p{i}=arn:aws:secretsmanager:us-east-1:123456789012:secret:team/k{i}-AbCdEf"
+                for i in range(20)
+            ),
+            "more than the 1024",
+        ),
+    ],
+)
 def test_job_environment_refuses_bad_names_in_one_sentence(names, says):
     with pytest.raises(ConfigError, match=says) as err:
         nbsecrets.job_environment(*names)
@@ -81,8 +98,13 @@ def test_without_a_region_the_job_uses_its_own(monkeypatch, tmp_path):
     monkeypatch.setattr(transport, "sagemaker_region", functools.partial(sagemaker_region, meta))
     monkeypatch.delenv("AWS_REGION")
     monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
-    assert nbsecrets.job_environment("openai") == {"NBSECRETS_KEYS": "openai",
-                                                   "NBSECRETS_PREFIX": "nbsecrets/"}
-    meta.write_text(json.dumps({"ResourceArn": "arn:aws:sagemaker:eu-north-1:123456789012:"
-                                               "notebook-instance/nb"}))
+    assert nbsecrets.job_environment("openai") == {
+        "NBSECRETS_KEYS": "openai",
+        "NBSECRETS_PREFIX": "nbsecrets/",
+    }
+    meta.write_text(
+        json.dumps(
+            {"ResourceArn": "arn:aws:sagemaker:eu-north-1:123456789012:notebook-instance/nb"}
+        )
+    )
     assert nbsecrets.job_environment("openai")["NBSECRETS_REGION"] == "eu-north-1"

@@ -28,10 +28,14 @@ ENV = {"OPENAI_API_KEY": KEY}
 # Where each operation would carry the key: a dotted path ("[]" is a list of one item) and
 # what sits at its end. Operations with no environment of their own carry it in a tag.
 PLACES: dict[str, tuple[str, object]] = {
-    "CreateAlgorithm": ("ValidationSpecification.ValidationProfiles[].TrainingJobDefinition"
-                        ".HyperParameters", ENV),
-    "CreateAppImageConfig": ("JupyterLabAppImageConfig.ContainerConfig"
-                             ".ContainerEnvironmentVariables", ENV),
+    "CreateAlgorithm": (
+        "ValidationSpecification.ValidationProfiles[].TrainingJobDefinition.HyperParameters",
+        ENV,
+    ),
+    "CreateAppImageConfig": (
+        "JupyterLabAppImageConfig.ContainerConfig.ContainerEnvironmentVariables",
+        ENV,
+    ),
     "CreateAutoMLJob": ("Tags[].Value", KEY),
     "CreateAutoMLJobV2": ("Tags[].Value", KEY),
     "CreateCompilationJob": ("Tags[].Value", KEY),
@@ -43,34 +47,51 @@ PLACES: dict[str, tuple[str, object]] = {
     "CreateInferenceRecommendationsJob": ("Tags[].Value", KEY),
     "CreateModel": ("Containers[].Environment", ENV),
     "CreateModelBiasJobDefinition": ("ModelBiasAppSpecification.Environment", ENV),
-    "CreateModelExplainabilityJobDefinition": ("ModelExplainabilityAppSpecification"
-                                               ".Environment", ENV),
+    "CreateModelExplainabilityJobDefinition": (
+        "ModelExplainabilityAppSpecification.Environment",
+        ENV,
+    ),
     "CreateModelPackage": ("InferenceSpecification.Containers[].Environment", ENV),
     "CreateModelQualityJobDefinition": ("ModelQualityAppSpecification.Environment", ENV),
-    "CreateMonitoringSchedule": ("MonitoringScheduleConfig.MonitoringJobDefinition.Environment",
-                                 ENV),
+    "CreateMonitoringSchedule": (
+        "MonitoringScheduleConfig.MonitoringJobDefinition.Environment",
+        ENV,
+    ),
     "CreateNotebookInstanceLifecycleConfig": (
-        "OnStart[].Content", base64.b64encode(f"export OPENAI_API_KEY={KEY}\n".encode()).decode()),
+        "OnStart[].Content",
+        base64.b64encode(f"export OPENAI_API_KEY={KEY}\n".encode()).decode(),
+    ),
     "CreateOptimizationJob": ("OptimizationEnvironment", ENV),
-    "CreatePipeline": ("PipelineDefinition", json.dumps({"Steps": [{"Arguments": {
-        "Environment": ENV}}]})),
+    "CreatePipeline": (
+        "PipelineDefinition",
+        json.dumps({"Steps": [{"Arguments": {"Environment": ENV}}]}),
+    ),
     "CreateProcessingJob": ("Environment", ENV),
     "CreateStudioLifecycleConfig": (
         "StudioLifecycleConfigContent",
-        base64.b64encode(f"#!/bin/bash\nOPENAI_API_KEY={KEY} jupyter lab\n".encode()).decode()),
+        base64.b64encode(f"#!/bin/bash\nOPENAI_API_KEY={KEY} jupyter lab\n".encode()).decode(),
+    ),
     "CreateTrainingJob": ("HyperParameters", {"api_key": KEY}),
     "CreateTransformJob": ("Environment", ENV),
     "StartPipelineExecution": ("PipelineParameters[].Value", KEY),
-    "UpdateAppImageConfig": ("CodeEditorAppImageConfig.ContainerConfig"
-                             ".ContainerEnvironmentVariables", ENV),
+    "UpdateAppImageConfig": (
+        "CodeEditorAppImageConfig.ContainerConfig.ContainerEnvironmentVariables",
+        ENV,
+    ),
     "UpdateEndpoint": ("EndpointConfigName", KEY),
-    "UpdateNotebookInstanceLifecycleConfig": ("OnCreate[].Content",
-                                              base64.b64encode(KEY.encode()).decode()),
+    "UpdateNotebookInstanceLifecycleConfig": (
+        "OnCreate[].Content",
+        base64.b64encode(KEY.encode()).decode(),
+    ),
     "UpdatePipeline": ("PipelineDefinition", json.dumps({"Environment": ENV})),
 }
 # Updates that take the same input as their Create twin carry the key in the same place.
-PLACES.update({f"Update{thing}": PLACES[f"Create{thing}"]
-               for thing in ("InferenceComponent", "ModelPackage", "MonitoringSchedule")})
+PLACES.update(
+    {
+        f"Update{thing}": PLACES[f"Create{thing}"]
+        for thing in ("InferenceComponent", "ModelPackage", "MonitoringSchedule")
+    }
+)
 
 
 def nest(path: str, leaf: object) -> dict:
@@ -90,14 +111,18 @@ def call(client, op: str, params: dict):
 
 def training_job(name: str, environment: dict[str, str]) -> dict:
     """A CreateTrainingJob request moto accepts."""
-    return {"TrainingJobName": name, "RoleArn": ROLE,
-            "AlgorithmSpecification": {"TrainingImage": "123456789012.dkr.ecr.us-east-1."
-                                       "amazonaws.com/train:1", "TrainingInputMode": "File"},
-            "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
-            "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1,
-                               "VolumeSizeInGB": 10},
-            "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
-            "Environment": environment}
+    return {
+        "TrainingJobName": name,
+        "RoleArn": ROLE,
+        "AlgorithmSpecification": {
+            "TrainingImage": "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1",
+            "TrainingInputMode": "File",
+        },
+        "OutputDataConfig": {"S3OutputPath": "s3://bucket/out"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+        "Environment": environment,
+    }
 
 
 @pytest.fixture
@@ -115,8 +140,15 @@ def test_every_guarded_operation_is_a_sagemaker_operation_and_has_a_test():
     model = botocore.session.get_session().get_service_model("sagemaker")
     assert set(GUARDED) <= set(model.operation_names)
     assert set(PLACES) == set(GUARDED)
-    for op in ("CreateTrainingJob", "CreateProcessingJob", "CreateModel", "CreateTransformJob",
-               "CreateHyperParameterTuningJob", "CreateEndpointConfig", "CreateAutoMLJobV2"):
+    for op in (
+        "CreateTrainingJob",
+        "CreateProcessingJob",
+        "CreateModel",
+        "CreateTransformJob",
+        "CreateHyperParameterTuningJob",
+        "CreateEndpointConfig",
+        "CreateAutoMLJobV2",
+    ):
         assert op in GUARDED
 
 
@@ -152,12 +184,20 @@ def test_guard_off_sends_the_value_as_asked(loaded, proxy, monkeypatch):
 
 
 def test_a_run_of_the_key_or_an_encoded_form_is_caught(loaded, proxy):
-    for value in (KEY[3:19], f"Bearer {KEY}", base64.b64encode(KEY.encode()).decode(),
-                  json.dumps({"token": KEY})):
+    for value in (
+        KEY[3:19],
+        f"Bearer {KEY}",
+        base64.b64encode(KEY.encode()).decode(),
+        json.dumps({"token": KEY}),
+    ):
         with pytest.raises(KeyInRequestError, match=r"Environment\.TOKEN holds the openai"):
-            loaded.create_processing_job(ProcessingJobName="p", RoleArn=ROLE,
-                                         ProcessingResources={}, AppSpecification={},
-                                         Environment={"TOKEN": value})
+            loaded.create_processing_job(
+                ProcessingJobName="p",
+                RoleArn=ROLE,
+                ProcessingResources={},
+                AppSpecification={},
+                Environment={"TOKEN": value},
+            )
     assert proxy.requests == []
 
 
@@ -165,15 +205,31 @@ def test_references_pass_and_carry_no_value(loaded, proxy):
     env = nbsecrets.job_environment("openai")
     loaded.create_training_job(**training_job("byref", env))
     loaded.create_processing_job(
-        ProcessingJobName="byref", RoleArn=ROLE, Environment=env,
-        ProcessingResources={"ClusterConfig": {"InstanceCount": 1,
-                                               "InstanceType": "ml.m5.large",
-                                               "VolumeSizeInGB": 10}},
-        AppSpecification={"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/p:1"})
-    loaded.create_model(ModelName="byref", ExecutionRoleArn=ROLE, PrimaryContainer={
-        "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1", "Environment": env})
-    assert proxy.actions("sagemaker.") == ["CreateTrainingJob", "CreateProcessingJob",
-                                           "CreateModel"]
+        ProcessingJobName="byref",
+        RoleArn=ROLE,
+        Environment=env,
+        ProcessingResources={
+            "ClusterConfig": {
+                "InstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 10,
+            }
+        },
+        AppSpecification={"ImageUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/p:1"},
+    )
+    loaded.create_model(
+        ModelName="byref",
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={
+            "Image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/serve:1",
+            "Environment": env,
+        },
+    )
+    assert proxy.actions("sagemaker.") == [
+        "CreateTrainingJob",
+        "CreateProcessingJob",
+        "CreateModel",
+    ]
     for body in proxy.bodies:
         assert b"NBSECRETS_KEYS" in body and KEY.encode() not in body
         assert KEY[10:22].encode() not in body
@@ -218,9 +274,15 @@ def test_a_fresh_process_guards_clients_of_any_session_made_before_the_load(seed
         "        client.create_model(ModelName='m', PrimaryContainer={'Environment': "
         "{'K': __import__('os').environ['OPENAI_API_KEY']}})\n"
         "    except guard.KeyInRequestError as exc:\n"
-        "        print('refused:', exc)\n")
-    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120)
+        "        print('refused:', exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     refused = "refused: CreateModel was not sent: PrimaryContainer.Environment.K holds"
@@ -233,9 +295,11 @@ def test_the_guard_works_in_ipython(ip, seed, proxy):
     ip.run_line_magic("aikey", "openai")
     ip.user_ns["sagemaker"] = boto3.client("sagemaker", region_name="us-east-1")
     proxy.requests.clear()
-    result = ip.run_cell("sagemaker.create_transform_job(TransformJobName='t', "
-                         "Environment={'OPENAI_API_KEY': __import__('os').environ"
-                         "['OPENAI_API_KEY']})")
+    result = ip.run_cell(
+        "sagemaker.create_transform_job(TransformJobName='t', "
+        "Environment={'OPENAI_API_KEY': __import__('os').environ"
+        "['OPENAI_API_KEY']})"
+    )
     assert isinstance(result.error_in_exec, KeyInRequestError)
     assert proxy.requests == []
 
@@ -263,9 +327,15 @@ def test_a_value_registered_before_botocore_is_guarded_once_botocore_loads(aws_e
         f"    client.create_model(ModelName='m', PrimaryContainer={{'Environment': "
         f"{{'K': {KEY!r}}}}})\n"
         "except guard.KeyInRequestError as exc:\n"
-        "    print(str(exc).split(':')[0])\n")
-    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ),
-                          capture_output=True, text=True, timeout=120)
+        "    print(str(exc).split(':')[0])\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == ["False False", "True", "CreateModel was not sent"]
 

@@ -21,10 +21,12 @@ from tests.admin.test_enforcement import NO_SECRETS, _post, auth_server, widened
 
 REGION = "us-east-1"
 KEY = "sk-job-iam-0123456789abcdefghijklmnopqr"
-CHILD = ("import hashlib, os; print(hashlib.sha256(os.environ['OPENAI_API_KEY'].encode())"
-         ".hexdigest())")
-JOB_POLICY = PolicyOptions(region=REGION, account="123456789012", providers=("openai",),
-                           list_secrets=False)
+CHILD = (
+    "import hashlib, os; print(hashlib.sha256(os.environ['OPENAI_API_KEY'].encode()).hexdigest())"
+)
+JOB_POLICY = PolicyOptions(
+    region=REGION, account="123456789012", providers=("openai",), list_secrets=False
+)
 
 
 @pytest.fixture
@@ -33,42 +35,73 @@ def job_roles(auth_server, tmp_path):  # noqa: F811
     _post(f"{auth_server}/moto-api/reset")
     _post(f"{auth_server}/moto-api/reset-auth", b"inf")  # setup window
     admin = {"region_name": REGION, "endpoint_url": auth_server}
-    boto3.client("secretsmanager", **admin).create_secret(Name="nbsecrets/openai",
-                                                          SecretString=KEY)
+    boto3.client("secretsmanager", **admin).create_secret(Name="nbsecrets/openai", SecretString=KEY)
     iam = boto3.client("iam", **admin)
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
-        "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:user/sagemaker"},
-        "Action": "sts:AssumeRole"}]})
+    trust = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:user/sagemaker"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+    )
     policy = widened(JOB_POLICY)
     assert "secretsmanager:ListSecrets" not in json.dumps(policy)
     for role, doc in (("training-job", policy), ("bare", NO_SECRETS)):
         iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
         iam.put_role_policy(RoleName=role, PolicyName="nbsecrets", PolicyDocument=json.dumps(doc))
     iam.create_user(UserName="sagemaker")
-    iam.put_user_policy(UserName="sagemaker", PolicyName="assume", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [
-            {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}]}))
+    iam.put_user_policy(
+        UserName="sagemaker",
+        PolicyName="assume",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+            }
+        ),
+    )
     key = iam.create_access_key(UserName="sagemaker")["AccessKey"]
     _post(f"{auth_server}/moto-api/reset-auth", b"0")  # every request checked from here
-    sts = boto3.client("sts", **admin, aws_access_key_id=key["AccessKeyId"],
-                       aws_secret_access_key=key["SecretAccessKey"])
+    sts = boto3.client(
+        "sts",
+        **admin,
+        aws_access_key_id=key["AccessKeyId"],
+        aws_secret_access_key=key["SecretAccessKey"],
+    )
 
     def env(role: str) -> dict[str, str]:
-        creds = sts.assume_role(RoleArn=f"arn:aws:iam::123456789012:role/{role}",
-                                RoleSessionName="SageMaker")["Credentials"]
-        return {"NBSECRETS_KEYS": "openai", "NBSECRETS_PREFIX": "nbsecrets/",
-                "NBSECRETS_REGION": REGION, "AWS_ENDPOINT_URL": auth_server,
-                "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
-                "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-                "AWS_SESSION_TOKEN": creds["SessionToken"], "HOME": str(tmp_path)}
+        creds = sts.assume_role(
+            RoleArn=f"arn:aws:iam::123456789012:role/{role}", RoleSessionName="SageMaker"
+        )["Credentials"]
+        return {
+            "NBSECRETS_KEYS": "openai",
+            "NBSECRETS_PREFIX": "nbsecrets/",
+            "NBSECRETS_REGION": REGION,
+            "AWS_ENDPOINT_URL": auth_server,
+            "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": creds["SessionToken"],
+            "HOME": str(tmp_path),
+        }
 
     yield env
     _post(f"{auth_server}/moto-api/reset-auth", b"inf")
 
 
 def run(env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "nbsecrets.cli", "run", "--", sys.executable,
-                           "-c", CHILD], env=env, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "nbsecrets.cli", "run", "--", sys.executable, "-c", CHILD],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_the_job_policy_is_enough_for_nbsecrets_run(job_roles):
@@ -85,4 +118,5 @@ def test_a_bare_job_role_is_told_what_to_add(job_roles):
     assert done.stderr.splitlines() == [
         f"nbsecrets: The role in use, {role}, may not read nbsecrets/openai; an admin grants "
         f"it with `nbsecrets provision --role {role} --provider openai --no-list` "
-        "(`nbsecrets policy --provider openai --no-list` prints that policy)."]
+        "(`nbsecrets policy --provider openai --no-list` prints that policy)."
+    ]

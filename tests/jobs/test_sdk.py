@@ -28,14 +28,17 @@ OPENAI = "sk-sdk-openai-0123456789abcdefghijklmnopq"
 HF = "hf_sdk_0123456789ABCDEFGHIJKLMNOPQRSTUVW"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:1"
 # What the SDK's defaults config needs to say so it sends no telemetry beyond loopback.
-SDK_CONFIG = ("SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n"
-              "      TelemetryOptOut: true\n")
-ENTRY = ("import hashlib, json, os, sys\n"
-         "import nbsecrets\n"
-         "nbsecrets.load_environment()\n"
-         "print(json.dumps({'sha': {v: hashlib.sha256(os.environ[v].encode()).hexdigest() "
-         "for v in ('OPENAI_API_KEY', 'HF_TOKEN')}, "
-         "'sdk': sorted(m for m in sys.modules if m.split('.')[0] == 'sagemaker')}))\n")
+SDK_CONFIG = (
+    "SchemaVersion: '1.0'\nSageMaker:\n  PythonSDK:\n    Modules:\n      TelemetryOptOut: true\n"
+)
+ENTRY = (
+    "import hashlib, json, os, sys\n"
+    "import nbsecrets\n"
+    "nbsecrets.load_environment()\n"
+    "print(json.dumps({'sha': {v: hashlib.sha256(os.environ[v].encode()).hexdigest() "
+    "for v in ('OPENAI_API_KEY', 'HF_TOKEN')}, "
+    "'sdk': sorted(m for m in sys.modules if m.split('.')[0] == 'sagemaker')}))\n"
+)
 
 
 def sha(value: str) -> str:
@@ -48,9 +51,11 @@ def notebook(seed, proxy, moto_endpoint, tmp_path, monkeypatch):
     seed("nbsecrets/openai", OPENAI)
     seed("nbsecrets/huggingface", HF)
     boto3.client("s3", region_name="us-east-1", endpoint_url=moto_endpoint).create_bucket(
-        Bucket="jobs")
+        Bucket="jobs"
+    )
     role = boto3.client("iam", region_name="us-east-1").create_role(
-        RoleName="training-job", AssumeRolePolicyDocument=SAGEMAKER_TRUST)["Role"]["Arn"]
+        RoleName="training-job", AssumeRolePolicyDocument=SAGEMAKER_TRUST
+    )["Role"]["Arn"]
     config = tmp_path / "sagemaker.yaml"
     config.write_text(SDK_CONFIG)
     monkeypatch.setenv("SAGEMAKER_USER_CONFIG_OVERRIDE", str(config))
@@ -58,8 +63,9 @@ def notebook(seed, proxy, moto_endpoint, tmp_path, monkeypatch):
     monkeypatch.setenv("SAGEMAKER_SUPPRESS_V2_WARNING", "1")
     import sagemaker
 
-    session = sagemaker.Session(boto_session=boto3.Session(region_name="us-east-1"),
-                                default_bucket="jobs")
+    session = sagemaker.Session(
+        boto_session=boto3.Session(region_name="us-east-1"), default_bucket="jobs"
+    )
     nbsecrets.load("openai", "hf")  # what %aikey openai hf does in the notebook
     proxy.requests.clear()
     proxy.bodies.clear()
@@ -69,47 +75,73 @@ def notebook(seed, proxy, moto_endpoint, tmp_path, monkeypatch):
 def estimator(session, role: str, environment: dict[str, str]):
     from sagemaker.estimator import Estimator
 
-    return Estimator(image_uri=IMAGE, role=role, instance_count=1,
-                     instance_type="ml.m5.large", output_path="s3://jobs/out",
-                     sagemaker_session=session, environment=environment)
+    return Estimator(
+        image_uri=IMAGE,
+        role=role,
+        instance_count=1,
+        instance_type="ml.m5.large",
+        output_path="s3://jobs/out",
+        sagemaker_session=session,
+        environment=environment,
+    )
 
 
 def sent(proxy, action: str) -> list[dict]:
-    return [json.loads(body) for label, body in zip(proxy.requests, proxy.bodies, strict=True)
-            if label == f"sagemaker.{action}"]
+    return [
+        json.loads(body)
+        for label, body in zip(proxy.requests, proxy.bodies, strict=True)
+        if label == f"sagemaker.{action}"
+    ]
 
 
 def no_key_in(bodies: list[bytes]) -> bool:
-    return not any(v[i:i + 12].encode() in body for body in bodies for v in (OPENAI, HF)
-                   for i in range(len(v) - 11))
+    return not any(
+        v[i : i + 12].encode() in body
+        for body in bodies
+        for v in (OPENAI, HF)
+        for i in range(len(v) - 11)
+    )
 
 
 def test_a_training_job_carries_references_and_its_entry_point_gets_the_keys(
-        notebook, proxy, tmp_path):
+    notebook, proxy, tmp_path
+):
     session, role = notebook
-    estimator(session, role, {**nbsecrets.job_environment("openai", "hf"),
-                              "EPOCHS": "3"}).fit(wait=False, job_name="by-reference")
+    estimator(session, role, {**nbsecrets.job_environment("openai", "hf"), "EPOCHS": "3"}).fit(
+        wait=False, job_name="by-reference"
+    )
     [request] = sent(proxy, "CreateTrainingJob")
-    assert request["Environment"] == {"NBSECRETS_KEYS": "openai,huggingface",
-                                      "NBSECRETS_PREFIX": "nbsecrets/",
-                                      "NBSECRETS_REGION": "us-east-1", "EPOCHS": "3"}
+    assert request["Environment"] == {
+        "NBSECRETS_KEYS": "openai,huggingface",
+        "NBSECRETS_PREFIX": "nbsecrets/",
+        "NBSECRETS_REGION": "us-east-1",
+        "EPOCHS": "3",
+    }
     assert no_key_in(proxy.bodies)
     job = boto3.client("sagemaker", region_name="us-east-1").describe_training_job(
-        TrainingJobName="by-reference")
+        TrainingJobName="by-reference"
+    )
     assert job["RoleArn"] == role  # moto has the job
 
     # The container: the job's Environment, the endpoint, and the job role's credentials.
     creds = boto3.client("sts", region_name="us-east-1").assume_role(
-        RoleArn=role, RoleSessionName="SageMaker")["Credentials"]
-    container = {**request["Environment"], "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
-                 "AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
-                 "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
-                 "AWS_SESSION_TOKEN": creds["SessionToken"], "HOME": str(tmp_path)}
+        RoleArn=role, RoleSessionName="SageMaker"
+    )["Credentials"]
+    container = {
+        **request["Environment"],
+        "AWS_ENDPOINT_URL": os.environ["AWS_ENDPOINT_URL"],
+        "AWS_REGION": "us-east-1",
+        "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": creds["SessionToken"],
+        "HOME": str(tmp_path),
+    }
     entry = tmp_path / "train.py"
     entry.write_text(ENTRY)
-    for argv in ([sys.executable, str(entry)],  # load_environment() in the entry point
-                 [sys.executable, "-m", "nbsecrets.cli", "run", "--", sys.executable,
-                  str(entry)]):  # nbsecrets run -- python train.py
+    for argv in (
+        [sys.executable, str(entry)],  # load_environment() in the entry point
+        [sys.executable, "-m", "nbsecrets.cli", "run", "--", sys.executable, str(entry)],
+    ):  # nbsecrets run -- python train.py
         done = subprocess.run(argv, env=container, capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr
         got = json.loads(done.stdout.splitlines()[-1])
@@ -121,9 +153,11 @@ def test_a_value_passed_to_the_sdk_is_refused_unsent(notebook, proxy):
     session, role = notebook
     with pytest.raises(KeyInRequestError) as err:
         estimator(session, role, {"HF_TOKEN": os.environ["HF_TOKEN"]}).fit(
-            wait=False, job_name="by-value")
-    assert str(err.value).startswith("CreateTrainingJob was not sent: Environment.HF_TOKEN "
-                                     "holds the huggingface key")
+            wait=False, job_name="by-value"
+        )
+    assert str(err.value).startswith(
+        "CreateTrainingJob was not sent: Environment.HF_TOKEN holds the huggingface key"
+    )
     assert "environment=nbsecrets.job_environment('huggingface')" in str(err.value)
     assert sent(proxy, "CreateTrainingJob") == []
     assert no_key_in(proxy.bodies)
@@ -137,18 +171,26 @@ def test_processor_and_model_by_reference_pass_by_value_are_refused(notebook, pr
     refs = nbsecrets.job_environment("openai")
 
     def processor(env):
-        return Processor(role=role, image_uri=IMAGE, instance_count=1,
-                         instance_type="ml.m5.large", sagemaker_session=session, env=env)
+        return Processor(
+            role=role,
+            image_uri=IMAGE,
+            instance_count=1,
+            instance_type="ml.m5.large",
+            sagemaker_session=session,
+            env=env,
+        )
 
     def model(env, name):
         return Model(image_uri=IMAGE, role=role, env=env, sagemaker_session=session, name=name)
 
     processor(refs).run(wait=False, logs=False, job_name="proc-by-reference")
     model(refs, "model-by-reference").create(instance_type="ml.m5.large")
-    assert [r["Environment"]["NBSECRETS_KEYS"] for r in sent(proxy, "CreateProcessingJob")] \
-        == ["openai"]
-    assert [r["PrimaryContainer"]["Environment"]["NBSECRETS_KEYS"]
-            for r in sent(proxy, "CreateModel")] == ["openai"]
+    assert [r["Environment"]["NBSECRETS_KEYS"] for r in sent(proxy, "CreateProcessingJob")] == [
+        "openai"
+    ]
+    assert [
+        r["PrimaryContainer"]["Environment"]["NBSECRETS_KEYS"] for r in sent(proxy, "CreateModel")
+    ] == ["openai"]
     before = len(proxy.requests)
     value = {"OPENAI_API_KEY": os.environ["OPENAI_API_KEY"]}
     with pytest.raises(KeyInRequestError, match=r"^CreateProcessingJob was not sent"):

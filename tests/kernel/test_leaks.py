@@ -51,22 +51,20 @@ CHANNELS: dict[str, str] = {
     "display": "display(key)",
     "html": "from IPython.display import HTML\nHTML(f'<p>key: <code>{key}</code></p>')",
     "json": "from IPython.display import JSON\n"
-            "JSON({'config': {'providers': [{'name': 'openai', 'api_key': key}]}})",
+    "JSON({'config': {'providers': [{'name': 'openai', 'api_key': key}]}})",
     "markdown": "from IPython.display import Markdown\ndisplay(Markdown(f'`{key}`'))",
     "repr_dict": "{'api_key': key, 'model': 'gpt-4o'}",
     "env_magic_set": "%env COPY_OF_KEY=$key",
     "env_magic_get": "%env OPENAI_API_KEY",
     "exception": "raise ValueError(f'invalid api key {key}')",
-    "http_traceback":
-        "import socket, urllib3\n"
-        "s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()\n"
-        "urllib3.PoolManager().request('GET', f'http://127.0.0.1:{port}/v1/models?key={key}',\n"
-        "                              retries=0)",
-    "traceback_locals":
-        "%xmode Verbose\n"
-        "def call_api(api_key):\n"
-        "    raise ConnectionError('401 Unauthorized')\n"
-        "call_api(key)",  # no cell after this one raises, so Verbose can stay
+    "http_traceback": "import socket, urllib3\n"
+    "s = socket.socket(); s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]; s.close()\n"
+    "urllib3.PoolManager().request('GET', f'http://127.0.0.1:{port}/v1/models?key={key}',\n"
+    "                              retries=0)",
+    "traceback_locals": "%xmode Verbose\n"
+    "def call_api(api_key):\n"
+    "    raise ConnectionError('401 Unauthorized')\n"
+    "call_api(key)",  # no cell after this one raises, so Verbose can stay
     "slice": "print(key[1:])",
     "middle": "print('part:', key[9:30])",
     "base64": "print(base64.b64encode(key.encode()).decode())",
@@ -77,11 +75,10 @@ CHANNELS: dict[str, str] = {
     "shell_command": "!echo $OPENAI_API_KEY",
     "fd_output": "os.system('echo fd: $OPENAI_API_KEY')",
     "widget": "import ipywidgets\nipywidgets.Text(value=key, description='key')",
-    "out_history":
-        "n_out = sum(key in repr(v) for v in Out.values())\n"
-        "n_under = sum(key in repr(v) for k, v in list(globals().items())\n"
-        "              if re.fullmatch(r'_+|_[0-9]+', k))\n"
-        "print(f'Out leaks: {n_out} {n_under}')  # one write: one stream message",
+    "out_history": "n_out = sum(key in repr(v) for v in Out.values())\n"
+    "n_under = sum(key in repr(v) for k, v in list(globals().items())\n"
+    "              if re.fullmatch(r'_+|_[0-9]+', k))\n"
+    "print(f'Out leaks: {n_out} {n_under}')  # one write: one stream message",
     # last: the key stays redacted after it is unloaded (and the extension with it)
     "after_unload": "%aikey --unload openai\n%unload_ext nbsecrets\nprint(key)",
 }
@@ -126,8 +123,9 @@ class Run:
         assert path.is_file(), "the kernel wrote no history database"
         db = sqlite3.connect(path)
         try:
-            inputs = "\n".join(a + "\n" + b for a, b in
-                               db.execute("SELECT source, source_raw FROM history"))
+            inputs = "\n".join(
+                a + "\n" + b for a, b in db.execute("SELECT source, source_raw FROM history")
+            )
             outputs = "\n".join(o for (o,) in db.execute("SELECT output FROM output_history"))
         finally:
             db.close()
@@ -157,7 +155,7 @@ def windows(key: str) -> set[str]:
         base64.urlsafe_b64encode(b"Bearer " + raw).decode()[10:-2],
         urllib.parse.quote(key, safe=""),
     ]
-    return {s[i:i + 12] for s in shown for i in range(len(s) - 11)}
+    return {s[i : i + 12] for s in shown for i in range(len(s) - 11)}
 
 
 def leaks(text: str, key: str) -> list[str]:
@@ -172,35 +170,50 @@ def notebook(cells: dict[str, str]) -> Any:
 
 
 def kernel_env(endpoint: str, tmp: Path, redact: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("AWS_", "NBSECRETS_", "JPY_", "PYTEST_"))
-           and not k.endswith(("_API_KEY", "_API_TOKEN"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "NBSECRETS_", "JPY_", "PYTEST_"))
+        and not k.endswith(("_API_KEY", "_API_TOKEN"))
+    }
     ipythondir = tmp / "ipython"
     (ipythondir / "profile_default").mkdir(parents=True, exist_ok=True)
     config = "c.HistoryManager.db_log_output = True\n"
     for name in ("ipython_config.py", "ipython_kernel_config.py"):
         (ipythondir / "profile_default" / name).write_text(config, encoding="utf-8")
     env.update(emulator_env(endpoint, tmp))
-    env.update({
-        "NBSECRETS_PREFIX": f"leaks-{tmp.name}/",
-        "IPYTHONDIR": str(ipythondir),
-        "NBSECRETS_REDACT": "1" if redact else "0",
-    })
+    env.update(
+        {
+            "NBSECRETS_PREFIX": f"leaks-{tmp.name}/",
+            "IPYTHONDIR": str(ipythondir),
+            "NBSECRETS_REDACT": "1" if redact else "0",
+        }
+    )
     return env
 
 
 def execute(nb: Any, endpoint: str, tmp: Path, key: str, redact: bool) -> Run:
     env = kernel_env(endpoint, tmp, redact)
-    sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint,
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    sm = boto3.client(
+        "secretsmanager",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     sm.create_secret(Name=env["NBSECRETS_PREFIX"] + "openai", SecretString=key)
     workdir = tmp / "work"
     workdir.mkdir()
     history = Path(env["IPYTHONDIR"]) / "profile_default" / "history.sqlite"
     # nbclient keeps history in memory unless told otherwise; a Jupyter server does not.
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                            ipython_hist_file=str(history),
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        ipython_hist_file=str(history),
+        resources={"metadata": {"path": str(workdir)}},
+    )
     # The kernel ends with a shutdown request, so its history thread writes everything out.
     client.execute(env=env)
     path = tmp / "executed.ipynb"
@@ -208,8 +221,12 @@ def execute(nb: Any, endpoint: str, tmp: Path, key: str, redact: bool) -> Run:
     return Run(nb, path, workdir, Path(env["IPYTHONDIR"]))
 
 
-def _run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-         cells: dict[str, str], redact: bool) -> tuple[Run, str]:
+def _run(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    cells: dict[str, str],
+    redact: bool,
+) -> tuple[Run, str]:
     endpoint = request.getfixturevalue("moto_endpoint")
     key = make_key()
     tmp = tmp_path_factory.mktemp("on" if redact else "off")
@@ -230,12 +247,11 @@ def _pasted_cells(key: str) -> dict[str, str]:
         # The user pastes the value into a cell after loading it: the cell source keeps it
         # (that is the front end's), but the kernel's echo, In, _ih, _i* and history must not.
         "pasted": f"%env PASTED_KEY={key}",
-        "in_history":
-            "import os, re\nkey = os.environ['OPENAI_API_KEY']\n"
-            "n = sum(key in s for s in In) + sum(key in s for s in _ih)\n"
-            "n += sum(key in str(v) for k, v in list(globals().items())\n"
-            "         if re.fullmatch(r'_i+[0-9]*', k))\n"
-            "print(f'In leaks: {n}')",
+        "in_history": "import os, re\nkey = os.environ['OPENAI_API_KEY']\n"
+        "n = sum(key in s for s in In) + sum(key in s for s in _ih)\n"
+        "n += sum(key in str(v) for k, v in list(globals().items())\n"
+        "         if re.fullmatch(r'_i+[0-9]*', k))\n"
+        "print(f'In leaks: {n}')",
         "works": "print(f\"pasted works: {os.environ['PASTED_KEY'] == key}\")",
     }
 
@@ -324,8 +340,7 @@ def test_json_output_stays_valid_json(on):
     run, _ = on
     [out] = [o for o in run.cell("json").outputs if o.output_type == "execute_result"]
     data = out.data["application/json"]
-    assert data == {"config": {"providers": [{"name": "openai",
-                                              "api_key": "[REDACTED:openai]"}]}}
+    assert data == {"config": {"providers": [{"name": "openai", "api_key": "[REDACTED:openai]"}]}}
     [line] = [o for o in run.cell("json_escaped").outputs if o.output_type == "stream"]
     assert json.loads(line.text) == {"api_key": "[REDACTED:openai]"}
 
@@ -398,8 +413,13 @@ def _messages(endpoint: str, tmp: Path, redact: bool) -> tuple[dict[str, str], s
 
     key = make_key()
     env = kernel_env(endpoint, tmp, redact)
-    sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint,
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    sm = boto3.client(
+        "secretsmanager",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     sm.create_secret(Name=env["NBSECRETS_PREFIX"] + "openai", SecretString=key)
     km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp))
     seen: dict[str, list[Any]] = {}
@@ -410,17 +430,26 @@ def _messages(endpoint: str, tmp: Path, redact: bool) -> tuple[dict[str, str], s
     try:
         reply = kc.execute_interactive(
             "%load_ext nbsecrets\n%aikey openai\nimport os\nkey = os.environ['OPENAI_API_KEY']",
-            timeout=60, output_hook=keep)
+            timeout=60,
+            output_hook=keep,
+        )
         assert reply["content"]["status"] == "ok", reply["content"]
         # a cell holding the literal value: the execute_input broadcast echoes its code
-        reply = kc.execute_interactive(f"pasted = {key!r}\nlen(pasted)", timeout=60,
-                                       output_hook=keep,
-                                       user_expressions={"k": "key", "part": "key[4:40]"})
+        reply = kc.execute_interactive(
+            f"pasted = {key!r}\nlen(pasted)",
+            timeout=60,
+            output_hook=keep,
+            user_expressions={"k": "key", "part": "key[4:40]"},
+        )
         seen["execute_reply"] = [reply["content"]]
-        seen["inspect_reply"] = [kc.inspect("key", detail_level=0, reply=True,
-                                            timeout=60)["content"]]
-        seen["history_reply"] = [kc.history(hist_access_type="tail", n=10, raw=True,
-                                            output=False, reply=True, timeout=60)["content"]]
+        seen["inspect_reply"] = [
+            kc.inspect("key", detail_level=0, reply=True, timeout=60)["content"]
+        ]
+        seen["history_reply"] = [
+            kc.history(
+                hist_access_type="tail", n=10, raw=True, output=False, reply=True, timeout=60
+            )["content"]
+        ]
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
@@ -432,14 +461,16 @@ MESSAGES = ("execute_input", "execute_reply", "inspect_reply", "history_reply")
 
 @pytest.fixture(scope="module")
 def messages_on(request, tmp_path_factory):
-    return _messages(request.getfixturevalue("moto_endpoint"),
-                     tmp_path_factory.mktemp("msg-on"), redact=True)
+    return _messages(
+        request.getfixturevalue("moto_endpoint"), tmp_path_factory.mktemp("msg-on"), redact=True
+    )
 
 
 @pytest.fixture(scope="module")
 def messages_off(request, tmp_path_factory):
-    return _messages(request.getfixturevalue("moto_endpoint"),
-                     tmp_path_factory.mktemp("msg-off"), redact=False)
+    return _messages(
+        request.getfixturevalue("moto_endpoint"), tmp_path_factory.mktemp("msg-off"), redact=False
+    )
 
 
 @pytest.mark.parametrize("kind", MESSAGES)

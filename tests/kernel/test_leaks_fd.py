@@ -21,34 +21,49 @@ from tests.kernel.test_leaks import kernel_env, leaks, make_key
 
 pytestmark = pytest.mark.kernel
 
-SETUP = ("%load_ext nbsecrets\n%aikey openai\n"
-         "import logging, multiprocessing, os, subprocess, sys, time, traitlets\n"
-         "key = os.environ['OPENAI_API_KEY']")
+SETUP = (
+    "%load_ext nbsecrets\n%aikey openai\n"
+    "import logging, multiprocessing, os, subprocess, sys, time, traitlets\n"
+    "key = os.environ['OPENAI_API_KEY']"
+)
 
 # channel -> (cell, tag): the tag starts the line that carries the key
 CHANNELS: dict[str, tuple[str, str]] = {
     "subprocess_env": ("subprocess.run(['env'])", "OPENAI_API_KEY="),
     "os_system": ("os.system('echo os_system: $OPENAI_API_KEY')", "os_system:"),
-    "os_system_stderr": ("os.system('echo os_system_stderr: $OPENAI_API_KEY >&2')",
-                         "os_system_stderr:"),
+    "os_system_stderr": (
+        "os.system('echo os_system_stderr: $OPENAI_API_KEY >&2')",
+        "os_system_stderr:",
+    ),
     "fd1": ("os.write(1, f'fd1: {key}\\n'.encode())", "fd1:"),
     "fd2": ("os.write(2, f'fd2: {key}\\n'.encode())", "fd2:"),
-    "dunder_stdout": ("print('dunder_stdout:', key, file=sys.__stdout__, flush=True)",
-                      "dunder_stdout:"),
-    "multiprocessing_child":
-        ("p = multiprocessing.get_context('fork').Process(\n"
-         "    target=os.system, args=('echo multiprocessing_child: $OPENAI_API_KEY',))\n"
-         "p.start(); p.join()", "multiprocessing_child:"),
-    "multiprocessing_spawn":
-        ("q = multiprocessing.get_context('spawn').Process(\n"
-         "    target=os.system, args=('echo multiprocessing_spawn: $OPENAI_API_KEY',))\n"
-         "q.start(); q.join()", "multiprocessing_spawn:"),
+    "dunder_stdout": (
+        "print('dunder_stdout:', key, file=sys.__stdout__, flush=True)",
+        "dunder_stdout:",
+    ),
+    "multiprocessing_child": (
+        "p = multiprocessing.get_context('fork').Process(\n"
+        "    target=os.system, args=('echo multiprocessing_child: $OPENAI_API_KEY',))\n"
+        "p.start(); p.join()",
+        "multiprocessing_child:",
+    ),
+    "multiprocessing_spawn": (
+        "q = multiprocessing.get_context('spawn').Process(\n"
+        "    target=os.system, args=('echo multiprocessing_spawn: $OPENAI_API_KEY',))\n"
+        "q.start(); q.join()",
+        "multiprocessing_spawn:",
+    ),
     "kernel_log": ("get_ipython().kernel.log.error('kernel_log: %s', key)", "kernel_log:"),
-    "traitlets_log": ("traitlets.log.get_logger().error('traitlets_log: %s', key)",
-                      "traitlets_log:"),
+    "traitlets_log": (
+        "traitlets.log.get_logger().error('traitlets_log: %s', key)",
+        "traitlets_log:",
+    ),
     # one line written in two pieces, with a pause between them: two reads of the pipe
-    "split_write": ("os.write(1, f'split_write: {key[:25]}'.encode()); time.sleep(0.02)\n"
-                    "os.write(1, f'{key[25:]}\\n'.encode())", "split_write:"),
+    "split_write": (
+        "os.write(1, f'split_write: {key[:25]}'.encode()); time.sleep(0.02)\n"
+        "os.write(1, f'{key[25:]}\\n'.encode())",
+        "split_write:",
+    ),
 }
 
 
@@ -62,8 +77,13 @@ def _run(endpoint: str, tmp: Path, redact: bool) -> tuple[str, dict[str, str], s
 
     key = make_key()
     env = kernel_env(endpoint, tmp, redact)
-    sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint,
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    sm = boto3.client(
+        "secretsmanager",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     sm.create_secret(Name=env["NBSECRETS_PREFIX"] + "openai", SecretString=key)
     out_path, err_path = tmp / "kernel.out", tmp / "kernel.err"
     km = KernelManager(kernel_name="python3")
@@ -95,8 +115,11 @@ def _run(endpoint: str, tmp: Path, redact: bool) -> tuple[str, dict[str, str], s
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=False)
-    log = out_path.read_bytes().decode("utf-8", "replace") + "\n" + \
-        err_path.read_bytes().decode("utf-8", "replace")
+    log = (
+        out_path.read_bytes().decode("utf-8", "replace")
+        + "\n"
+        + err_path.read_bytes().decode("utf-8", "replace")
+    )
     return log, streams, key
 
 

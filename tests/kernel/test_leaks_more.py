@@ -27,33 +27,32 @@ pytestmark = pytest.mark.kernel
 CELLS = {
     "logstart": "%logstart -o -q early.log",
     # before nbsecrets: the user reads keys some other way, and one is shown
-    "early_read":
-        "import os, time, boto3\n"
-        "sm = boto3.client('secretsmanager', region_name=os.environ['AWS_REGION'])\n"
-        "prefix = os.environ['NBSECRETS_PREFIX']\n"
-        "old = sm.get_secret_value(SecretId=prefix + 'old')['SecretString']\n"
-        "os.environ['OPENAI_API_KEY'] = old  # a variable that already holds a key\n"
-        "early = sm.get_secret_value(SecretId=prefix + 'openai')['SecretString']",
+    "early_read": "import os, time, boto3\n"
+    "sm = boto3.client('secretsmanager', region_name=os.environ['AWS_REGION'])\n"
+    "prefix = os.environ['NBSECRETS_PREFIX']\n"
+    "old = sm.get_secret_value(SecretId=prefix + 'old')['SecretString']\n"
+    "os.environ['OPENAI_API_KEY'] = old  # a variable that already holds a key\n"
+    "early = sm.get_secret_value(SecretId=prefix + 'openai')['SecretString']",
     "early_shown": "early",
     "load": "%load_ext nbsecrets\n%aikey openai\nkey = os.environ['OPENAI_API_KEY']",
     "overwritten": "print('old value:', old)",
     # consecutive stream messages of 8 characters each (ipykernel sends every 0.2 s)
     "pieces": "for i in range(0, len(key), 8):\n"
-              "    print(key[i:i + 8], end='', flush=True)\n"
-              "    time.sleep(0.3)\n"
-              "print()",
+    "    print(key[i:i + 8], end='', flush=True)\n"
+    "    time.sleep(0.3)\n"
+    "print()",
     # a large print goes out in 256 KB pieces: this key straddles the first seam
     "big": "print('x' * ((1 << 18) - 10) + key + '\\n' + 'y' * (3 << 20))",
     "image": "import ipywidgets\n"
-             "ipywidgets.Image(value=b'\\x89PNG\\r\\n' + key.encode() + b'\\x00', format='png')",
+    "ipywidgets.Image(value=b'\\x89PNG\\r\\n' + key.encode() + b'\\x00', format='png')",
     # botocore at DEBUG during a fetch: a file and the cell's stderr; the bundle's other field
     # ("db") is never asked for, so never registered
     "debug_log": "import logging, sys\n"
-                 "logging.basicConfig(level=logging.DEBUG, force=True, handlers=[\n"
-                 "    logging.FileHandler('debug.log'), logging.StreamHandler(sys.stderr)])\n"
-                 "prefix = os.environ['NBSECRETS_PREFIX']\n"
-                 "%aikey mistral={prefix}bundle#mistral\n"
-                 "logging.getLogger().setLevel(logging.WARNING)",
+    "logging.basicConfig(level=logging.DEBUG, force=True, handlers=[\n"
+    "    logging.FileHandler('debug.log'), logging.StreamHandler(sys.stderr)])\n"
+    "prefix = os.environ['NBSECRETS_PREFIX']\n"
+    "%aikey mistral={prefix}bundle#mistral\n"
+    "logging.getLogger().setLevel(logging.WARNING)",
     "flush": "get_ipython().history_manager.writeout_cache()",
 }
 
@@ -68,8 +67,9 @@ class Run:
 
     def stream(self, tag: str) -> str:
         """The cell's stream outputs joined, as a front end shows them."""
-        return "".join(o.get("text", "") for o in self.cell(tag).outputs
-                       if o.output_type == "stream")
+        return "".join(
+            o.get("text", "") for o in self.cell(tag).outputs if o.output_type == "stream"
+        )
 
     def output_rows(self) -> str:
         db = sqlite3.connect(self.tmp / "ipython" / "profile_default" / "history.sqlite")
@@ -83,8 +83,11 @@ class Run:
 
     def widget_buffers(self) -> str:
         """Every binary buffer of the saved widget state, decoded, as one text."""
-        state = self.nb.metadata.get("widgets", {}).get(
-            "application/vnd.jupyter.widget-state+json", {}).get("state", {})
+        state = (
+            self.nb.metadata.get("widgets", {})
+            .get("application/vnd.jupyter.widget-state+json", {})
+            .get("state", {})
+        )
         out = []
         for model in state.values():
             for buf in model.get("buffers", []):
@@ -95,19 +98,31 @@ class Run:
 def _execute(endpoint: str, tmp: Path, redact: bool) -> Run:
     keys = {"openai": make_key(), "old": make_key(), "mistral": make_key(), "db": make_key()}
     env = kernel_env(endpoint, tmp, redact)
-    sm = boto3.client("secretsmanager", region_name=REGION, endpoint_url=endpoint,
-                      aws_access_key_id="testing", aws_secret_access_key="testing")
+    sm = boto3.client(
+        "secretsmanager",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     for name in ("openai", "old"):
         sm.create_secret(Name=env["NBSECRETS_PREFIX"] + name, SecretString=keys[name])
-    sm.create_secret(Name=env["NBSECRETS_PREFIX"] + "bundle", SecretString=json.dumps(
-        {"mistral": keys["mistral"], "db": keys["db"]}))
+    sm.create_secret(
+        Name=env["NBSECRETS_PREFIX"] + "bundle",
+        SecretString=json.dumps({"mistral": keys["mistral"], "db": keys["db"]}),
+    )
     workdir = tmp / "work"
     workdir.mkdir()
     history = tmp / "ipython" / "profile_default" / "history.sqlite"
     nb = notebook(CELLS)
-    client = NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                            ipython_hist_file=str(history),
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
+        ipython_hist_file=str(history),
+        resources={"metadata": {"path": str(workdir)}},
+    )
     client.execute(env=env)
     nbformat.write(nb, tmp / "executed.ipynb")
     return Run(nb, tmp, keys)
@@ -174,8 +189,9 @@ def test_saved_notebook(run):
     assert leaks(early_output, r.keys["openai"])
     rest = saved.replace(early_output, "")
     for name in ("openai", "old", "mistral", "db"):
-        cells = json.dumps([c.outputs for c in r.nb.cells
-                            if "early_shown" not in c.metadata.get("tags", [])])
+        cells = json.dumps(
+            [c.outputs for c in r.nb.cells if "early_shown" not in c.metadata.get("tags", [])]
+        )
         assert bool(leaks(cells, r.keys[name])) is not redact, name
     assert rest
 
@@ -196,7 +212,7 @@ def test_large_print_in_pieces_arrives_whole_and_redacted(run):
     outputs = [o for o in r.cell("big").outputs if o.output_type == "stream"]
     text = "".join(o.text for o in outputs)
     assert text.startswith("x" * ((1 << 18) - 10)) and text.endswith("\n" + "y" * (3 << 20) + "\n")
-    middle = text[(1 << 18) - 10:-(3 << 20) - 2]
+    middle = text[(1 << 18) - 10 : -(3 << 20) - 2]
     if redact:
         assert len(outputs) > 1  # it came in pieces
         assert leaks(text, r.keys["openai"]) == []

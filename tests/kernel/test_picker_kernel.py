@@ -17,8 +17,10 @@ def test_no_arguments_shows_the_picker_in_a_kernel(tmp_path, seed):
     seed("nbsecrets/openai", KEY)
     os.environ["IPYTHONDIR"] = str(tmp_path / "ipython")
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell("%load_ext nbsecrets"),
-                nbformat.v4.new_code_cell("%aikey")]
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext nbsecrets"),
+        nbformat.v4.new_code_cell("%aikey"),
+    ]
     demo.execute(nb, tmp_path)
     [out] = nb.cells[1].outputs
     assert out.output_type == "display_data"

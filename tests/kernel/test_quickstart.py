@@ -25,19 +25,23 @@ def test_quickstart_executes(tmp_path, sm, proxy):
     values = demo.seed(sm)
     os.environ["IPYTHONDIR"] = str(tmp_path / "ipython")
     nb = nbformat.read(ROOT / "notebooks" / "quickstart.ipynb", as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "import hashlib, os\n"
-        "print({v: hashlib.sha256(os.environ[v].encode()).hexdigest()\n"
-        "       for v in ('OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'HF_TOKEN')})"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "import hashlib, os\n"
+            "print({v: hashlib.sha256(os.environ[v].encode()).hexdigest()\n"
+            "       for v in ('OPENAI_API_KEY', 'ANTHROPIC_API_KEY', 'HF_TOKEN')})"
+        )
+    )
     demo.execute(nb, tmp_path)
 
     # Requests the kernel sent, in order: each %aikey line is one request; the cached
     # nbsecrets.load("openai") is none; the typo costs a listing for its suggestion.
     assert proxy.actions() == [
-        "ListSecrets",                              # %aikey --list
-        "BatchGetSecretValue",                      # %aikey openai anthropic
-        "BatchGetSecretValue",                      # two fields of demo/bundle
-        "BatchGetSecretValue", "ListSecrets",       # %aikey opneai, then "did you mean"
+        "ListSecrets",  # %aikey --list
+        "BatchGetSecretValue",  # %aikey openai anthropic
+        "BatchGetSecretValue",  # two fields of demo/bundle
+        "BatchGetSecretValue",
+        "ListSecrets",  # %aikey opneai, then "did you mean"
     ]
 
     by_source = {c.source: c for c in nb.cells if c.cell_type == "code"}
@@ -70,8 +74,14 @@ def test_demo_command(tmp_path):
     """`nbsecrets demo` end to end, in a fresh process, as the README runs it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NBSECRETS_"))}
     out = tmp_path / "demo.ipynb"
-    proc = subprocess.run([sys.executable, "-m", "nbsecrets.cli", "demo", "--output", str(out)],
-                          capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    proc = subprocess.run(
+        [sys.executable, "-m", "nbsecrets.cli", "demo", "--output", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "In:  %aikey openai anthropic" in proc.stdout
     assert "Out: openai: OPENAI_API_KEY <- nbsecrets/openai" in proc.stdout
@@ -88,15 +98,22 @@ def test_demo_lab_serves_the_quickstart(tmp_path):
 
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "NBSECRETS_"))}
     env["CI"] = "true"
-    proc = subprocess.Popen([sys.executable, "-m", "nbsecrets.cli", "demo", "--lab"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=env, cwd=tmp_path, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "nbsecrets.cli", "demo", "--lab"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        start_new_session=True,
+    )
     found: list[str] = []
 
     def read() -> None:
         for line in proc.stdout:
-            m = re.search(r"(http://127\.0\.0\.1:\d+)/lab/tree/quickstart\.ipynb\?token=(\w+)",
-                          line)
+            m = re.search(
+                r"(http://127\.0\.0\.1:\d+)/lab/tree/quickstart\.ipynb\?token=(\w+)", line
+            )
             if m and not found:
                 found.append(m.group(0))
                 found.extend(m.groups())
@@ -110,8 +127,9 @@ def test_demo_lab_serves_the_quickstart(tmp_path):
             reader.join(timeout=0.5)
         assert found, "JupyterLab printed no URL"
         _url, base, token = found
-        with urllib.request.urlopen(f"{base}/api/contents/quickstart.ipynb?token={token}",
-                                    timeout=30) as resp:
+        with urllib.request.urlopen(
+            f"{base}/api/contents/quickstart.ipynb?token={token}", timeout=30
+        ) as resp:
             assert resp.status == 200
             assert "%aikey openai anthropic" in resp.read().decode()
     finally:

@@ -49,7 +49,7 @@ def _through_tee(writes: list[bytes], pause: float = 0.0) -> bytes:
 
 
 def _runs(text: bytes) -> list[str]:
-    return [KEY[i:i + 12] for i in range(len(KEY) - 11) if KEY[i:i + 12].encode() in text]
+    return [KEY[i : i + 12] for i in range(len(KEY) - 11) if KEY[i : i + 12].encode() in text]
 
 
 def test_nothing_lost_or_reordered():
@@ -64,8 +64,7 @@ def test_key_replaced():
 
 def test_key_split_across_reads_after_an_idle_flush():
     # the first piece goes out alone (a partial line, after IDLE): the rest is checked with it
-    out = _through_tee([b"split: " + KEY[:10].encode(), KEY[10:].encode() + b"\n"],
-                       pause=IDLE * 4)
+    out = _through_tee([b"split: " + KEY[:10].encode(), KEY[10:].encode() + b"\n"], pause=IDLE * 4)
     assert _runs(out) == []
     assert out.startswith(b"split: " + KEY[:10].encode()) and b"[REDACTED:openai]" in out
 

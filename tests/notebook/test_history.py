@@ -43,7 +43,8 @@ def test_notebook_export_scrubs_output_kept_after_the_cell(ip, tmp_path):
     ip.run_cell("x = 1", store_history=True)
     count = ip.execution_count - 1
     ip.history_manager.outputs[count].append(
-        HistoryOutput(output_type="out_stream", bundle={"stream": [f"late: {key[2:]}\n"]}))
+        HistoryOutput(output_type="out_stream", bundle={"stream": [f"late: {key[2:]}\n"]})
+    )
     path = tmp_path / "export.ipynb"
     ip.run_cell(f"%notebook {path}", store_history=True)
     text = path.read_text()

@@ -42,12 +42,11 @@ def assert_no_secret(root: widgets.Widget, *values: str) -> None:
     found = states(root)
     assert len(found) > 20  # the walk really reached the rows, buttons, layouts
     dumped = json.dumps(found, default=str)
-    live = json.dumps({k: w.get_state() for k, w in widget_instances.items()},
-                      default=str)
+    live = json.dumps({k: w.get_state() for k, w in widget_instances.items()}, default=str)
     for value in values:
         for start in range(len(value) - 11):  # no 12-character run of it either
-            assert value[start:start + 12] not in dumped
-            assert value[start:start + 12] not in live
+            assert value[start : start + 12] not in dumped
+            assert value[start : start + 12] not in live
 
 
 def shown(p: KeyPicker) -> str:
@@ -75,9 +74,19 @@ def test_shows_each_key_with_status_and_no_value(two_keys, aws_env):
     assert statuses == {"anthropic": "available", "mistral": "missing", "openai": "loaded"}
     text = shown(p)
     today = datetime.now(timezone.utc).date().isoformat()
-    for expected in ("nbsecrets/openai", "nbsecrets/anthropic", "ANTHROPIC_API_KEY",
-                     "OPENAI_API_KEY", "MISTRAL_API_KEY", today, "no secret yet",
-                     ">missing<", ">available<", ">loaded<", "in us-east-1"):
+    for expected in (
+        "nbsecrets/openai",
+        "nbsecrets/anthropic",
+        "ANTHROPIC_API_KEY",
+        "OPENAI_API_KEY",
+        "MISTRAL_API_KEY",
+        today,
+        "no secret yet",
+        ">missing<",
+        ">available<",
+        ">loaded<",
+        "in us-east-1",
+    ):
         assert expected in text
     assert p.checkbox("mistral").disabled  # nothing to load until one is stored
     assert p.load_button.disabled  # nothing ticked yet
@@ -97,8 +106,10 @@ def test_old_key_shows_the_warning_in_its_row(two_keys):
     assert "rotate it" not in shown(p)
     # Moto dates every secret now; age the listing the picker already holds, then redraw.
     old = datetime.now(timezone.utc) - timedelta(days=120)
-    p._listing = [replace(k, info=replace(k.info, last_changed=old)) if k.info.provider == "openai"
-                  else k for k in p._listing]
+    p._listing = [
+        replace(k, info=replace(k.info, last_changed=old)) if k.info.provider == "openai" else k
+        for k in p._listing
+    ]
     p._render()
     text = shown(p)
     assert "120 days old: rotate it" in text and text.count("rotate it") == 1
@@ -128,9 +139,12 @@ def test_buttons_disable_and_status_says_what_is_happening(two_keys):
     p = picker()
     p.checkbox("openai").value = True
     seen = []
-    p.status.observe(lambda ch: seen.append(
-        (ch["new"], p.load_button.disabled, p.refresh_button.disabled,
-         p.store_button.disabled)), "value")
+    p.status.observe(
+        lambda ch: seen.append(
+            (ch["new"], p.load_button.disabled, p.refresh_button.disabled, p.store_button.disabled)
+        ),
+        "value",
+    )
     p.load_button.click()
     busy = seen[0]
     assert "Loading openai" in busy[0] and "fa-spinner" in busy[0]
@@ -177,8 +191,9 @@ def test_unexpected_error_is_shown_not_spinning(two_keys, monkeypatch):
 
     monkeypatch.setattr(api, "load_keys", broken)
     p.load_button.click()
-    assert p.message == ("Unexpected RuntimeError in the key picker; run the same with %aikey "
-                         "to see the details.")
+    assert p.message == (
+        "Unexpected RuntimeError in the key picker; run the same with %aikey to see the details."
+    )
     assert not p.load_button.disabled and not p.refresh_button.disabled
 
 
@@ -211,8 +226,9 @@ def test_store_error_shows_in_widget_and_still_clears(proxy):
     p.store_button.click()
     assert p.secret_field.value == ""
     assert proxy.actions() == []
-    assert p.message == ("groq: the value has spaces or newlines around it; nothing was "
-                         "stored. Paste the key alone.")
+    assert p.message == (
+        "groq: the value has spaces or newlines around it; nothing was stored. Paste the key alone."
+    )
     assert "GROQ_API_KEY" not in os.environ
     assert_no_secret(p, NEW)
 
@@ -244,8 +260,7 @@ def test_denied_shows_the_magic_sentence_and_sets_nothing(two_keys, proxy):
     assert "nbsecrets provision --role ROLE" in p.message
     assert "#cf222e" in p.status.value  # shown as an error
     assert "OPENAI_API_KEY" not in os.environ and "ANTHROPIC_API_KEY" not in os.environ
-    assert {r.label: r.status for r in p.rows} == {"anthropic": "available",
-                                                   "openai": "available"}
+    assert {r.label: r.status for r in p.rows} == {"anthropic": "available", "openai": "available"}
     assert p.checkbox("openai").value  # the selection stays for a retry
     assert not p.load_button.disabled
     assert_no_secret(p, OPENAI, ANTHROPIC)
@@ -301,10 +316,16 @@ def test_rows_show_whether_rotation_is_on(two_keys):
     p = picker()
     assert [r.rotation for r in p.rows] == ["off", "off"]
     when = datetime(2026, 11, 20, tzinfo=timezone.utc)
-    p._listing = [replace(k, info=replace(k.info, rotation_enabled=True, last_rotated=when))
-                  if k.info.provider == "openai" else k for k in p._listing]
+    p._listing = [
+        replace(k, info=replace(k.info, rotation_enabled=True, last_rotated=when))
+        if k.info.provider == "openai"
+        else k
+        for k in p._listing
+    ]
     p._render()
-    assert {r.label: r.rotation for r in p.rows} == {"anthropic": "off",
-                                                     "openai": "on, last 2026-11-20"}
+    assert {r.label: r.rotation for r in p.rows} == {
+        "anthropic": "off",
+        "openai": "on, last 2026-11-20",
+    }
     text = shown(p)
     assert ">rotation<" in text and "on, last 2026-11-20" in text

@@ -19,11 +19,11 @@ def test_pieces_across_stream_messages_are_caught():
     seams = StreamSeams()
     shown = []
     for i in range(0, len(key), 7):
-        content = seams.content({"name": "stdout", "text": key[i:i + 7]})
+        content = seams.content({"name": "stdout", "text": key[i : i + 7]})
         shown.append(content["text"])
     joined = "".join(shown)
     assert joined.startswith(key[:7]) and "[REDACTED:openai]" in joined
-    assert not any(key[i:i + 12] in joined for i in range(len(key) - 11))
+    assert not any(key[i : i + 12] in joined for i in range(len(key) - 11))
     # another stream has its own tail; unrelated text is the same object
     other = {"name": "stderr", "text": "hello"}
     assert seams.content(other) is other

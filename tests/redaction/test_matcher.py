@@ -20,7 +20,7 @@ URLSAFE = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
 def windows(s: str, n: int = RUN) -> set[str]:
-    return {s[i:i + n] for i in range(len(s) - n + 1)}
+    return {s[i : i + n] for i in range(len(s) - n + 1)}
 
 
 def survivors(text: str, key: str) -> set[str]:
@@ -44,23 +44,26 @@ def _b64(prefix: bytes, value: bytes, urlsafe: bool = False) -> tuple[str, int]:
     return enc(prefix + value).decode(), -(-8 * len(prefix) // 6)
 
 
-@pytest.mark.parametrize(("shown", "lead"), [
-    (KEY, 0),
-    (json.dumps(KEY)[1:-1], 0),
-    (urllib.parse.quote(KEY, safe=""), 0),
-    (urllib.parse.quote_plus(KEY), 0),
-    (html.escape(KEY), 0),
-    (KEY.encode().hex(), 0),
-    _b64(b"", KEY.encode()),
-    _b64(b"", KEY.encode(), urlsafe=True),
-    _b64(b"x", KEY.encode()),  # the value at byte offset 1
-    _b64(b"xy", KEY.encode()),  # and 2
-    _b64(b"Authorization: Bearer ", KEY.encode()),
-    _b64(b"", KEY[5:].encode()),  # base64 of a run of the value
-])
+@pytest.mark.parametrize(
+    ("shown", "lead"),
+    [
+        (KEY, 0),
+        (json.dumps(KEY)[1:-1], 0),
+        (urllib.parse.quote(KEY, safe=""), 0),
+        (urllib.parse.quote_plus(KEY), 0),
+        (html.escape(KEY), 0),
+        (KEY.encode().hex(), 0),
+        _b64(b"", KEY.encode()),
+        _b64(b"", KEY.encode(), urlsafe=True),
+        _b64(b"x", KEY.encode()),  # the value at byte offset 1
+        _b64(b"xy", KEY.encode()),  # and 2
+        _b64(b"Authorization: Bearer ", KEY.encode()),
+        _b64(b"", KEY[5:].encode()),  # base64 of a run of the value
+    ],
+)
 def test_each_encoded_form_is_redacted(r, shown, lead):
     out = r.text(f"value: {shown} (end)")
-    assert out.startswith("value: " + shown[:max(lead - 1, 0)]) and out.endswith(" (end)")
+    assert out.startswith("value: " + shown[: max(lead - 1, 0)]) and out.endswith(" (end)")
     assert "[REDACTED:openai]" in out
     # no 12-character run of the encoded value is left
     assert windows(shown[lead:]) & windows(out) == set()
@@ -68,7 +71,7 @@ def test_each_encoded_form_is_redacted(r, shown, lead):
 
 def test_runs_of_the_value_are_caught(r):
     for start in range(len(KEY) - RUN + 1):
-        part = KEY[start:start + RUN]
+        part = KEY[start : start + RUN]
         assert r.text(f"<{part}>") == "<[REDACTED:openai]>", part
 
 
@@ -108,8 +111,10 @@ def test_containers_are_copied_not_modified(r):
     data = {"outer": [{"api_key": KEY}, ("t", KEY[2:])], KEY: 1}
     out = r.obj(data)
     assert data["outer"][0]["api_key"] == KEY  # the caller's object is untouched
-    assert out == {"outer": [{"api_key": "[REDACTED:openai]"}, ("t", "[REDACTED:openai]")],
-                   "[REDACTED:openai]": 1}
+    assert out == {
+        "outer": [{"api_key": "[REDACTED:openai]"}, ("t", "[REDACTED:openai]")],
+        "[REDACTED:openai]": 1,
+    }
 
 
 def test_bytes_are_redacted(r):
@@ -122,12 +127,17 @@ def test_non_ascii_text_around_the_key(r):
 
 
 @settings(max_examples=200, deadline=None)
-@given(key=st.text(KEY_CHARS, min_size=RUN, max_size=80),
-       data=st.recursive(st.none() | st.integers() | st.text(max_size=20),
-                         lambda inner: st.lists(inner, max_size=4)
-                         | st.dictionaries(st.text(max_size=8), inner, max_size=4),
-                         max_leaves=12),
-       cut=st.integers(0, 40))
+@given(
+    key=st.text(KEY_CHARS, min_size=RUN, max_size=80),
+    data=st.recursive(
+        st.none() | st.integers() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=12,
+    ),
+    cut=st.integers(0, 40),
+)
 def test_json_text_stays_json(key, data, cut):
     """Redacting the JSON text of data holding a key (or part of it) leaves valid JSON.
 
@@ -138,8 +148,9 @@ def test_json_text_stays_json(key, data, cut):
     assume(re.search(r"[0-9]{12}", key) is None)
     r = Redactor.of({key: "p"})
     assert r is not None
-    doc = json.dumps({"data": data, "secret": key, "part": key[cut % len(key):],
-                      "nested": [{"k": key}]})
+    doc = json.dumps(
+        {"data": data, "secret": key, "part": key[cut % len(key) :], "nested": [{"k": key}]}
+    )
     assert "[REDACTED:p]" in r.text(doc)
     json.loads(r.text(doc))
     json.loads(r.text(json.dumps(doc)))  # JSON text inside JSON text
@@ -150,9 +161,9 @@ def test_json_text_stays_json(key, data, cut):
 def test_html_stays_free_of_new_markup(key):
     r = Redactor.of({key: "p"})
     assert r is not None
-    page = f"<p title=\"{html.escape(key)}\">{html.escape(key)}</p>"
+    page = f'<p title="{html.escape(key)}">{html.escape(key)}</p>'
     out = r.text(page)
-    assert out.startswith("<p title=\"") and out.endswith("</p>")
+    assert out.startswith('<p title="') and out.endswith("</p>")
     assert out.count("<") == 2 and out.count(">") == 2
 
 
@@ -160,12 +171,16 @@ def test_html_stays_free_of_new_markup(key):
 
 
 @settings(max_examples=300, deadline=None)
-@given(key=st.text(KEY_CHARS, min_size=RUN, max_size=100),
-       before=st.text(max_size=200), after=st.text(max_size=200),
-       start=st.integers(0, 100), length=st.integers(RUN, 100))
+@given(
+    key=st.text(KEY_CHARS, min_size=RUN, max_size=100),
+    before=st.text(max_size=200),
+    after=st.text(max_size=200),
+    start=st.integers(0, 100),
+    length=st.integers(RUN, 100),
+)
 @example(key="a" * 12, before="a", after="a", start=0, length=12)
 def test_no_run_of_the_key_survives(key, before, after, start, length):
-    part = key[start % len(key):][:length]
+    part = key[start % len(key) :][:length]
     assume(len(part) >= RUN)
     r = Redactor.of({key: "p"})
     assert r is not None
@@ -175,8 +190,9 @@ def test_no_run_of_the_key_survives(key, before, after, start, length):
 
 
 @settings(max_examples=300, deadline=None)
-@given(key=st.text(st.sampled_from(URLSAFE), min_size=RUN, max_size=100),
-       text=st.text(max_size=400))
+@given(
+    key=st.text(st.sampled_from(URLSAFE), min_size=RUN, max_size=100), text=st.text(max_size=400)
+)
 def test_text_without_a_run_of_any_form_is_unchanged(key, text):
     r = Redactor.of({key: "p"})
     assert r is not None
@@ -185,9 +201,15 @@ def test_text_without_a_run_of_any_form_is_unchanged(key, text):
 
 
 @settings(max_examples=100, deadline=None)
-@given(keys=st.lists(st.text(st.sampled_from(URLSAFE), min_size=20, max_size=60),
-                     min_size=2, max_size=5, unique=True),
-       sep=st.text(" \n,;:", min_size=1, max_size=3))
+@given(
+    keys=st.lists(
+        st.text(st.sampled_from(URLSAFE), min_size=20, max_size=60),
+        min_size=2,
+        max_size=5,
+        unique=True,
+    ),
+    sep=st.text(" \n,;:", min_size=1, max_size=3),
+)
 def test_several_keys_are_all_redacted(keys, sep):
     r = Redactor.of({k: f"p{i}" for i, k in enumerate(keys)})
     assert r is not None

@@ -41,7 +41,8 @@ def test_load_ext_and_register_do_not_import_boto3():
         "assert getattr(shell.history_manager, '_nbsecrets_redaction', False)\n"
         "print('boto3' in sys.modules, 'botocore' in sys.modules)\n"
     )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False False"

@@ -36,8 +36,10 @@ def stored(provider, seed):
     def _stored(name: str) -> str:
         key = provider.add_openai_key() if name == "openai" else provider.add_anthropic_key()
         seed(f"nbsecrets/{name}", key, Tags=[{"Key": "nbsecrets:provider", "Value": name}])
-        seed(f"nbsecrets-admin/{name}", provider.openai_admin if name == "openai"
-             else provider.anthropic_admin)
+        seed(
+            f"nbsecrets-admin/{name}",
+            provider.openai_admin if name == "openai" else provider.anthropic_admin,
+        )
         return key
 
     return _stored
@@ -47,13 +49,16 @@ def stored(provider, seed):
 def _moto_moves_current(monkeypatch):
     original = SecretsManagerBackend.update_secret_version_stage
 
-    def update_secret_version_stage(self, secret_id, version_stage, remove_from_version_id,
-                                    move_to_version_id):
-        result = original(self, secret_id, version_stage, remove_from_version_id,
-                          move_to_version_id)
+    def update_secret_version_stage(
+        self, secret_id, version_stage, remove_from_version_id, move_to_version_id
+    ):
+        result = original(
+            self, secret_id, version_stage, remove_from_version_id, move_to_version_id
+        )
         if version_stage == "AWSCURRENT" and move_to_version_id:
             self.secrets[secret_id].default_version_id = move_to_version_id
         return result
 
-    monkeypatch.setattr(SecretsManagerBackend, "update_secret_version_stage",
-                        update_secret_version_stage)
+    monkeypatch.setattr(
+        SecretsManagerBackend, "update_secret_version_stage", update_secret_version_stage
+    )

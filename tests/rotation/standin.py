@@ -30,9 +30,9 @@ class StandIn(Served):
     def __init__(self) -> None:
         self.openai_admin = "sk-admin-" + secrets.token_hex(16)
         self.anthropic_admin = "sk-ant-admin01-" + secrets.token_hex(16)
-        self.openai_keys: dict[str, dict] = {}       # key value -> {id, service_account, project}
+        self.openai_keys: dict[str, dict] = {}  # key value -> {id, service_account, project}
         self.service_accounts: dict[str, dict] = {}  # id -> {project, name, key}
-        self.anthropic_keys: dict[str, dict] = {}    # key value -> {id, status}
+        self.anthropic_keys: dict[str, dict] = {}  # key value -> {id, status}
         self.requests: list[dict] = []
         self.down = False
         self.reject_new = False
@@ -47,8 +47,11 @@ class StandIn(Served):
 
     def add_openai_key(self, project: str = "proj_test") -> str:
         value = "sk-proj-" + secrets.token_urlsafe(32)
-        self.openai_keys[value] = {"id": "key_" + secrets.token_hex(6), "service_account": None,
-                                   "project": project}
+        self.openai_keys[value] = {
+            "id": "key_" + secrets.token_hex(6),
+            "service_account": None,
+            "project": project,
+        }
         return value
 
     def add_anthropic_key(self) -> str:
@@ -68,16 +71,25 @@ class StandIn(Served):
         """Record the request, then answer it (503 to everything while ``down``)."""
         raw = handler.body()
         url = urlparse(handler.path)
-        record = {"method": handler.command, "path": url.path, "query": url.query,
-                  "headers": {k.lower(): v for k, v in handler.headers.items()},
-                  "body": raw.decode()}
+        record = {
+            "method": handler.command,
+            "path": url.path,
+            "query": url.query,
+            "headers": {k.lower(): v for k, v in handler.headers.items()},
+            "body": raw.decode(),
+        }
         with self._lock:
             self.requests.append(record)
             if self.down:
                 status, body = 503, {"error": {"type": "overloaded_error"}}
             else:
-                status, body = self._route(handler.command, url.path, parse_qs(url.query),
-                                           handler.headers, json.loads(raw or b"null"))
+                status, body = self._route(
+                    handler.command,
+                    url.path,
+                    parse_qs(url.query),
+                    handler.headers,
+                    json.loads(raw or b"null"),
+                )
         handler.reply(status, body, "application/json")
 
     def _route(self, method: str, path: str, query: dict, headers, body) -> tuple[int, object]:
@@ -90,10 +102,14 @@ class StandIn(Served):
                     return 400, {"error": {"type": "invalid_request_error"}}
                 ok = self.anthropic_active(xkey) and xkey not in self.rejected
                 return (200, {"data": [{"id": "claude-x", "type": "model"}]}) if ok else denied
-            return (200, {"object": "list", "data": [{"id": "gpt-x"}]}) \
-                if self.openai_valid(bearer) else denied
-        m = re.fullmatch(r"/v1/organization/projects/([^/]+)/(service_accounts|api_keys)(?:/(.+))?",
-                         path)
+            return (
+                (200, {"object": "list", "data": [{"id": "gpt-x"}]})
+                if self.openai_valid(bearer)
+                else denied
+            )
+        m = re.fullmatch(
+            r"/v1/organization/projects/([^/]+)/(service_accounts|api_keys)(?:/(.+))?", path
+        )
         if m:
             if bearer != self.openai_admin:
                 return denied
@@ -114,58 +130,119 @@ class StandIn(Served):
             self.service_accounts[sid] = {"project": project, "name": body["name"], "key": value}
             if self.reject_new:
                 self.rejected.add(value)
-            return 200, {"object": "organization.project.service_account", "id": sid,
-                         "name": body["name"], "role": "member", "created_at": 1711471533,
-                         "api_key": {"object": "organization.project.service_account.api_key",
-                                     "value": value, "name": "Secret Key",
-                                     "created_at": 1711471533, "id": key_id}}
+            return 200, {
+                "object": "organization.project.service_account",
+                "id": sid,
+                "name": body["name"],
+                "role": "member",
+                "created_at": 1711471533,
+                "api_key": {
+                    "object": "organization.project.service_account.api_key",
+                    "value": value,
+                    "name": "Secret Key",
+                    "created_at": 1711471533,
+                    "id": key_id,
+                },
+            }
         if kind == "service_accounts" and method == "GET" and not item:
-            accts = [{"object": "organization.project.service_account", "id": sid,
-                      "name": a["name"], "role": "member", "created_at": 1711471533}
-                     for sid, a in self.service_accounts.items() if a["project"] == project]
-            return 200, {"object": "list", "data": accts, "has_more": False,
-                         "first_id": accts[0]["id"] if accts else None,
-                         "last_id": accts[-1]["id"] if accts else None}
+            accts = [
+                {
+                    "object": "organization.project.service_account",
+                    "id": sid,
+                    "name": a["name"],
+                    "role": "member",
+                    "created_at": 1711471533,
+                }
+                for sid, a in self.service_accounts.items()
+                if a["project"] == project
+            ]
+            return 200, {
+                "object": "list",
+                "data": accts,
+                "has_more": False,
+                "first_id": accts[0]["id"] if accts else None,
+                "last_id": accts[-1]["id"] if accts else None,
+            }
         if kind == "service_accounts" and method == "DELETE" and item:
             acct = self.service_accounts.get(item)
             if acct is None or acct["project"] != project:
                 return 404, {"error": {"type": "invalid_request_error", "code": "not_found"}}
             del self.service_accounts[item]
             self.openai_keys.pop(acct["key"], None)
-            return 200, {"object": "organization.project.service_account.deleted", "id": item,
-                         "deleted": True}
+            return 200, {
+                "object": "organization.project.service_account.deleted",
+                "id": item,
+                "deleted": True,
+            }
         if kind == "api_keys" and method == "GET" and not item:
-            keys = [{"object": "organization.project.api_key", "id": k["id"], "name": "key",
-                     "redacted_value": hint(v, 8), "created_at": 1711471533}
-                    for v, k in self.openai_keys.items() if k["project"] == project]
-            return 200, {"object": "list", "data": keys, "has_more": False,
-                         "first_id": keys[0]["id"] if keys else None,
-                         "last_id": keys[-1]["id"] if keys else None}
+            keys = [
+                {
+                    "object": "organization.project.api_key",
+                    "id": k["id"],
+                    "name": "key",
+                    "redacted_value": hint(v, 8),
+                    "created_at": 1711471533,
+                }
+                for v, k in self.openai_keys.items()
+                if k["project"] == project
+            ]
+            return 200, {
+                "object": "list",
+                "data": keys,
+                "has_more": False,
+                "first_id": keys[0]["id"] if keys else None,
+                "last_id": keys[-1]["id"] if keys else None,
+            }
         if kind == "api_keys" and method == "DELETE" and item:
-            found = next((v for v, k in self.openai_keys.items()
-                          if k["id"] == item and k["project"] == project), None)
+            found = next(
+                (
+                    v
+                    for v, k in self.openai_keys.items()
+                    if k["id"] == item and k["project"] == project
+                ),
+                None,
+            )
             if found is None:
                 return 404, {"error": {"type": "invalid_request_error", "code": "not_found"}}
             del self.openai_keys[found]
-            return 200, {"object": "organization.project.api_key.deleted", "id": item,
-                         "deleted": True}
+            return 200, {
+                "object": "organization.project.api_key.deleted",
+                "id": item,
+                "deleted": True,
+            }
         return 404, {"error": {"type": "not_found_error"}}
 
     def _anthropic_admin(self, method, item, body) -> tuple[int, object]:
         if method == "GET" and not item:
-            keys = [{"type": "api_key", "id": k["id"], "name": "key", "status": k["status"],
-                     "partial_key_hint": hint(v, 16), "created_at": "2024-10-30T23:58:27Z",
-                     "workspace_id": None}
-                    for v, k in self.anthropic_keys.items() if k["status"] == "active"]
-            return 200, {"data": keys, "has_more": False,
-                         "first_id": keys[0]["id"] if keys else None,
-                         "last_id": keys[-1]["id"] if keys else None}
+            keys = [
+                {
+                    "type": "api_key",
+                    "id": k["id"],
+                    "name": "key",
+                    "status": k["status"],
+                    "partial_key_hint": hint(v, 16),
+                    "created_at": "2024-10-30T23:58:27Z",
+                    "workspace_id": None,
+                }
+                for v, k in self.anthropic_keys.items()
+                if k["status"] == "active"
+            ]
+            return 200, {
+                "data": keys,
+                "has_more": False,
+                "first_id": keys[0]["id"] if keys else None,
+                "last_id": keys[-1]["id"] if keys else None,
+            }
         if method == "POST" and item:
             for v, k in self.anthropic_keys.items():
                 if k["id"] == item:
                     k["status"] = body.get("status", k["status"])
-                    return 200, {"type": "api_key", "id": item, "status": k["status"],
-                                 "partial_key_hint": hint(v, 16)}
+                    return 200, {
+                        "type": "api_key",
+                        "id": item,
+                        "status": k["status"],
+                        "partial_key_hint": hint(v, 16),
+                    }
             return 404, {"error": {"type": "not_found_error"}}
         return 404, {"error": {"type": "not_found_error"}}
 

@@ -31,7 +31,8 @@ def current(sm, name=SECRET) -> str:
 
 
 def test_hand_rotation_promotes_the_tested_key_and_archives_the_old(
-        anthropic, provider, sm, monkeypatch, capsys):
+    anthropic, provider, sm, monkeypatch, capsys
+):
     new = provider.add_anthropic_key()
     assert nbsecrets.get("claude") == anthropic
     assert run(monkeypatch, "claude", "--grace-days", "0", stdin=new + "\n") == 0
@@ -51,14 +52,14 @@ def test_hand_rotation_promotes_the_tested_key_and_archives_the_old(
     for r in provider.requests:
         if r["path"].startswith("/v1/organizations"):
             sent = json.dumps(r)
-            assert all(v[i:i + 12] not in sent for v in (anthropic, new)
-                       for i in range(len(v) - 11))
+            assert all(
+                v[i : i + 12] not in sent for v in (anthropic, new) for i in range(len(v) - 11)
+            )
     archive = [r for r in provider.requests if r["method"] == "POST"]
     assert len(archive) == 1 and json.loads(archive[0]["body"]) == {"status": "archived"}
 
 
-def test_a_rejected_key_leaves_awscurrent_and_says_so(anthropic, provider, sm, monkeypatch,
-                                                       capsys):
+def test_a_rejected_key_leaves_awscurrent_and_says_so(anthropic, provider, sm, monkeypatch, capsys):
     bogus = "sk-ant-api03-" + "x" * 60
     assert run(monkeypatch, "anthropic", stdin=bogus) == 1
     err = capsys.readouterr().err
@@ -68,8 +69,9 @@ def test_a_rejected_key_leaves_awscurrent_and_says_so(anthropic, provider, sm, m
     assert provider.anthropic_active(anthropic)
 
 
-def test_grace_keeps_the_old_key_until_revoke_previous(anthropic, provider, sm, monkeypatch,
-                                                       capsys):
+def test_grace_keeps_the_old_key_until_revoke_previous(
+    anthropic, provider, sm, monkeypatch, capsys
+):
     new = provider.add_anthropic_key()
     assert run(monkeypatch, "anthropic", stdin=new) == 0  # default grace: 1 day
     assert provider.anthropic_active(anthropic) and current(sm) == new
@@ -80,8 +82,9 @@ def test_grace_keeps_the_old_key_until_revoke_previous(anthropic, provider, sm, 
     assert provider.anthropic_keys[anthropic]["status"] == "archived"
 
 
-def test_without_the_admin_secret_the_old_key_is_left_with_a_note(provider, seed, sm,
-                                                                  monkeypatch, capsys):
+def test_without_the_admin_secret_the_old_key_is_left_with_a_note(
+    provider, seed, sm, monkeypatch, capsys
+):
     old = provider.add_anthropic_key()
     seed(SECRET, old)
     new = provider.add_anthropic_key()
@@ -99,8 +102,7 @@ def test_openai_by_hand_mints_through_the_admin_api(provider, seed, sm, monkeypa
     assert provider.openai_valid(payload["api_key"]) and old not in provider.openai_keys
 
 
-def test_bad_input_is_one_sentence_and_changes_nothing(anthropic, seed, sm, monkeypatch,
-                                                       capsys):
+def test_bad_input_is_one_sentence_and_changes_nothing(anthropic, seed, sm, monkeypatch, capsys):
     assert run(monkeypatch, "anthropic", stdin=" padded-key \n") == 1
     assert "spaces around it" in capsys.readouterr().err
     seed("nbsecrets/mistral", "m-0123456789abcdef")

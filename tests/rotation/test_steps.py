@@ -37,8 +37,10 @@ def rotate(token: str, steps=STEPS, secret: str = SECRET) -> None:
 
 
 def stages(sm, name=SECRET) -> dict[str, set[str]]:
-    return {v["VersionId"]: set(v["VersionStages"])
-            for v in sm.list_secret_version_ids(SecretId=name)["Versions"]}
+    return {
+        v["VersionId"]: set(v["VersionStages"])
+        for v in sm.list_secret_version_ids(SecretId=name)["Versions"]
+    }
 
 
 def current(sm, name=SECRET) -> str:
@@ -46,7 +48,8 @@ def current(sm, name=SECRET) -> str:
 
 
 def test_rotation_end_to_end_new_key_current_old_revoked_after_grace(
-        openai_secret, provider, sm, capsys, caplog):
+    openai_secret, provider, sm, capsys, caplog
+):
     os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "0"
     old = openai_secret
     assert nbsecrets.get("openai") == old
@@ -94,8 +97,7 @@ def test_old_key_kept_until_the_grace_period_has_passed(openai_secret, provider,
 
 def test_grace_from_a_tag_on_the_secret(openai_secret, provider, sm):
     os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "30"
-    sm.tag_resource(SecretId=SECRET, Tags=[{"Key": "nbsecrets:rotation-grace-days",
-                                            "Value": "0"}])
+    sm.tag_resource(SecretId=SECRET, Tags=[{"Key": "nbsecrets:rotation-grace-days", "Value": "0"}])
     rotate(str(uuid.uuid4()))
     assert not provider.openai_valid(openai_secret)
 
@@ -130,7 +132,8 @@ def test_a_new_key_the_provider_rejects_never_becomes_current(openai_secret, pro
 
 
 def test_provider_down_at_each_step_leaves_awscurrent_and_loses_nothing(
-        openai_secret, provider, sm):
+    openai_secret, provider, sm
+):
     token = str(uuid.uuid4())
     provider.down = True
     with pytest.raises(ProviderError, match="HTTP 503"):
@@ -166,8 +169,10 @@ def test_admin_key_missing_or_wrong_fails_create_cleanly(provider, seed, sm):
 def test_json_secret_keeps_its_other_fields(provider, seed, sm):
     old = provider.add_openai_key()
     seed(SECRET, {"api_key": old, "organization": "org-123"})
-    seed("nbsecrets-admin/openai", json.dumps({"admin_key": provider.openai_admin,
-                                               "project_id": "proj_test"}))
+    seed(
+        "nbsecrets-admin/openai",
+        json.dumps({"admin_key": provider.openai_admin, "project_id": "proj_test"}),
+    )
     rotate(str(uuid.uuid4()))
     payload = json.loads(current(sm))
     assert payload["organization"] == "org-123" and payload["api_key"] != old
@@ -194,14 +199,21 @@ def test_the_lambda_runs_with_boto3_alone(openai_secret, provider, sm, aws_env):
 
     os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "0"
     token = str(uuid.uuid4())
-    code = ("import sys, json\n"
-            "for m in ('IPython', 'ipywidgets', 'traitlets', 'ipykernel'): sys.modules[m] = None\n"
-            "from nbsecrets.rotation import handler\n"
-            "for step in ('createSecret', 'setSecret', 'testSecret', 'finishSecret'):\n"
-            f"    handler({{'SecretId': '{SECRET}', 'ClientRequestToken': '{token}', "
-            "'Step': step}, None)\n")
-    result = subprocess.run([sys.executable, "-c", code], env=dict(os.environ),
-                            capture_output=True, text=True, timeout=120)
+    code = (
+        "import sys, json\n"
+        "for m in ('IPython', 'ipywidgets', 'traitlets', 'ipykernel'): sys.modules[m] = None\n"
+        "from nbsecrets.rotation import handler\n"
+        "for step in ('createSecret', 'setSecret', 'testSecret', 'finishSecret'):\n"
+        f"    handler({{'SecretId': '{SECRET}', 'ClientRequestToken': '{token}', "
+        "'Step': step}, None)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert stages(sm)[token] == {"AWSCURRENT"} and not provider.openai_valid(openai_secret)
     new = json.loads(current(sm))["api_key"]
@@ -222,8 +234,7 @@ def test_provider_down_while_revoking_postpones_revocation_only(openai_secret, p
     assert openai_secret not in provider.openai_keys
 
 
-def test_aikey_refresh_in_a_notebook_gets_the_rotated_key(openai_secret, provider, sm, ip,
-                                                         capsys):
+def test_aikey_refresh_in_a_notebook_gets_the_rotated_key(openai_secret, provider, sm, ip, capsys):
     ip.run_line_magic("aikey", "openai")
     assert os.environ["OPENAI_API_KEY"] == openai_secret
     rotate(str(uuid.uuid4()))
@@ -237,7 +248,8 @@ def test_aikey_refresh_in_a_notebook_gets_the_rotated_key(openai_secret, provide
 
 
 def test_create_retried_after_a_crash_between_mint_and_put_leaves_no_orphan(
-        openai_secret, provider, sm):
+    openai_secret, provider, sm
+):
     """The Lambda died after OpenAI created the key but before PutSecretValue: AWS retries
     createSecret with the same token, and the orphan (same name) is deleted first."""
     from nbsecrets.rotation.openai import OpenAI
@@ -253,7 +265,8 @@ def test_create_retried_after_a_crash_between_mint_and_put_leaves_no_orphan(
 
 
 def test_the_role_policy_allows_every_call_a_rotation_makes_and_no_more(
-        openai_secret, provider, sm, proxy):
+    openai_secret, provider, sm, proxy
+):
     """Every Secrets Manager request of a full rotation (with revocation), seen at the proxy,
     is allowed by the rotation role's policy on the secret it names; nothing else is granted."""
     from nbsecrets.admin.evaluator import allows
@@ -264,10 +277,11 @@ def test_the_role_policy_allows_every_call_a_rotation_makes_and_no_more(
     admin_arn = sm.describe_secret(SecretId="nbsecrets-admin/openai")["ARN"]
     first = len(proxy.requests)
     rotate(str(uuid.uuid4()))
-    calls = [(a, json.loads(b or b"{}").get("SecretId"))
-             for a, b in zip(proxy.requests[first:], proxy.bodies[first:], strict=True)]
-    doc = rotation_policy_document(region="us-east-1", account=arn.split(":")[4],
-                                   secrets=[SECRET])
+    calls = [
+        (a, json.loads(b or b"{}").get("SecretId"))
+        for a, b in zip(proxy.requests[first:], proxy.bodies[first:], strict=True)
+    ]
+    doc = rotation_policy_document(region="us-east-1", account=arn.split(":")[4], secrets=[SECRET])
     used = set()
     for action, secret_id in calls:
         target = admin_arn if secret_id == "nbsecrets-admin/openai" else arn
@@ -291,8 +305,14 @@ def test_each_step_reads_the_secret_once(openai_secret, provider, sm, proxy):
         first = len(proxy.requests)
         rotation.handler(event(step, token), None)
         seen = Counter(proxy.requests[first:])
-        reads[step] = (seen["secretsmanager.DescribeSecret"],
-                       seen["secretsmanager.ListSecretVersionIds"])
-    assert reads == {"createSecret": (1, 1), "setSecret": (1, 0), "testSecret": (1, 0),
-                     "finishSecret": (2, 1)}
+        reads[step] = (
+            seen["secretsmanager.DescribeSecret"],
+            seen["secretsmanager.ListSecretVersionIds"],
+        )
+    assert reads == {
+        "createSecret": (1, 1),
+        "setSecret": (1, 0),
+        "testSecret": (1, 0),
+        "finishSecret": (2, 1),
+    }
     assert stages(sm)[token] == {"AWSCURRENT"}

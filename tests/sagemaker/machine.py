@@ -31,7 +31,7 @@ METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 ROOT = Path(__file__).resolve().parents[2]
 LIMIT_S = 300  # SageMaker stops a lifecycle script after 5 minutes
 
-DRIVER = r'''
+DRIVER = r"""
 import hashlib, json, os, sys
 from jupyter_client.manager import start_new_kernel
 km, kc = start_new_kernel(kernel_name="python3", startup_timeout=120)
@@ -53,15 +53,19 @@ finally:
     kc.stop_channels()
     km.shutdown_kernel(now=True)
 print(json.dumps(results))
-'''
-DIGEST = ("import hashlib, os; print(hashlib.sha256(os.environ.get('OPENAI_API_KEY', '')"
-          ".encode()).hexdigest())")
+"""
+DIGEST = (
+    "import hashlib, os; print(hashlib.sha256(os.environ.get('OPENAI_API_KEY', '')"
+    ".encode()).hexdigest())"
+)
 
 
 def need_root() -> None:
     if os.geteuid() != 0:
-        pytest.skip("the simulated SageMaker machine creates users ec2-user/sagemaker-user and "
-                    "/opt paths: run as root (CI does)")
+        pytest.skip(
+            "the simulated SageMaker machine creates users ec2-user/sagemaker-user and "
+            "/opt paths: run as root (CI does)"
+        )
 
 
 def base_python() -> str:
@@ -92,31 +96,46 @@ class Machine:
     def log(self) -> Path:
         return self.home / "nbsecrets-lifecycle.log"
 
-    def run_as_user(self, args: list[str], env: dict[str, str], timeout: int = 300
-                    ) -> subprocess.CompletedProcess[str]:
+    def run_as_user(
+        self, args: list[str], env: dict[str, str], timeout: int = 300
+    ) -> subprocess.CompletedProcess[str]:
         pw = pwd.getpwnam(self.user)
         full = {"HOME": str(self.home), "USER": self.user, "PATH": "/usr/bin:/bin", **env}
-        return subprocess.run(args, env=full, user=pw.pw_uid, group=pw.pw_gid, extra_groups=[],
-                              capture_output=True, text=True, timeout=timeout, cwd=self.home)
+        return subprocess.run(
+            args,
+            env=full,
+            user=pw.pw_uid,
+            group=pw.pw_gid,
+            extra_groups=[],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            cwd=self.home,
+        )
 
     def kernel(self, env_name: str, aws: dict[str, str], *cells: str) -> list[str]:
         """Run ``cells`` in a kernel of ``env_name`` started as the user; their outputs."""
         driver = self.home / ".nbsecrets-test-driver.py"
         driver.write_text(DRIVER)
-        done = self.run_as_user([str(self.envs[env_name] / "bin" / "python"), str(driver),
-                                 *cells], aws)
+        done = self.run_as_user(
+            [str(self.envs[env_name] / "bin" / "python"), str(driver), *cells], aws
+        )
         assert done.returncode == 0, done.stderr[-3000:]
         return json.loads(done.stdout.strip().splitlines()[-1])
 
     def has_nbsecrets(self, env_name: str) -> bool:
         py = self.envs[env_name] / "bin" / "python"
-        return subprocess.run([str(py), "-c", "import nbsecrets"], capture_output=True
-                              ).returncode == 0
+        return (
+            subprocess.run([str(py), "-c", "import nbsecrets"], capture_output=True).returncode == 0
+        )
 
     def installed(self, env_name: str, dist: str) -> str | None:
         py = self.envs[env_name] / "bin" / "python"
-        got = subprocess.run([str(py), "-c", f"import importlib.metadata as m; "
-                              f"print(m.version({dist!r}))"], capture_output=True, text=True)
+        got = subprocess.run(
+            [str(py), "-c", f"import importlib.metadata as m; print(m.version({dist!r}))"],
+            capture_output=True,
+            text=True,
+        )
         return got.stdout.strip() if got.returncode == 0 else None
 
     def reset_home(self) -> None:
@@ -130,16 +149,30 @@ class Machine:
 
 
 def add_user(name: str) -> None:
-    subprocess.run(["useradd", "--create-home", "--shell", "/bin/bash", name], check=True,
-                   capture_output=True)
+    subprocess.run(
+        ["useradd", "--create-home", "--shell", "/bin/bash", name], check=True, capture_output=True
+    )
 
 
 def make_env(py: str, path: Path, wheels: Path, packages: list[str], owner: str) -> Path:
     subprocess.run([py, "-m", "venv", str(path)], check=True, capture_output=True)
     if packages:
-        subprocess.run([str(path / "bin" / "python"), "-m", "pip", "install", "-q",
-                        "--disable-pip-version-check", "--no-index", "--find-links", str(wheels),
-                        *packages], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(path / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--no-index",
+                "--find-links",
+                str(wheels),
+                *packages,
+            ],
+            check=True,
+            capture_output=True,
+        )
     subprocess.run(["chown", "-R", f"{owner}:{owner}", str(path)], check=True)
     return path
 
@@ -149,9 +182,21 @@ def local_wheels(py: str, dest: Path, packages: list[str]) -> Path:
     dest.mkdir(parents=True, exist_ok=True)
     builder = dest.parent / "builder"
     subprocess.run([py, "-m", "venv", str(builder)], check=True, capture_output=True)
-    done = subprocess.run([str(builder / "bin" / "python"), "-m", "pip", "wheel", "-q",
-                           "--disable-pip-version-check", "--wheel-dir", str(dest), *packages],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            str(builder / "bin" / "python"),
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--disable-pip-version-check",
+            "--wheel-dir",
+            str(dest),
+            *packages,
+        ],
+        capture_output=True,
+        text=True,
+    )
     if done.returncode != 0:
         pytest.fail(f"pip wheel {packages} failed: {done.stderr[-2000:]}")
     return dest
@@ -170,8 +215,10 @@ def machine(kind: str, tmp: Path) -> Iterator[Machine]:
     except KeyError:
         pass
     if taken:
-        pytest.skip(f"{', '.join(map(str, taken))} already exist(s) on this machine; the "
-                    "simulation does not touch them")
+        pytest.skip(
+            f"{', '.join(map(str, taken))} already exist(s) on this machine; the "
+            "simulation does not touch them"
+        )
     py = base_python()
     made: list[Path] = []
     users: list[str] = []
@@ -182,9 +229,11 @@ def machine(kind: str, tmp: Path) -> Iterator[Machine]:
         meta_made = not METADATA.parent.parent.exists()
         METADATA.parent.mkdir(parents=True, exist_ok=True)
         made.append(METADATA.parent.parent if meta_made else METADATA)
-        arn = ("arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/sim" if kind ==
-               "notebook" else "arn:aws:sagemaker:us-east-1:123456789012:app/d-sim/sim/"
-               "JupyterLab/default")
+        arn = (
+            "arn:aws:sagemaker:us-east-1:123456789012:notebook-instance/sim"
+            if kind == "notebook"
+            else "arn:aws:sagemaker:us-east-1:123456789012:app/d-sim/sim/JupyterLab/default"
+        )
         METADATA.write_text(json.dumps({"ResourceArn": arn, "ResourceName": "sim"}))
         wheels = local_wheels(py, tmp / "wheels", ["ipykernel", "boto3"])
         subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
@@ -195,10 +244,10 @@ def machine(kind: str, tmp: Path) -> Iterator[Machine]:
             for name in ("python3", "pytorch_p310"):
                 envs[name] = make_env(py, base / name, wheels, ["ipykernel"], user)
             # SageMaker's own environment: has boto3, no kernel; the scripts skip it.
-            envs["JupyterSystemEnv"] = make_env(py, base / "JupyterSystemEnv", wheels,
-                                                ["boto3"], user)
-            subprocess.run(["chown", "-R", f"{user}:{user}", str(home / "anaconda3")],
-                           check=True)
+            envs["JupyterSystemEnv"] = make_env(
+                py, base / "JupyterSystemEnv", wheels, ["boto3"], user
+            )
+            subprocess.run(["chown", "-R", f"{user}:{user}", str(home / "anaconda3")], check=True)
         else:
             made.append(Path("/opt/conda"))
             envs["conda"] = make_env(py, Path("/opt/conda"), wheels, ["ipykernel", "boto3"], user)
@@ -238,7 +287,8 @@ def publish(m: Machine, secret: str, key: str) -> artifact.Artifact:
     s3.create_bucket(Bucket=BUCKET)
     up = artifact.upload(s3, m.built, f"s3://{BUCKET}/nbsecrets/")
     boto3.client("secretsmanager", region_name="us-east-1").create_secret(
-        Name=secret, SecretString=key)
+        Name=secret, SecretString=key
+    )
     return up
 
 
@@ -251,19 +301,24 @@ def tamper(m: Machine, up: artifact.Artifact, tmp: Path) -> None:
     boto3.client("s3").upload_file(str(evil), up.bucket, up.key)
 
 
-def run_script(text: str, path: Path, env: dict[str, str], user: Machine | None = None
-               ) -> tuple[subprocess.CompletedProcess[str], int | None]:
+def run_script(
+    text: str, path: Path, env: dict[str, str], user: Machine | None = None
+) -> tuple[subprocess.CompletedProcess[str], int | None]:
     """Run a lifecycle script as SageMaker does (as root, or as ``user``), within 5 minutes.
 
     Returns the process and the pid of the background install it started.
     """
     path.write_text(text)
     path.chmod(0o755)
-    base = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-            "HOME": "/root", **env}
+    base = {
+        "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "HOME": "/root",
+        **env,
+    }
     if user is None:
-        done = subprocess.run(["bash", str(path)], env=base, capture_output=True, text=True,
-                              timeout=LIMIT_S)
+        done = subprocess.run(
+            ["bash", str(path)], env=base, capture_output=True, text=True, timeout=LIMIT_S
+        )
     else:
         done = user.run_as_user(["bash", str(path)], env, timeout=LIMIT_S)
     match = re.search(r"pid (\d+)", done.stdout)
@@ -275,8 +330,7 @@ def wait_for(pid: int | None, limit_s: float = 240) -> None:
     assert pid is not None
     deadline = time.monotonic() + limit_s
     while Path(f"/proc/{pid}").exists():
-        stat = Path(f"/proc/{pid}/stat").read_text() if Path(f"/proc/{pid}/stat").exists() \
-            else ""
+        stat = Path(f"/proc/{pid}/stat").read_text() if Path(f"/proc/{pid}/stat").exists() else ""
         if stat.split(") ")[-1].startswith("Z"):
             break
         if time.monotonic() > deadline:
@@ -291,9 +345,21 @@ def digest(value: str) -> str:
 def aws_for_kernel(aws_env: dict[str, str]) -> dict[str, str]:
     """The role's credentials and the endpoint, as a SageMaker kernel has them (no region,
     no NBSECRETS_* settings: those come from what on-start wrote)."""
-    return {k: aws_env[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID",
-                                     "AWS_SECRET_ACCESS_KEY")}
+    return {
+        k: aws_env[k] for k in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+    }
 
 
-__all__ = ["ROOT", "Machine", "aws_for_kernel", "built_artifact", "digest", "machine",
-           "publish", "run_script", "simulated", "tamper", "wait_for"]
+__all__ = [
+    "ROOT",
+    "Machine",
+    "aws_for_kernel",
+    "built_artifact",
+    "digest",
+    "machine",
+    "publish",
+    "run_script",
+    "simulated",
+    "tamper",
+    "wait_for",
+]

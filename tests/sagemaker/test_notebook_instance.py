@@ -35,12 +35,27 @@ def nb(tmp_path_factory):
 
 def setup(nb, aws_env, capsys, prefix="team-a/"):
     up = sim.publish(nb, f"{prefix}openai", KEY)
-    assert cli.main(["lifecycle", "--name", "team-a", "--artifact", up.uri,
-                     "--artifact-sha256", up.sha256, "--prefix", prefix]) == 0
+    assert (
+        cli.main(
+            [
+                "lifecycle",
+                "--name",
+                "team-a",
+                "--artifact",
+                up.uri,
+                "--artifact-sha256",
+                up.sha256,
+                "--prefix",
+                prefix,
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     sagemaker = boto3.client("sagemaker", region_name="us-east-1")
     found = sagemaker.describe_notebook_instance_lifecycle_config(
-        NotebookInstanceLifecycleConfigName="team-a")
+        NotebookInstanceLifecycleConfigName="team-a"
+    )
     on_create = base64.b64decode(found["OnCreate"][0]["Content"]).decode()
     on_start = base64.b64decode(found["OnStart"][0]["Content"]).decode()
     return up, on_create, on_start
@@ -67,14 +82,18 @@ def test_tampered_artifact_is_refused(nb, aws_env, capsys, tmp_path):
     assert not any(nb.has_nbsecrets(env) for env in nb.envs)
 
 
-def test_standin_aikey_while_installing_then_real_one_without_restart(nb, aws_env, capsys,
-                                                                      tmp_path):
+def test_standin_aikey_while_installing_then_real_one_without_restart(
+    nb, aws_env, capsys, tmp_path
+):
     nb.reset_home()
     _, _, on_start = setup(nb, aws_env, capsys)
     # The settings and IPython files are written in the foreground; stop before the install
     # by pointing the script at no environments, as if the background job had not run yet.
-    done, pid = sim.run_script(on_start, tmp_path / "on-start.sh",
-                           {**sim.aws_for_kernel(aws_env), "NBSECRETS_ENVS_DIR": "/nonexistent"})
+    done, pid = sim.run_script(
+        on_start,
+        tmp_path / "on-start.sh",
+        {**sim.aws_for_kernel(aws_env), "NBSECRETS_ENVS_DIR": "/nonexistent"},
+    )
     assert done.returncode == 0, done.stderr
     sim.wait_for(pid)
     assert not nb.has_nbsecrets("python3")
@@ -85,27 +104,44 @@ def test_standin_aikey_while_installing_then_real_one_without_restart(nb, aws_en
         tar.extractall(house, filter="data")
     py = nb.envs["python3"] / "bin" / "python"
     before_dists = set(nb.run_as_user([str(py), "-m", "pip", "freeze"], {}).stdout.split())
-    install = (f"import subprocess; subprocess.run([{str(py)!r}, '-m', 'pip', 'install', '-q', "
-               f"'--no-index', '--find-links', {str(house / 'wheelhouse')!r}, 'nbsecrets'], "
-               "check=True)")
+    install = (
+        f"import subprocess; subprocess.run([{str(py)!r}, '-m', 'pip', 'install', '-q', "
+        f"'--no-index', '--find-links', {str(house / 'wheelhouse')!r}, 'nbsecrets'], "
+        "check=True)"
+    )
     subprocess.run(["chown", "-R", nb.user, str(house)], check=True)
-    before, _, after, loaded = nb.kernel("python3", sim.aws_for_kernel(aws_env), "%aikey openai",
-                                         install, "%aikey openai",
-                                         "import hashlib, os; print(hashlib.sha256(os.environ"
-                                         "['OPENAI_API_KEY'].encode()).hexdigest())")
+    before, _, after, loaded = nb.kernel(
+        "python3",
+        sim.aws_for_kernel(aws_env),
+        "%aikey openai",
+        install,
+        "%aikey openai",
+        "import hashlib, os; print(hashlib.sha256(os.environ"
+        "['OPENAI_API_KEY'].encode()).hexdigest())",
+    )
     assert "still being installed" in before and str(nb.log) in before
     assert "openai" in after and "OPENAI_API_KEY" in after and KEY not in after
     assert loaded.strip() == sim.digest(KEY)
     # Leave the environment as it was (the next test installs from the artifact).
-    added = set(nb.run_as_user([str(py), "-m", "pip", "freeze"], {}).stdout.split()) \
-        - before_dists
-    nb.run_as_user([str(py), "-m", "pip", "uninstall", "-y", "-q",
-                    *(d.split("==")[0].split(" @ ")[0] for d in added)], {})
+    added = set(nb.run_as_user([str(py), "-m", "pip", "freeze"], {}).stdout.split()) - before_dists
+    nb.run_as_user(
+        [
+            str(py),
+            "-m",
+            "pip",
+            "uninstall",
+            "-y",
+            "-q",
+            *(d.split("==")[0].split(" @ ")[0] for d in added),
+        ],
+        {},
+    )
     shutil.rmtree(house)
 
 
-def test_deployed_notebook_instance_loads_the_key_in_every_kernel_env(nb, aws_env, capsys,
-                                                                      tmp_path):
+def test_deployed_notebook_instance_loads_the_key_in_every_kernel_env(
+    nb, aws_env, capsys, tmp_path
+):
     nb.reset_home()
     boto_before = {env: nb.installed(env, "boto3") for env in nb.envs}
     up, on_create, on_start = setup(nb, aws_env, capsys)
@@ -123,9 +159,13 @@ def test_deployed_notebook_instance_loads_the_key_in_every_kernel_env(nb, aws_en
     assert not nb.has_nbsecrets("JupyterSystemEnv")
     assert nb.installed("JupyterSystemEnv", "boto3") == boto_before["JupyterSystemEnv"]
     for env in KERNEL_ENVS:
-        shown, loaded = nb.kernel(env, sim.aws_for_kernel(aws_env), "%aikey openai",
-                                  "import hashlib, os; print(hashlib.sha256(os.environ"
-                                  "['OPENAI_API_KEY'].encode()).hexdigest())")
+        shown, loaded = nb.kernel(
+            env,
+            sim.aws_for_kernel(aws_env),
+            "%aikey openai",
+            "import hashlib, os; print(hashlib.sha256(os.environ"
+            "['OPENAI_API_KEY'].encode()).hexdigest())",
+        )
         assert "team-a/openai" in shown and KEY not in shown, shown
         assert loaded.strip() == sim.digest(KEY)
     assert KEY not in log
@@ -135,9 +175,11 @@ def test_on_start_twice_is_idempotent(nb, aws_env, capsys, tmp_path):
     nb.reset_home()
     _, _, on_start = setup(nb, aws_env, capsys)
     start(nb, aws_env, on_start, tmp_path)
-    files = [nb.home / ".ipython/profile_default/ipython_config.py",
-             nb.home / ".ipython/profile_default/startup/00-nbsecrets.py",
-             nb.home / ".config/nbsecrets/config.toml"]
+    files = [
+        nb.home / ".ipython/profile_default/ipython_config.py",
+        nb.home / ".ipython/profile_default/startup/00-nbsecrets.py",
+        nb.home / ".config/nbsecrets/config.toml",
+    ]
     first = [f.read_text() for f in files]
     start(nb, aws_env, on_start, tmp_path)
     assert [f.read_text() for f in files] == first

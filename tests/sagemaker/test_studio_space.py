@@ -33,9 +33,25 @@ def sm_api(sm_api):
 
 def deploy(space, sm_api, capsys):
     up = sim.publish(space, "team-s/openai", KEY)
-    assert cli.main(["lifecycle", "--studio", "--name", "team-s", "--domain-id", "d-sim",
-                     "--artifact", up.uri, "--artifact-sha256", up.sha256,
-                     "--prefix", "team-s/"]) == 0
+    assert (
+        cli.main(
+            [
+                "lifecycle",
+                "--studio",
+                "--name",
+                "team-s",
+                "--domain-id",
+                "d-sim",
+                "--artifact",
+                up.uri,
+                "--artifact-sha256",
+                up.sha256,
+                "--prefix",
+                "team-s/",
+            ]
+        )
+        == 0
+    )
     capsys.readouterr()
     lab = sm_api.domains["d-sim"]["DefaultUserSettings"]["JupyterLabAppSettings"]
     arn = lab["DefaultResourceSpec"]["LifecycleConfigArn"]
@@ -44,8 +60,9 @@ def deploy(space, sm_api, capsys):
 
 
 def start(space, aws_env, text):
-    done, pid = sim.run_script(text, space.home / ".on-start.sh", sim.aws_for_kernel(aws_env),
-                           user=space)
+    done, pid = sim.run_script(
+        text, space.home / ".on-start.sh", sim.aws_for_kernel(aws_env), user=space
+    )
     assert done.returncode == 0, done.stderr
     assert "nbsecrets: installing in the background" in done.stdout
     sim.wait_for(pid)
@@ -60,8 +77,7 @@ def test_tampered_artifact_is_refused(space, aws_env, sm_api, capsys, tmp_path):
     assert not space.has_nbsecrets("conda")
 
 
-def test_deployed_space_loads_the_key_and_a_restart_changes_nothing(space, aws_env, sm_api,
-                                                                     capsys):
+def test_deployed_space_loads_the_key_and_a_restart_changes_nothing(space, aws_env, sm_api, capsys):
     space.reset_home()
     boto3_before = space.installed("conda", "boto3")
     up, text = deploy(space, sm_api, capsys)
@@ -70,9 +86,13 @@ def test_deployed_space_loads_the_key_and_a_restart_changes_nothing(space, aws_e
     assert f"artifact {up.uri} verified" in log and "installed into /opt/conda" in log, log
     assert space.installed("conda", "nbsecrets") == space.built.version
     assert space.installed("conda", "boto3") == boto3_before  # not upgraded
-    shown, loaded = space.kernel("conda", sim.aws_for_kernel(aws_env), "%aikey openai",
-                                 "import hashlib, os; print(hashlib.sha256(os.environ"
-                                 "['OPENAI_API_KEY'].encode()).hexdigest())")
+    shown, loaded = space.kernel(
+        "conda",
+        sim.aws_for_kernel(aws_env),
+        "%aikey openai",
+        "import hashlib, os; print(hashlib.sha256(os.environ"
+        "['OPENAI_API_KEY'].encode()).hexdigest())",
+    )
     assert "team-s/openai" in shown and KEY not in shown, shown
     assert loaded.strip() == sim.digest(KEY)
     # The space restarts: same files, nothing added twice.

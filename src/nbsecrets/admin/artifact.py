@@ -37,8 +37,10 @@ def parse_s3_uri(uri: str) -> tuple[str, str]:
     """
     match = _URI.match(uri or "")
     if not match:
-        raise ConfigError(f"{uri!r} is not an S3 location; give s3://BUCKET/PREFIX/ (letters, "
-                          "digits and / . _ - in the key).")
+        raise ConfigError(
+            f"{uri!r} is not an S3 location; give s3://BUCKET/PREFIX/ (letters, "
+            "digits and / . _ - in the key)."
+        )
     return match.group(1), match.group(2)
 
 
@@ -62,8 +64,11 @@ class Built:
 
 def _source_tree() -> Path | None:
     root = Path(__file__).resolve().parents[3]
-    return root if (root / "pyproject.toml").is_file() and (root / "src" / "nbsecrets").is_dir() \
+    return (
+        root
+        if (root / "pyproject.toml").is_file() and (root / "src" / "nbsecrets").is_dir()
         else None
+    )
 
 
 def build(out_dir: Path, *, wheel: Path | None = None, pip_args: tuple[str, ...] = ()) -> Built:
@@ -92,19 +97,33 @@ def build(out_dir: Path, *, wheel: Path | None = None, pip_args: tuple[str, ...]
     if source is None:
         tree = _source_tree()
         if tree is None:
-            raise ConfigError("No nbsecrets source tree here; pass --wheel PATH to an nbsecrets "
-                              "wheel (pip wheel nbsecrets from your checkout).")
+            raise ConfigError(
+                "No nbsecrets source tree here; pass --wheel PATH to an nbsecrets "
+                "wheel (pip wheel nbsecrets from your checkout)."
+            )
         source = str(tree)
-    cmd = [sys.executable, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
-           "--wheel-dir", str(house), *pip_args, source]
+    cmd = [
+        sys.executable,
+        "-m",
+        "pip",
+        "wheel",
+        "--quiet",
+        "--disable-pip-version-check",
+        "--wheel-dir",
+        str(house),
+        *pip_args,
+        source,
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         tail = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["(no output)"]
         raise NbSecretsError(f"pip wheel failed ({tail[0]}); check the network or pip_args.")
     wheels = sorted(house.glob("nbsecrets-*.whl"))
     if len(wheels) != 1:
-        raise NbSecretsError(f"expected one nbsecrets wheel in {house}, found {len(wheels)}; "
-                             "empty the folder and build again.")
+        raise NbSecretsError(
+            f"expected one nbsecrets wheel in {house}, found {len(wheels)}; "
+            "empty the folder and build again."
+        )
     version = wheels[0].name.split("-")[1]
     archive = out_dir / f"nbsecrets-wheelhouse-{version}.tar.gz"
     with tarfile.open(archive, "w:gz") as tar:
@@ -149,25 +168,37 @@ def upload(s3: Any, built: Built, location: str) -> Artifact:
     """
     bucket, prefix = parse_s3_uri(location)
     if prefix and not prefix.endswith("/"):
-        raise ConfigError(f"{location} names an object; give a folder ending in '/', e.g. "
-                          f"s3://{bucket}/nbsecrets/.")
+        raise ConfigError(
+            f"{location} names an object; give a folder ending in '/', e.g. "
+            f"s3://{bucket}/nbsecrets/."
+        )
     sha, wheel_sha = sha256_of(built.archive), sha256_of(built.wheel)
     key, wheel_key = _key(prefix, built.archive, sha), _key(prefix, built.wheel, wheel_sha)
-    for path, object_key, digest in ((built.archive, key, sha),
-                                     (built.wheel, wheel_key, wheel_sha)):
+    for path, object_key, digest in (
+        (built.archive, key, sha),
+        (built.wheel, wheel_key, wheel_sha),
+    ):
         try:
-            s3.upload_file(str(path), bucket, object_key,
-                           ExtraArgs={"Metadata": {"sha256": digest}})
+            s3.upload_file(
+                str(path), bucket, object_key, ExtraArgs={"Metadata": {"sha256": digest}}
+            )
         except Exception as exc:
             from nbsecrets.aws import errors as awserrors
 
-            raise awserrors.translate(exc, action="s3:PutObject",
-                                      target=f"s3://{bucket}/{object_key}", region="") from None
+            raise awserrors.translate(
+                exc, action="s3:PutObject", target=f"s3://{bucket}/{object_key}", region=""
+            ) from None
     return Artifact(bucket, key, sha, wheel_key, wheel_sha, built.version)
 
 
-def publish(s3: Any, location: str, work_dir: Path, *, wheel: Path | None = None,
-            pip_args: tuple[str, ...] = ()) -> Artifact:
+def publish(
+    s3: Any,
+    location: str,
+    work_dir: Path,
+    *,
+    wheel: Path | None = None,
+    pip_args: tuple[str, ...] = (),
+) -> Artifact:
     """:func:`build` in ``work_dir``, then :func:`upload` to ``location``."""
     parse_s3_uri(location)  # refuse a bad location before the build
     return upload(s3, build(work_dir, wheel=wheel, pip_args=pip_args), location)

@@ -29,7 +29,7 @@ def to_yaml(value: Any, indent: int = 0) -> str:
 def _inline(value: Any) -> str | None:
     """The value on the key's own line, or None if it needs a block."""
     if isinstance(value, dict) and len(value) == 1:
-        (key, inner), = value.items()
+        ((key, inner),) = value.items()
         if key in ("Fn::Sub", "Fn::Base64") and isinstance(inner, str) and "\n" not in inner:
             return f"!{key[4:]} {_scalar(inner)}"
         if key == "Ref":
@@ -58,8 +58,11 @@ def _yaml_lines(value: Any, indent: int) -> list[str]:
             elif isinstance(inner, str):
                 out.append(f"{pad}{key}: |\n")
                 out.extend(_block_text(inner, pad + "  "))
-            elif isinstance(inner, dict) and set(inner) == {"Fn::Base64"} \
-                    and isinstance(inner["Fn::Base64"], str):
+            elif (
+                isinstance(inner, dict)
+                and set(inner) == {"Fn::Base64"}
+                and isinstance(inner["Fn::Base64"], str)
+            ):
                 out.append(f"{pad}{key}: !Base64 |\n")
                 out.extend(_block_text(inner["Fn::Base64"], pad + "  "))
             else:
@@ -73,7 +76,7 @@ def _yaml_lines(value: Any, indent: int) -> list[str]:
                 continue
             lines = _yaml_lines(item, indent + 2)
             first = lines[0]
-            out.append(f"{pad}- {first[indent + 2:]}")
+            out.append(f"{pad}- {first[indent + 2 :]}")
             out.extend(lines[1:])
     else:
         out.append(f"{pad}{_inline(value)}\n")

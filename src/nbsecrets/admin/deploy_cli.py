@@ -16,45 +16,94 @@ __all__ = ["add_artifact_arguments", "add_lifecycle_arguments", "run_artifact", 
 
 def add_artifact_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``nbsecrets artifact``."""
-    p.add_argument("--s3", required=True, metavar="s3://BUCKET/PREFIX/",
-                   help="where to upload the wheelhouse archive and the bare nbsecrets wheel")
-    p.add_argument("--wheel", type=Path, metavar="PATH",
-                   help="an nbsecrets wheel to ship (default: build one from the source tree)")
+    p.add_argument(
+        "--s3",
+        required=True,
+        metavar="s3://BUCKET/PREFIX/",
+        help="where to upload the wheelhouse archive and the bare nbsecrets wheel",
+    )
+    p.add_argument(
+        "--wheel",
+        type=Path,
+        metavar="PATH",
+        help="an nbsecrets wheel to ship (default: build one from the source tree)",
+    )
 
 
 def add_lifecycle_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``nbsecrets lifecycle``."""
     p.add_argument("--name", help="name of the lifecycle configuration")
-    p.add_argument("--studio", action="store_true",
-                   help="a Studio JupyterLab configuration (default: notebook instance)")
-    p.add_argument("--domain-id", metavar="d-xxxx", help="with --studio: make it this domain's "
-                   "default JupyterLab configuration (an attached one is never deleted)")
-    p.add_argument("--artifact", metavar="S3_URI", help="s3://BUCKET/PREFIX/: build and upload "
-                   "a pinned wheelhouse there; or s3://BUCKET/KEY of one already uploaded, with "
-                   "--artifact-sha256")
+    p.add_argument(
+        "--studio",
+        action="store_true",
+        help="a Studio JupyterLab configuration (default: notebook instance)",
+    )
+    p.add_argument(
+        "--domain-id",
+        metavar="d-xxxx",
+        help="with --studio: make it this domain's "
+        "default JupyterLab configuration (an attached one is never deleted)",
+    )
+    p.add_argument(
+        "--artifact",
+        metavar="S3_URI",
+        help="s3://BUCKET/PREFIX/: build and upload "
+        "a pinned wheelhouse there; or s3://BUCKET/KEY of one already uploaded, with "
+        "--artifact-sha256",
+    )
     p.add_argument("--artifact-sha256", metavar="HEX", help="sha256 of --artifact KEY")
-    p.add_argument("--wheel", type=Path, metavar="PATH", help="nbsecrets wheel to put in the "
-                   "wheelhouse (default: build from the source tree)")
-    p.add_argument("--pip-requirement", metavar="REQ", help="instead of an artifact: a pinned "
-                   "requirement with a hash, 'nbsecrets==X --hash=sha256:HEX' (CodeArtifact, a "
-                   "mirror)")
+    p.add_argument(
+        "--wheel",
+        type=Path,
+        metavar="PATH",
+        help="nbsecrets wheel to put in the wheelhouse (default: build from the source tree)",
+    )
+    p.add_argument(
+        "--pip-requirement",
+        metavar="REQ",
+        help="instead of an artifact: a pinned "
+        "requirement with a hash, 'nbsecrets==X --hash=sha256:HEX' (CodeArtifact, a "
+        "mirror)",
+    )
     p.add_argument("--prefix", help="secret name prefix the kernels use (ends in '/')")
     p.add_argument("--region", help="region of the secrets (default: the notebook's)")
-    p.add_argument("--fallback-region", action="append", default=[], metavar="R",
-                   help="replica region reads fail over to (repeat)")
-    p.add_argument("--kms-key-arn", action="append", default=[], metavar="[REGION=]ARN",
-                   help="customer managed key new secrets are created with (the one with no "
-                   "REGION=); in --template also the policy's keys")
-    p.add_argument("--template", action="store_true",
-                   help="print lifecycle-config/template.yaml instead of deploying")
+    p.add_argument(
+        "--fallback-region",
+        action="append",
+        default=[],
+        metavar="R",
+        help="replica region reads fail over to (repeat)",
+    )
+    p.add_argument(
+        "--kms-key-arn",
+        action="append",
+        default=[],
+        metavar="[REGION=]ARN",
+        help="customer managed key new secrets are created with (the one with no "
+        "REGION=); in --template also the policy's keys",
+    )
+    p.add_argument(
+        "--template",
+        action="store_true",
+        help="print lifecycle-config/template.yaml instead of deploying",
+    )
     # The role policy's own options, for --template (the same as `nbsecrets policy`'s).
-    p.add_argument("--provider", action="append", default=[], metavar="NAME",
-                   help="with --template: a provider whose key the role reads (repeat; "
-                   "default: every key under the Prefix parameter)")
-    p.add_argument("--allow-write", action="store_true",
-                   help="with --template: also allow storing new values and rollback")
-    p.add_argument("--no-list", action="store_true",
-                   help="with --template: do not allow ListSecrets")
+    p.add_argument(
+        "--provider",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --template: a provider whose key the role reads (repeat; "
+        "default: every key under the Prefix parameter)",
+    )
+    p.add_argument(
+        "--allow-write",
+        action="store_true",
+        help="with --template: also allow storing new values and rollback",
+    )
+    p.add_argument(
+        "--no-list", action="store_true", help="with --template: do not allow ListSecrets"
+    )
 
 
 def _print_artifact(found) -> None:
@@ -88,18 +137,25 @@ def run_lifecycle(args: argparse.Namespace) -> int:
         from nbsecrets.config import Config
 
         opts = PolicyOptions.resolve(
-            region=args.region, prefix=args.prefix, providers=args.provider,
-            kms_key_arns=args.kms_key_arn, allow_write=args.allow_write,
-            list_secrets=not args.no_list, fallback_regions=args.fallback_region or None,
-            defaults=Config.load())
+            region=args.region,
+            prefix=args.prefix,
+            providers=args.provider,
+            kms_key_arns=args.kms_key_arn,
+            allow_write=args.allow_write,
+            list_secrets=not args.no_list,
+            fallback_regions=args.fallback_region or None,
+            defaults=Config.load(),
+        )
         print(template_text(opts), end="")
         return 0
     if not args.name:
         raise ConfigError("Give the lifecycle configuration a name: --name NAME.")
     if args.provider or args.allow_write or args.no_list:
-        raise ConfigError("--provider, --allow-write and --no-list shape the role policy: give "
-                          "them to `nbsecrets provision` (or with --template), not to a "
-                          "lifecycle deploy.")
+        raise ConfigError(
+            "--provider, --allow-write and --no-list shape the role policy: give "
+            "them to `nbsecrets provision` (or with --template), not to a "
+            "lifecycle deploy."
+        )
     uri, sha = args.artifact or "", args.artifact_sha256 or ""
     if uri.endswith("/"):
         built = _publish(uri, args.wheel)
@@ -109,25 +165,38 @@ def run_lifecycle(args: argparse.Namespace) -> int:
 
     kms = primary_key_arn(args.kms_key_arn)
     settings = lifecycle.Settings(
-        artifact_uri=uri, artifact_sha256=sha, pip_requirement=args.pip_requirement or "",
-        prefix=args.prefix or "", region=args.region or "",
-        fallback_regions=tuple(args.fallback_region), kms_key_id=kms)
+        artifact_uri=uri,
+        artifact_sha256=sha,
+        pip_requirement=args.pip_requirement or "",
+        prefix=args.prefix or "",
+        region=args.region or "",
+        fallback_regions=tuple(args.fallback_region),
+        kms_key_id=kms,
+    )
     from nbsecrets.aws.store import Store
 
-    done = lifecycle.deploy(Store().client(service="sagemaker"), args.name, settings,
-                            studio=args.studio, domain_id=args.domain_id)
+    done = lifecycle.deploy(
+        Store().client(service="sagemaker"),
+        args.name,
+        settings,
+        studio=args.studio,
+        domain_id=args.domain_id,
+    )
     kind = "Studio (JupyterLab)" if done.studio else "notebook instance"
     if done.action == "unchanged":
-        print(f"The {kind} lifecycle configuration {done.name} is already up to date "
-              f"({done.arn}).")
+        print(f"The {kind} lifecycle configuration {done.name} is already up to date ({done.arn}).")
     else:
-        print(f"{done.action.capitalize()} the {kind} lifecycle configuration {done.name} "
-              f"({done.arn}).")
+        print(
+            f"{done.action.capitalize()} the {kind} lifecycle configuration {done.name} "
+            f"({done.arn})."
+        )
     if done.replaced:
         print(f"It replaces {done.replaced}, which is kept: delete it once nothing uses it.")
     if done.domain:
         print(f"Domain {done.domain}: new JupyterLab spaces start with it by default.")
     if uri:
-        print(f"The execution role needs s3:GetObject on {uri}: nbsecrets provision --role ROLE "
-              f"--artifact {uri}")
+        print(
+            f"The execution role needs s3:GetObject on {uri}: nbsecrets provision --role ROLE "
+            f"--artifact {uri}"
+        )
     return 0

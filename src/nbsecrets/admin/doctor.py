@@ -25,8 +25,7 @@ from nbsecrets.aws.store import Store
 from nbsecrets.config import Config
 from nbsecrets.errors import AccessDeniedError, NbSecretsError
 
-__all__ = ["Finding", "Report", "broad_grants", "run",
-           "simulate"]
+__all__ = ["Finding", "Report", "broad_grants", "run", "simulate"]
 
 READ = "secretsmanager:GetSecretValue"
 
@@ -64,6 +63,7 @@ class Report:
 
 # -- the role's policies ----------------------------------------------------------------------
 
+
 def role_policies(iam: Any, role_name: str) -> list[tuple[str, dict[str, Any]]]:
     """The role's inline and attached managed policies as ``(name, document)`` pairs."""
     out: list[tuple[str, dict[str, Any]]] = []
@@ -75,8 +75,9 @@ def role_policies(iam: Any, role_name: str) -> list[tuple[str, dict[str, Any]]]:
         for pol in page["AttachedPolicies"]:
             version = iam.get_policy(PolicyArn=pol["PolicyArn"])["Policy"]["DefaultVersionId"]
             doc = iam.get_policy_version(PolicyArn=pol["PolicyArn"], VersionId=version)
-            out.append((f"managed policy {pol['PolicyName']}",
-                        _doc(doc["PolicyVersion"]["Document"])))
+            out.append(
+                (f"managed policy {pol['PolicyName']}", _doc(doc["PolicyVersion"]["Document"]))
+            )
     return out
 
 
@@ -95,33 +96,42 @@ def broad_grants(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
             continue
         where = f"{st.source}, statement {st.sid}"
         if st.not_action:
-            found.append(f"{where} allows every action except {', '.join(st.actions)} "
-                         "(NotAction)")
+            found.append(f"{where} allows every action except {', '.join(st.actions)} (NotAction)")
         elif any(a in ("*", "*:*") for a in st.actions):
             found.append(f"{where} allows every action (*:*)")
-        elif wide := [a for a in st.actions
-                      if evaluator.action_matches(a, "secretsmanager:DeleteSecret")
-                      and evaluator.action_matches(a, "secretsmanager:GetSecretValue")]:
-            what = ("secretsmanager:* (every Secrets Manager action)"
-                    if wide[0].lower() == "secretsmanager:*"
-                    else f"{wide[0]}, which covers reading and deleting secrets")
+        elif wide := [
+            a
+            for a in st.actions
+            if evaluator.action_matches(a, "secretsmanager:DeleteSecret")
+            and evaluator.action_matches(a, "secretsmanager:GetSecretValue")
+        ]:
+            what = (
+                "secretsmanager:* (every Secrets Manager action)"
+                if wide[0].lower() == "secretsmanager:*"
+                else f"{wide[0]}, which covers reading and deleting secrets"
+            )
             found.append(f"{where} allows {what}")
         elif st.covers_action(READ) and (st.not_resource or "*" in st.resources):
-            found.append(f"{where} allows secretsmanager:GetSecretValue on every secret "
-                         "(Resource *)")
+            found.append(
+                f"{where} allows secretsmanager:GetSecretValue on every secret (Resource *)"
+            )
     return found
 
 
-def simulate(iam: Any, role_arn: str, actions: Sequence[str], arns: Sequence[str]
-             ) -> dict[tuple[str, str], bool]:
+def simulate(
+    iam: Any, role_arn: str, actions: Sequence[str], arns: Sequence[str]
+) -> dict[tuple[str, str], bool]:
     """Ask IAM's SimulatePrincipalPolicy; ``{(action, arn): allowed}``.
 
     Raises whatever the client raises (the emulator answers HTTP 500).
     """
-    resp = iam.simulate_principal_policy(PolicySourceArn=role_arn, ActionNames=list(actions),
-                                         ResourceArns=list(arns))
-    return {(r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] == "allowed"
-            for r in resp["EvaluationResults"]}
+    resp = iam.simulate_principal_policy(
+        PolicySourceArn=role_arn, ActionNames=list(actions), ResourceArns=list(arns)
+    )
+    return {
+        (r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] == "allowed"
+        for r in resp["EvaluationResults"]
+    }
 
 
 def _iam_client(store: Store) -> Any:
@@ -132,9 +142,17 @@ def _iam_client(store: Store) -> Any:
 
 # -- the report -------------------------------------------------------------------------------
 
-def run(*, config: Config | None = None, providers: Sequence[str] = (),
-        role: str | None = None, metadata_path: Path = SAGEMAKER_METADATA,
-        session: Any = None, iam: Any = None, at_start: bool = False) -> Report:
+
+def run(
+    *,
+    config: Config | None = None,
+    providers: Sequence[str] = (),
+    role: str | None = None,
+    metadata_path: Path = SAGEMAKER_METADATA,
+    session: Any = None,
+    iam: Any = None,
+    at_start: bool = False,
+) -> Report:
     """Check identity, region, role, keys and grants; never raises for AWS problems.
 
     Parameters
@@ -160,8 +178,10 @@ def run(*, config: Config | None = None, providers: Sequence[str] = (),
         report.add("error", f"Configuration: {exc}")
         return report
     endpoint = store.client().meta.endpoint_url
-    report.add("info", f"Region {region}, Secrets Manager endpoint {endpoint}, prefix "
-                       f"{store.config.prefix}")
+    report.add(
+        "info",
+        f"Region {region}, Secrets Manager endpoint {endpoint}, prefix {store.config.prefix}",
+    )
     try:
         ident = store.identity()
     except NbSecretsError as err:
@@ -170,8 +190,10 @@ def run(*, config: Config | None = None, providers: Sequence[str] = (),
     account = ident["Account"]
     report.add("ok", f"Identity {ident['Arn']} (account {account})")
     if at_start:
-        report.add("info", "Start-time check only; `nbsecrets doctor` in a terminal checks "
-                           "the keys and grants.")
+        report.add(
+            "info",
+            "Start-time check only; `nbsecrets doctor` in a terminal checks the keys and grants.",
+        )
         return report
 
     role_arn, how = _role(store, role, metadata_path)
@@ -186,8 +208,7 @@ def run(*, config: Config | None = None, providers: Sequence[str] = (),
     for level, text, fix in secret_policy.findings(store.client(), readable):
         report.add(level, text, fix)
     if role_arn:
-        _check_grants(store, iam or _iam_client(store), role_arn, arns, account, region,
-                      report)
+        _check_grants(store, iam or _iam_client(store), role_arn, arns, account, region, report)
     return report
 
 
@@ -199,8 +220,12 @@ def _role(store: Store, role: str | None, metadata_path: Path) -> tuple[str | No
             return store.client(service="iam").get_role(RoleName=role)["Role"]["Arn"], "given"
         except Exception as exc:
             return None, f"role {role} could not be read ({awserrors.error_code(exc)})"
-    return execution_role(store.client(service="sagemaker"), store.client(service="sts"),
-                          metadata_path, iam=store.client(service="iam"))
+    return execution_role(
+        store.client(service="sagemaker"),
+        store.client(service="sts"),
+        metadata_path,
+        iam=store.client(service="iam"),
+    )
 
 
 def _keys(store: Store, providers: Sequence[str], report: Report) -> list[str]:
@@ -210,17 +235,28 @@ def _keys(store: Store, providers: Sequence[str], report: Report) -> list[str]:
         listed = store.list_keys()
     except NbSecretsError as exc:
         # A policy made with --no-list is not wrong: say how to check named keys instead.
-        report.add("info", f"Cannot list the keys under {store.config.prefix} ({exc}); name "
-                           "the keys to check them: `nbsecrets doctor --provider openai`.")
+        report.add(
+            "info",
+            f"Cannot list the keys under {store.config.prefix} ({exc}); name "
+            "the keys to check them: `nbsecrets doctor --provider openai`.",
+        )
         return []
     if not listed:
-        report.add("info", f"No keys under {store.config.prefix} yet; store one with "
-                           "`nbsecrets set PROVIDER`.")
+        report.add(
+            "info",
+            f"No keys under {store.config.prefix} yet; store one with `nbsecrets set PROVIDER`.",
+        )
     return [k.provider for k in listed]
 
 
-def _check_reads(store: Store, names: Sequence[str], account: str, region: str,
-                 report: Report, readable: list[str]) -> dict[str, str]:
+def _check_reads(
+    store: Store,
+    names: Sequence[str],
+    account: str,
+    region: str,
+    report: Report,
+    readable: list[str],
+) -> dict[str, str]:
     """Read each key for real (the value is discarded); return provider -> secret ARN."""
     arns: dict[str, str] = {}
     for name in names:
@@ -229,9 +265,14 @@ def _check_reads(store: Store, names: Sequence[str], account: str, region: str,
         except NbSecretsError as exc:
             report.add("error", f"Key {name}: {exc}")
             continue
-        guess = ref.secret_id if ref.secret_id.startswith("arn:") else (
-            f"arn:{partition_of(region)}:secretsmanager:{region}:{account}:secret:"
-            f"{ref.secret_id}-AbCdEf")
+        guess = (
+            ref.secret_id
+            if ref.secret_id.startswith("arn:")
+            else (
+                f"arn:{partition_of(region)}:secretsmanager:{region}:{account}:secret:"
+                f"{ref.secret_id}-AbCdEf"
+            )
+        )
         try:
             [key] = store.fetch([ref], refresh=True)
         except AccessDeniedError as exc:
@@ -245,32 +286,51 @@ def _check_reads(store: Store, names: Sequence[str], account: str, region: str,
             continue
         arns[ref.label] = key.secret.arn or guess
         readable.append(key.secret.arn or key.secret.name)
-        report.add("ok", f"Key {ref.label} is readable ({key.secret.name}, version "
-                         f"{key.secret.version_id[:8]}).")
+        report.add(
+            "ok",
+            f"Key {ref.label} is readable ({key.secret.name}, version "
+            f"{key.secret.version_id[:8]}).",
+        )
     return arns
 
 
-def _check_grants(store: Store, iam: Any, role_arn: str, arns: dict[str, str], account: str,
-                  region: str, report: Report) -> None:
+def _check_grants(
+    store: Store,
+    iam: Any,
+    role_arn: str,
+    arns: dict[str, str],
+    account: str,
+    region: str,
+    report: Report,
+) -> None:
     name = role_arn.rsplit("/", 1)[-1]
     try:
         policies = role_policies(iam, name)
     except Exception as exc:
         policies = None
-        report.add("info", f"Cannot read the policies of role {name} "
-                           f"({awserrors.error_code(exc) or type(exc).__name__}); an admin can "
-                           f"run `nbsecrets doctor --role {name}` to check them.")
+        report.add(
+            "info",
+            f"Cannot read the policies of role {name} "
+            f"({awserrors.error_code(exc) or type(exc).__name__}); an admin can "
+            f"run `nbsecrets doctor --role {name}` to check them.",
+        )
     if policies is not None:
         broad = broad_grants(policies)
         for text in broad:
-            report.add("warn", f"Over-broad grant: {text}.",
-                       f"replace it with the least-privilege policy: `nbsecrets provision "
-                       f"--role {name}` (see `nbsecrets policy`), and remove the wide grant.")
+            report.add(
+                "warn",
+                f"Over-broad grant: {text}.",
+                f"replace it with the least-privilege policy: `nbsecrets provision "
+                f"--role {name}` (see `nbsecrets policy`), and remove the wide grant.",
+            )
         if not broad:
-            report.add("ok", f"No grant wider than needed in the {len(policies)} policies "
-                             f"of role {name}.")
-    outside = (f"arn:{partition_of(region)}:secretsmanager:{region}:{account}:secret:"
-               f"nbsecrets-doctor-probe-outside-prefix-AbCdEf")
+            report.add(
+                "ok", f"No grant wider than needed in the {len(policies)} policies of role {name}."
+            )
+    outside = (
+        f"arn:{partition_of(region)}:secretsmanager:{region}:{account}:secret:"
+        f"nbsecrets-doctor-probe-outside-prefix-AbCdEf"
+    )
     probes = {**arns, "(a secret outside the prefix)": outside}
     answers, how = None, ""
     try:
@@ -278,25 +338,36 @@ def _check_grants(store: Store, iam: Any, role_arn: str, arns: dict[str, str], a
         how = "IAM SimulatePrincipalPolicy"
     except Exception as exc:
         if policies is None:
-            report.add("info", "Skipped the policy check: SimulatePrincipalPolicy failed "
-                               f"({awserrors.error_code(exc) or type(exc).__name__}) and the "
-                               "policies could not be read.")
+            report.add(
+                "info",
+                "Skipped the policy check: SimulatePrincipalPolicy failed "
+                f"({awserrors.error_code(exc) or type(exc).__name__}) and the "
+                "policies could not be read.",
+            )
             return
         answers = {(READ, arn): evaluator.allows(policies, READ, arn) for arn in probes.values()}
-        how = (f"local evaluation of the role's policies (SimulatePrincipalPolicy failed: "
-               f"{awserrors.error_code(exc) or type(exc).__name__})")
+        how = (
+            f"local evaluation of the role's policies (SimulatePrincipalPolicy failed: "
+            f"{awserrors.error_code(exc) or type(exc).__name__})"
+        )
     report.add("info", f"Policy answers below come from {how}.")
     for label, arn in probes.items():
         allowed = answers.get((READ, arn), False)
         if label == "(a secret outside the prefix)":
             if allowed:
-                report.add("warn", f"The role may read secrets outside {store.config.prefix} "
-                                   f"(GetSecretValue allowed on {arn}).",
-                           f"narrow it with `nbsecrets provision --role {name}`.")
+                report.add(
+                    "warn",
+                    f"The role may read secrets outside {store.config.prefix} "
+                    f"(GetSecretValue allowed on {arn}).",
+                    f"narrow it with `nbsecrets provision --role {name}`.",
+                )
         elif allowed:
             report.add("ok", f"Policy allows GetSecretValue on {label}.")
         else:  # information: provision merges, so the fix drops no grant
-            report.add("info", f"Policy does not allow GetSecretValue on {label} ({arn}); "
-                               f"to grant it: `nbsecrets provision --role {name} --prefix "
-                               f"{store.config.prefix} --provider {label}` (adds to the "
-                               "role's policy).")
+            report.add(
+                "info",
+                f"Policy does not allow GetSecretValue on {label} ({arn}); "
+                f"to grant it: `nbsecrets provision --role {name} --prefix "
+                f"{store.config.prefix} --provider {label}` (adds to the "
+                "role's policy).",
+            )

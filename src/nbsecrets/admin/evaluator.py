@@ -32,8 +32,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Decision", "Statement", "action_matches", "allows", "evaluate", "resource_matches",
-           "statements"]
+__all__ = [
+    "Decision",
+    "Statement",
+    "action_matches",
+    "allows",
+    "evaluate",
+    "resource_matches",
+    "statements",
+]
 
 Context = Mapping[str, str | Sequence[str]]
 
@@ -93,20 +100,23 @@ def statements(policy: Mapping[str, Any] | str, source: str = "policy") -> list[
     for i, raw in enumerate(_list(doc.get("Statement"))):
         not_action = "NotAction" in raw
         not_resource = "NotResource" in raw
-        out.append(Statement(
-            effect=str(raw.get("Effect", "")),
-            actions=tuple(_list(raw.get("NotAction" if not_action else "Action"))),
-            not_action=not_action,
-            resources=tuple(_list(raw.get("NotResource" if not_resource else "Resource"))),
-            not_resource=not_resource,
-            condition=raw.get("Condition") or {},
-            sid=str(raw.get("Sid") or f"#{i + 1}"),
-            source=source,
-        ))
+        out.append(
+            Statement(
+                effect=str(raw.get("Effect", "")),
+                actions=tuple(_list(raw.get("NotAction" if not_action else "Action"))),
+                not_action=not_action,
+                resources=tuple(_list(raw.get("NotResource" if not_resource else "Resource"))),
+                not_resource=not_resource,
+                condition=raw.get("Condition") or {},
+                sid=str(raw.get("Sid") or f"#{i + 1}"),
+                source=source,
+            )
+        )
     return out
 
 
 # -- conditions -------------------------------------------------------------------------------
+
 
 def _string_op(base: str) -> Callable[[str, Any], bool] | None:
     """The test of a string or ARN condition operator: (context value, policy value)."""
@@ -126,8 +136,7 @@ def _string_op(base: str) -> Callable[[str, Any], bool] | None:
     return table.get(base)
 
 
-def _condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Context
-                     ) -> bool | None:
+def _condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Context) -> bool | None:
     """True or False; None when an operator is not understood."""
     ctx = {k.lower(): v for k, v in context.items()}
     for op, entries in condition.items():
@@ -154,14 +163,18 @@ def _condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Contex
                     return False
                 continue
             # Several values in the policy are ORed; a negated operator needs none to match.
-            ok = all(test(v, p) for v in values for p in patterns) if negated else \
-                any(test(v, p) for v in values for p in patterns)
+            ok = (
+                all(test(v, p) for v in values for p in patterns)
+                if negated
+                else any(test(v, p) for v in values for p in patterns)
+            )
             if not ok:
                 return False
     return True
 
 
 # -- evaluation -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Decision:
@@ -187,8 +200,9 @@ def _flatten(policies: Iterable[Any]) -> list[Statement]:
     return out
 
 
-def evaluate(policies: Iterable[Any], action: str, resource: str,
-             context: Context | None = None) -> Decision:
+def evaluate(
+    policies: Iterable[Any], action: str, resource: str, context: Context | None = None
+) -> Decision:
     """Evaluate ``action`` on ``resource`` against identity ``policies``.
 
     Parameters
@@ -217,8 +231,8 @@ def evaluate(policies: Iterable[Any], action: str, resource: str,
     return Decision(False, "implicit deny")
 
 
-def allows(policies: Iterable[Any], action: str, resource: str,
-           context: Context | None = None) -> bool:
+def allows(
+    policies: Iterable[Any], action: str, resource: str, context: Context | None = None
+) -> bool:
     """True if ``policies`` allow ``action`` on ``resource``; see :func:`evaluate`."""
     return evaluate(policies, action, resource, context).allowed
-

@@ -41,8 +41,7 @@ _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 def scripts_dir() -> Path:
     """``lifecycle-config/``: shipped in the wheel, or in the source tree."""
     here = Path(__file__).resolve().parents[1]  # the nbsecrets package
-    for candidate in (here / "_shipped" / "lifecycle-config",
-                      here.parents[1] / "lifecycle-config"):
+    for candidate in (here / "_shipped" / "lifecycle-config", here.parents[1] / "lifecycle-config"):
         if (candidate / "notebook-instance" / "on-start.sh").is_file():
             return candidate
     raise FileNotFoundError("lifecycle-config/ is missing from this installation")
@@ -67,32 +66,44 @@ class Settings:
     def __post_init__(self) -> None:
         for name, value in self.values().items():
             if not _SAFE.match(value):
-                raise ConfigError(f"The {name} setting {value!r} has a quote, $, backquote, "
-                                  "backslash or newline; give a plain value.")
+                raise ConfigError(
+                    f"The {name} setting {value!r} has a quote, $, backquote, "
+                    "backslash or newline; give a plain value."
+                )
         if self.artifact_uri:
             from nbsecrets.admin.artifact import parse_s3_uri
 
             parse_s3_uri(self.artifact_uri)
             if not _SHA256.match(self.artifact_sha256):
-                raise ConfigError("An artifact needs its sha256 (64 lowercase hex digits), "
-                                  "as `nbsecrets artifact` prints it.")
+                raise ConfigError(
+                    "An artifact needs its sha256 (64 lowercase hex digits), "
+                    "as `nbsecrets artifact` prints it."
+                )
             if self.pip_requirement:
                 raise ConfigError("Give one install source: --artifact or --pip-requirement.")
         elif self.pip_requirement:
             req = self.pip_requirement
             if "==" not in req or "--hash=sha256:" not in req:
-                raise ConfigError(f"The pip requirement {req!r} must pin a version and a hash, "
-                                  "e.g. 'nbsecrets==0.1.0 --hash=sha256:HEX'.")
+                raise ConfigError(
+                    f"The pip requirement {req!r} must pin a version and a hash, "
+                    "e.g. 'nbsecrets==0.1.0 --hash=sha256:HEX'."
+                )
         if self.prefix and not self.prefix.endswith("/"):
-            raise ConfigError(f"The prefix {self.prefix!r} must end in '/'; use "
-                              f"{self.prefix + '/'!r}.")
+            raise ConfigError(
+                f"The prefix {self.prefix!r} must end in '/'; use {self.prefix + '/'!r}."
+            )
 
     def values(self) -> dict[str, str]:
         """Script variable -> value."""
-        return {"ARTIFACT_URI": self.artifact_uri, "ARTIFACT_SHA256": self.artifact_sha256,
-                "PIP_REQUIREMENT": self.pip_requirement, "PREFIX": self.prefix,
-                "REGION": self.region, "FALLBACK_REGIONS": ",".join(self.fallback_regions),
-                "KMS_KEY_ID": self.kms_key_id}
+        return {
+            "ARTIFACT_URI": self.artifact_uri,
+            "ARTIFACT_SHA256": self.artifact_sha256,
+            "PIP_REQUIREMENT": self.pip_requirement,
+            "PREFIX": self.prefix,
+            "REGION": self.region,
+            "FALLBACK_REGIONS": ",".join(self.fallback_regions),
+            "KMS_KEY_ID": self.kms_key_id,
+        }
 
     @property
     def has_source(self) -> bool:
@@ -107,17 +118,24 @@ def fill(text: str, values: dict[str, str]) -> str:
     """Set ``VAR="..."`` lines of the settings block to ``values`` (raw, already safe)."""
     for var, value in values.items():
         # the replacement is a function so that no backslash in it is read as an escape
-        text, n = re.subn(rf'^{var}="[^"\n]*"$', functools.partial(_line, f'{var}="{value}"'),
-                          text, count=1, flags=re.M)
+        text, n = re.subn(
+            rf'^{var}="[^"\n]*"$',
+            functools.partial(_line, f'{var}="{value}"'),
+            text,
+            count=1,
+            flags=re.M,
+        )
         if n != 1:
             raise FileNotFoundError(f"the settings line {var}= is missing from the script")
     return text
 
 
 # An on-start script's include of the part the scripts share (lifecycle-config/common.sh).
-_INCLUDE = re.compile(r'^# shellcheck source=/dev/null\n'
-                      r'\. "\$\(dirname "\$\{BASH_SOURCE\[0\]\}"\)/(?P<path>[^"\n]+)"\n',
-                      re.M)
+_INCLUDE = re.compile(
+    r"^# shellcheck source=/dev/null\n"
+    r'\. "\$\(dirname "\$\{BASH_SOURCE\[0\]\}"\)/(?P<path>[^"\n]+)"\n',
+    re.M,
+)
 
 
 def assemble(relative: str) -> str:
@@ -132,8 +150,9 @@ def assemble(relative: str) -> str:
     def inline(match: re.Match[str]) -> str:
         included = (path.parent / match["path"]).resolve()
         if root.resolve() not in included.parents:
-            raise FileNotFoundError(f"{relative} includes {match['path']}, outside "
-                                    "lifecycle-config/")
+            raise FileNotFoundError(
+                f"{relative} includes {match['path']}, outside lifecycle-config/"
+            )
         return included.read_text(encoding="utf-8")
 
     return _INCLUDE.sub(inline, path.read_text(encoding="utf-8"))
@@ -153,8 +172,10 @@ def script_text(relative: str, settings: Settings | None = None) -> str:
         text = fill(text, settings.values())
     size = len(text.encode("utf-8"))
     if size > MAX_SCRIPT_BYTES:
-        raise ConfigError(f"{relative} is {size} bytes; SageMaker takes at most about "
-                          f"{MAX_SCRIPT_BYTES}. Shorten it.")
+        raise ConfigError(
+            f"{relative} is {size} bytes; SageMaker takes at most about "
+            f"{MAX_SCRIPT_BYTES}. Shorten it."
+        )
     return text
 
 
@@ -185,20 +206,30 @@ def _exists_error(exc: BaseException) -> bool:
 
 def _sm_error(exc: BaseException, action: str, name: str) -> NbSecretsError:
     if awserrors.error_code(exc) in awserrors.DENIED_CODES:
-        return AccessDeniedError(f"the credentials in use are not allowed sagemaker:{action} on "
-                                 f"{name}; run this with admin credentials.")
+        return AccessDeniedError(
+            f"the credentials in use are not allowed sagemaker:{action} on "
+            f"{name}; run this with admin credentials."
+        )
     return awserrors.translate(exc, action=f"sagemaker:{action}", target=name, region="")
 
 
 def _need_source(settings: Settings) -> None:
     if not settings.has_source:
-        raise ConfigError("Give the install source: --artifact s3://BUCKET/PREFIX/ (builds and "
-                          "uploads a pinned wheelhouse) or --pip-requirement "
-                          "'nbsecrets==X --hash=sha256:HEX'.")
+        raise ConfigError(
+            "Give the install source: --artifact s3://BUCKET/PREFIX/ (builds and "
+            "uploads a pinned wheelhouse) or --pip-requirement "
+            "'nbsecrets==X --hash=sha256:HEX'."
+        )
 
 
-def deploy(sagemaker: Any, name: str, settings: Settings, *, studio: bool = False,
-           domain_id: str | None = None) -> Deployed:
+def deploy(
+    sagemaker: Any,
+    name: str,
+    settings: Settings,
+    *,
+    studio: bool = False,
+    domain_id: str | None = None,
+) -> Deployed:
     """Create or update the lifecycle configuration ``name``.
 
     Notebook instances get ``OnCreate`` and ``OnStart`` from ``notebook-instance/``. Studio
@@ -211,15 +242,20 @@ def deploy(sagemaker: Any, name: str, settings: Settings, *, studio: bool = Fals
     """
     _need_source(settings)
     if studio:
-        return deploy_studio(sagemaker, name, _b64(script_text("studio/on-start.sh", settings)),
-                             domain_id)
+        return deploy_studio(
+            sagemaker, name, _b64(script_text("studio/on-start.sh", settings)), domain_id
+        )
     on_create = _b64(script_text("notebook-instance/on-create.sh", settings))
     on_start = _b64(script_text("notebook-instance/on-start.sh", settings))
-    kwargs = {"NotebookInstanceLifecycleConfigName": name,
-              "OnCreate": [{"Content": on_create}], "OnStart": [{"Content": on_start}]}
+    kwargs = {
+        "NotebookInstanceLifecycleConfigName": name,
+        "OnCreate": [{"Content": on_create}],
+        "OnStart": [{"Content": on_start}],
+    }
     try:
         old = sagemaker.describe_notebook_instance_lifecycle_config(
-            NotebookInstanceLifecycleConfigName=name)
+            NotebookInstanceLifecycleConfigName=name
+        )
     except Exception as exc:
         if not _exists_error(exc):
             raise _sm_error(exc, "DescribeNotebookInstanceLifecycleConfig", name) from None
@@ -227,7 +263,8 @@ def deploy(sagemaker: Any, name: str, settings: Settings, *, studio: bool = Fals
     try:
         if old is None:
             arn = sagemaker.create_notebook_instance_lifecycle_config(**kwargs)[
-                "NotebookInstanceLifecycleConfigArn"]
+                "NotebookInstanceLifecycleConfigArn"
+            ]
             return Deployed(name, "created", arn, False)
         arn = old["NotebookInstanceLifecycleConfigArn"]
         if old.get("OnCreate") == kwargs["OnCreate"] and old.get("OnStart") == kwargs["OnStart"]:
@@ -262,12 +299,16 @@ def _describe(sagemaker: Any, name: str) -> dict[str, Any] | None:
 
 
 def _same(found: dict[str, Any] | None, content: str) -> bool:
-    return found is not None and found.get("StudioLifecycleConfigContent") == content \
+    return (
+        found is not None
+        and found.get("StudioLifecycleConfigContent") == content
         and found.get("StudioLifecycleConfigAppType") == APP_TYPE
+    )
 
 
-def deploy_studio(sagemaker: Any, name: str, content: str, domain_id: str | None = None
-                  ) -> Deployed:
+def deploy_studio(
+    sagemaker: Any, name: str, content: str, domain_id: str | None = None
+) -> Deployed:
     """Create the configuration (base64 ``content``) as ``name``, or as a content-named
     sibling when ``name`` exists with other content; then, with ``domain_id``, make it the
     domain's default JupyterLab configuration.
@@ -290,8 +331,10 @@ def deploy_studio(sagemaker: Any, name: str, content: str, domain_id: str | None
         else:
             try:
                 arn = sagemaker.create_studio_lifecycle_config(
-                    StudioLifecycleConfigName=target, StudioLifecycleConfigContent=content,
-                    StudioLifecycleConfigAppType=APP_TYPE)["StudioLifecycleConfigArn"]
+                    StudioLifecycleConfigName=target,
+                    StudioLifecycleConfigContent=content,
+                    StudioLifecycleConfigAppType=APP_TYPE,
+                )["StudioLifecycleConfigArn"]
             except Exception as exc:
                 raise _sm_error(exc, "CreateStudioLifecycleConfig", target) from None
             action = "created" if old is None else "updated"
@@ -316,15 +359,15 @@ def attach_to_domain(sagemaker: Any, domain_id: str, arn: str, replaced: str = "
     lab = dict(domain.get("DefaultUserSettings", {}).get("JupyterLabAppSettings", {}))
     arns = [a for a in lab.get("LifecycleConfigArns", []) if a not in (replaced, arn)]
     spec = dict(lab.get("DefaultResourceSpec", {}))
-    if lab.get("LifecycleConfigArns", []) == [*arns, arn] and \
-            spec.get("LifecycleConfigArn") == arn:
+    if lab.get("LifecycleConfigArns", []) == [*arns, arn] and spec.get("LifecycleConfigArn") == arn:
         return False
     spec["LifecycleConfigArn"] = arn
     lab["LifecycleConfigArns"] = [*arns, arn]
     lab["DefaultResourceSpec"] = spec
     try:
-        sagemaker.update_domain(DomainId=domain_id,
-                                DefaultUserSettings={"JupyterLabAppSettings": lab})
+        sagemaker.update_domain(
+            DomainId=domain_id, DefaultUserSettings={"JupyterLabAppSettings": lab}
+        )
     except Exception as exc:
         raise _sm_error(exc, "UpdateDomain", domain_id) from None
     return True

@@ -11,28 +11,44 @@ from typing import Any
 from nbsecrets.admin.policy import ARN_SUFFIX, partition_of
 from nbsecrets.errors import ConfigError
 
-__all__ = ["ADMIN_SECRETS", "ROTATION_ACTIONS", "audit_policy_document",
-           "rotation_policy_document"]
+__all__ = ["ADMIN_SECRETS", "ROTATION_ACTIONS", "audit_policy_document", "rotation_policy_document"]
 
 # What the four steps call on a rotated secret (ListSecretVersionIds: version dates for the
 # grace period). Nothing else: no CreateSecret, DeleteSecret, TagResource or resource policy.
-ROTATION_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
-                    "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecretVersionStage",
-                    "secretsmanager:ListSecretVersionIds")
+ROTATION_ACTIONS = (
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:ListSecretVersionIds",
+)
 ADMIN_SECRETS = ("nbsecrets-admin/openai", "nbsecrets-admin/anthropic")
 
 
 def audit_policy_document() -> dict[str, Any]:
     """``nbsecrets policy --audit``: cloudtrail:LookupEvents, which has no resource type."""
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": "ReadSecretAccessEvents", "Effect": "Allow",
-         "Action": "cloudtrail:LookupEvents", "Resource": "*"}]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadSecretAccessEvents",
+                "Effect": "Allow",
+                "Action": "cloudtrail:LookupEvents",
+                "Resource": "*",
+            }
+        ],
+    }
 
 
-def rotation_policy_document(*, region: str, account: str, secrets: Sequence[str],
-                             admin_secrets: Sequence[str] = ADMIN_SECRETS,
-                             function_name: str | None = None,
-                             kms_key_arn: str | None = None) -> dict[str, Any]:
+def rotation_policy_document(
+    *,
+    region: str,
+    account: str,
+    secrets: Sequence[str],
+    admin_secrets: Sequence[str] = ADMIN_SECRETS,
+    function_name: str | None = None,
+    kms_key_arn: str | None = None,
+) -> dict[str, Any]:
     """The rotation Lambda role's policy: the rotated secrets, the admin secrets, its logs.
 
     Parameters
@@ -51,25 +67,46 @@ def rotation_policy_document(*, region: str, account: str, secrets: Sequence[str
         If no secret is named or a name holds a wildcard.
     """
     if not secrets or any(c in s for s in (*secrets, *admin_secrets) for c in "*?"):
-        raise ConfigError("name each rotated secret exactly (no wildcards); the rotation role "
-                          "may touch only those.")
+        raise ConfigError(
+            "name each rotated secret exactly (no wildcards); the rotation role "
+            "may touch only those."
+        )
     partition = partition_of(region)
     base = f"arn:{partition}:secretsmanager:{region}:{account}:secret:"
     statements: list[dict[str, Any]] = [
-        {"Sid": "RotateKeys", "Effect": "Allow", "Action": list(ROTATION_ACTIONS),
-         "Resource": [f"{base}{s}{ARN_SUFFIX}" for s in secrets]},
-        {"Sid": "ReadAdminKeys", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-         "Resource": [f"{base}{s}{ARN_SUFFIX}" for s in admin_secrets]},
+        {
+            "Sid": "RotateKeys",
+            "Effect": "Allow",
+            "Action": list(ROTATION_ACTIONS),
+            "Resource": [f"{base}{s}{ARN_SUFFIX}" for s in secrets],
+        },
+        {
+            "Sid": "ReadAdminKeys",
+            "Effect": "Allow",
+            "Action": "secretsmanager:GetSecretValue",
+            "Resource": [f"{base}{s}{ARN_SUFFIX}" for s in admin_secrets],
+        },
     ]
     if kms_key_arn:
-        statements.append({
-            "Sid": "KeysEncryption", "Effect": "Allow",
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": kms_key_arn,
-            "Condition": {"StringEquals": {
-                "kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}}})
+        statements.append(
+            {
+                "Sid": "KeysEncryption",
+                "Effect": "Allow",
+                "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+                "Resource": kms_key_arn,
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+                },
+            }
+        )
     if function_name:
         group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/lambda/{function_name}"
-        statements.append({"Sid": "OwnLogs", "Effect": "Allow",
-                           "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                           "Resource": f"{group}:*"})
+        statements.append(
+            {
+                "Sid": "OwnLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": f"{group}:*",
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}

@@ -39,16 +39,22 @@ __all__ = [
 POLICY_NAME = "nbsecrets"
 READ_ACTIONS = ("secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue")
 # TagResource: CreateSecret with tags (as `%aikey --set` does) also needs it, on the new secret.
-WRITE_ACTIONS = ("secretsmanager:PutSecretValue", "secretsmanager:TagResource",
-                 "secretsmanager:UpdateSecretVersionStage")
+WRITE_ACTIONS = (
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:TagResource",
+    "secretsmanager:UpdateSecretVersionStage",
+)
 # Tag keys a notebook may set. Not e.g. "SageMaker": AmazonSageMakerFullAccess grants
 # GetSecretValue on every secret tagged SageMaker=true.
 TAG_KEYS_CONDITION = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
 # Secrets Manager appends "-" and six random characters to every secret's ARN. "-??????"
 # matches exactly that suffix; "-*" would also match "{prefix}openai-extra-AbCdEf".
 ARN_SUFFIX = "-??????"
-_CFN_REGION, _CFN_ACCOUNT, _CFN_PARTITION = "${AWS::Region}", "${AWS::AccountId}", \
-    "${AWS::Partition}"
+_CFN_REGION, _CFN_ACCOUNT, _CFN_PARTITION = (
+    "${AWS::Region}",
+    "${AWS::AccountId}",
+    "${AWS::Partition}",
+)
 
 
 def partition_of(region: str) -> str:
@@ -109,42 +115,61 @@ class PolicyOptions:
 
     def __post_init__(self) -> None:
         if not self.prefix or any(c in self.prefix for c in "*?"):
-            raise ConfigError(f"The prefix {self.prefix!r} must be a plain, non-empty name start "
-                              "such as nbsecrets/.")
+            raise ConfigError(
+                f"The prefix {self.prefix!r} must be a plain, non-empty name start "
+                "such as nbsecrets/."
+            )
         if not self.prefix.endswith("/"):
-            raise ConfigError(f"The prefix {self.prefix!r} must end in '/' ({self.prefix!r} "
-                              f"would also cover {self.prefix + 'x/...'!r}); use "
-                              f"{self.prefix + '/'!r}.")
+            raise ConfigError(
+                f"The prefix {self.prefix!r} must end in '/' ({self.prefix!r} "
+                f"would also cover {self.prefix + 'x/...'!r}); use "
+                f"{self.prefix + '/'!r}."
+            )
         names = tuple(dict.fromkeys(Registry().get(p).name for p in self.providers))
         object.__setattr__(self, "providers", names)
         keys = ((self.kms_key_arn,) if self.kms_key_arn else ()) + tuple(self.kms_key_arns)
-        object.__setattr__(self, "kms_key_arns", tuple(dict.fromkeys(
-            "=".join(_key_arn(k)) for k in keys)))  # normalized: "REGION=ARN"
+        object.__setattr__(
+            self, "kms_key_arns", tuple(dict.fromkeys("=".join(_key_arn(k)) for k in keys))
+        )  # normalized: "REGION=ARN"
         regions = tuple(dict.fromkeys(r.strip() for r in self.fallback_regions if r.strip()))
-        object.__setattr__(self, "fallback_regions",
-                           tuple(r for r in regions if r != self.region))
+        object.__setattr__(self, "fallback_regions", tuple(r for r in regions if r != self.region))
         if self.install_artifact is not None and (
-                not self.install_artifact.startswith("s3://")
-                or "/" not in self.install_artifact[5:].strip("/")):
-            raise ConfigError(f"The install artifact {self.install_artifact!r} must be "
-                              "s3://BUCKET/KEY of one object.")
+            not self.install_artifact.startswith("s3://")
+            or "/" not in self.install_artifact[5:].strip("/")
+        ):
+            raise ConfigError(
+                f"The install artifact {self.install_artifact!r} must be "
+                "s3://BUCKET/KEY of one object."
+            )
         if self.secrets_account is not None and self.secrets_account != self.account:
             if not (self.secrets_account.isdigit() and len(self.secrets_account) == 12):
-                raise ConfigError(f"--secrets-account takes a 12-digit account ID, not "
-                                  f"{self.secrets_account!r}.")
+                raise ConfigError(
+                    f"--secrets-account takes a 12-digit account ID, not {self.secrets_account!r}."
+                )
             if not self.kms_key_arns:
-                raise ConfigError("Keys read from another account must be encrypted with a "
-                                  "customer managed KMS key (the AWS managed key cannot be shared);"
-                                  " pass --kms-key-arn with that key's ARN.")
+                raise ConfigError(
+                    "Keys read from another account must be encrypted with a "
+                    "customer managed KMS key (the AWS managed key cannot be shared);"
+                    " pass --kms-key-arn with that key's ARN."
+                )
 
     @classmethod
-    def resolve(cls, *, region: str | None = None, account: str | None = None,
-                prefix: str | None = None, providers: Iterable[str] = (),
-                kms_key_arns: Iterable[str] = (), allow_write: bool = False,
-                list_secrets: bool = True, secrets_account: str | None = None,
-                install_artifact: str | None = None,
-                fallback_regions: Iterable[str] | None = None,
-                defaults: Config | None = None, need_ids: bool = False) -> PolicyOptions:
+    def resolve(
+        cls,
+        *,
+        region: str | None = None,
+        account: str | None = None,
+        prefix: str | None = None,
+        providers: Iterable[str] = (),
+        kms_key_arns: Iterable[str] = (),
+        allow_write: bool = False,
+        list_secrets: bool = True,
+        secrets_account: str | None = None,
+        install_artifact: str | None = None,
+        fallback_regions: Iterable[str] | None = None,
+        defaults: Config | None = None,
+        need_ids: bool = False,
+    ) -> PolicyOptions:
         """The options every deploy path uses: ``nbsecrets policy`` and ``provision``,
         ``nbsecrets lifecycle --template`` and the Pulumi program.
 
@@ -176,14 +201,25 @@ class PolicyOptions:
         if fallback_regions is None:
             fallback_regions = defaults.fallback_regions if defaults is not None else ()
         if parts := arn_prefix(prefix):  # keys in another account: its region, account, names
-            region, secrets_account, prefix = (region or parts[0], secrets_account or parts[1],
-                                               parts[2])
+            region, secrets_account, prefix = (
+                region or parts[0],
+                secrets_account or parts[1],
+                parts[2],
+            )
         if need_ids and not (region and account):
             region, account = _resolve_ids(region, account, defaults)
-        return cls(region=region, account=account, prefix=prefix, providers=tuple(providers),
-                   kms_key_arns=tuple(kms_key_arns), allow_write=allow_write,
-                   list_secrets=list_secrets, secrets_account=secrets_account,
-                   install_artifact=install_artifact, fallback_regions=tuple(fallback_regions))
+        return cls(
+            region=region,
+            account=account,
+            prefix=prefix,
+            providers=tuple(providers),
+            kms_key_arns=tuple(kms_key_arns),
+            allow_write=allow_write,
+            list_secrets=list_secrets,
+            secrets_account=secrets_account,
+            install_artifact=install_artifact,
+            fallback_regions=tuple(fallback_regions),
+        )
 
     @property
     def primary_kms_key(self) -> str:
@@ -191,8 +227,7 @@ class PolicyOptions:
         return primary_key_arn(self.kms_key_arns)
 
 
-def _resolve_ids(region: str | None, account: str | None, config: Config | None
-                 ) -> tuple[str, str]:
+def _resolve_ids(region: str | None, account: str | None, config: Config | None) -> tuple[str, str]:
     """The region and account of the credentials in use, where not given."""
     from nbsecrets.aws.store import Store
     from nbsecrets.config import Config
@@ -203,15 +238,17 @@ def _resolve_ids(region: str | None, account: str | None, config: Config | None
         try:
             region = store.region
         except NbSecretsError:
-            raise ConfigError("Cannot resolve the AWS region for the policy; pass --region R "
-                              "(or set AWS_REGION).") from None
+            raise ConfigError(
+                "Cannot resolve the AWS region for the policy; pass --region R (or set AWS_REGION)."
+            ) from None
     if not account:
         account = store.account()
         if not account:
             raise ConfigError(
                 "Cannot resolve the AWS account ID (STS GetCallerIdentity failed: no or "
                 "invalid credentials); pass --account ID, or use --format cloudformation, "
-                "which leaves it to ${AWS::AccountId}.")
+                "which leaves it to ${AWS::AccountId}."
+            )
     return region, account
 
 
@@ -228,25 +265,33 @@ def primary_key_arn(entries: Iterable[str]) -> str:
 
 
 def _region_keys(opts: PolicyOptions) -> list[tuple[str, str]]:
-    return [(r or str(opts.region), arn) for r, _, arn in
-            (k.partition("=") for k in opts.kms_key_arns)]
+    return [
+        (r or str(opts.region), arn) for r, _, arn in (k.partition("=") for k in opts.kms_key_arns)
+    ]
 
 
 def _key_arn(entry: str) -> tuple[str, str]:
     """``(region, key ARN)`` from ``ARN`` (region "": the primary's) or ``REGION=ARN``."""
-    region, _, arn = entry.rpartition("=") if "=" in entry and not entry.startswith("arn:") \
-        else ("", "", entry)
+    region, _, arn = (
+        entry.rpartition("=") if "=" in entry and not entry.startswith("arn:") else ("", "", entry)
+    )
     parts = arn.split(":")
     if len(parts) < 6 or parts[0] != "arn" or parts[2] != "kms":
-        raise ConfigError(f"--kms-key-arn takes a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), "
-                          f"optionally as REGION=ARN, not {entry!r}.")
+        raise ConfigError(
+            f"--kms-key-arn takes a key ARN (arn:aws:kms:REGION:ACCOUNT:key/ID), "
+            f"optionally as REGION=ARN, not {entry!r}."
+        )
     if parts[5].startswith("alias/"):
-        raise ConfigError(f"{arn} is an alias ARN, which in a policy's Resource never matches "
-                          "the key; give the key ARN (aws kms describe-key --key-id ALIAS).")
+        raise ConfigError(
+            f"{arn} is an alias ARN, which in a policy's Resource never matches "
+            "the key; give the key ARN (aws kms describe-key --key-id ALIAS)."
+        )
     key_region = parts[3]
     if region and key_region and "${" not in key_region and region != key_region:
-        raise ConfigError(f"{entry}: the key is in {key_region}, not {region}; give each "
-                          "region its own key as REGION=ARN.")
+        raise ConfigError(
+            f"{entry}: the key is in {key_region}, not {region}; give each "
+            "region its own key as REGION=ARN."
+        )
     return (region, arn)  # no region: the primary region's key
 
 
@@ -254,8 +299,9 @@ def secret_arns(opts: PolicyOptions) -> list[str]:
     """The secret ARN patterns the policy reads: one per provider, or the whole prefix."""
     account = opts.secrets_account or opts.account
     if not opts.region or not account:
-        raise ConfigError("The policy needs a region and an account ID; pass --region and "
-                          "--account.")
+        raise ConfigError(
+            "The policy needs a region and an account ID; pass --region and --account."
+        )
     partition = opts.partition or partition_of(opts.region)
     base = f"arn:{partition}:secretsmanager:{opts.region}:{account}:secret:{opts.prefix}"
     if not opts.providers:
@@ -281,55 +327,98 @@ def policy_document(opts: PolicyOptions) -> dict[str, Any]:
     arns = secret_arns(opts)
     primary = f":secretsmanager:{opts.region}:"
     for region in opts.fallback_regions:  # a replica keeps the name and suffix: same ARN
-        arns = arns + [a.replace(primary, f":secretsmanager:{region}:", 1)
-                       for a in secret_arns(opts)]
+        arns = arns + [
+            a.replace(primary, f":secretsmanager:{region}:", 1) for a in secret_arns(opts)
+        ]
     statements: list[dict[str, Any]] = [
         {"Sid": "ReadKeys", "Effect": "Allow", "Action": list(READ_ACTIONS), "Resource": arns},
         # BatchGetSecretValue has no resource type: AWS documents Resource "*" for it.
-        {"Sid": "BatchReadKeys", "Effect": "Allow",
-         "Action": "secretsmanager:BatchGetSecretValue", "Resource": "*"},
+        {
+            "Sid": "BatchReadKeys",
+            "Effect": "Allow",
+            "Action": "secretsmanager:BatchGetSecretValue",
+            "Resource": "*",
+        },
     ]
     if opts.list_secrets:
-        statements.append({"Sid": "ListKeys", "Effect": "Allow",
-                           "Action": "secretsmanager:ListSecrets", "Resource": "*"})
+        statements.append(
+            {
+                "Sid": "ListKeys",
+                "Effect": "Allow",
+                "Action": "secretsmanager:ListSecrets",
+                "Resource": "*",
+            }
+        )
     region_keys = _region_keys(opts)
     keys = list(dict.fromkeys(arn for _, arn in region_keys))
     if keys:
-        services = list(dict.fromkeys(f"secretsmanager.{r}.amazonaws.com"
-                                      for r, _ in region_keys))
-        statements.append({
-            "Sid": "DecryptKeys", "Effect": "Allow", "Action": "kms:Decrypt",
-            "Resource": _one(keys),
-            "Condition": {"StringEquals": {"kms:ViaService": _one(services)}},
-        })
+        services = list(dict.fromkeys(f"secretsmanager.{r}.amazonaws.com" for r, _ in region_keys))
+        statements.append(
+            {
+                "Sid": "DecryptKeys",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": _one(keys),
+                "Condition": {"StringEquals": {"kms:ViaService": _one(services)}},
+            }
+        )
     if opts.allow_write:
-        names = ([f"{opts.prefix}{p}" for p in opts.providers] if opts.providers
-                 else [f"{opts.prefix}*"])
+        names = (
+            [f"{opts.prefix}{p}" for p in opts.providers] if opts.providers else [f"{opts.prefix}*"]
+        )
         primary_arns = secret_arns(opts)  # writes go to the primary region only
-        statements.append({"Sid": "WriteKeys", "Effect": "Allow",
-                           "Action": [a for a in WRITE_ACTIONS if not a.endswith("TagResource")],
-                           "Resource": primary_arns})
-        statements.append({"Sid": "TagKeys", "Effect": "Allow",
-                           "Action": "secretsmanager:TagResource", "Resource": primary_arns,
-                           "Condition": TAG_KEYS_CONDITION})
-        statements.append({
-            "Sid": "CreateKeys", "Effect": "Allow",
-            "Action": "secretsmanager:CreateSecret", "Resource": primary_arns,
-            "Condition": {"StringLike": {"secretsmanager:Name": names}, **TAG_KEYS_CONDITION},
-        })
+        statements.append(
+            {
+                "Sid": "WriteKeys",
+                "Effect": "Allow",
+                "Action": [a for a in WRITE_ACTIONS if not a.endswith("TagResource")],
+                "Resource": primary_arns,
+            }
+        )
+        statements.append(
+            {
+                "Sid": "TagKeys",
+                "Effect": "Allow",
+                "Action": "secretsmanager:TagResource",
+                "Resource": primary_arns,
+                "Condition": TAG_KEYS_CONDITION,
+            }
+        )
+        statements.append(
+            {
+                "Sid": "CreateKeys",
+                "Effect": "Allow",
+                "Action": "secretsmanager:CreateSecret",
+                "Resource": primary_arns,
+                "Condition": {"StringLike": {"secretsmanager:Name": names}, **TAG_KEYS_CONDITION},
+            }
+        )
         own = [arn for r, arn in region_keys if r == opts.region]
         if own:
-            statements.append({
-                "Sid": "EncryptNewValues", "Effect": "Allow", "Action": "kms:GenerateDataKey",
-                "Resource": _one(own), "Condition": {"StringEquals": {
-                    "kms:ViaService": f"secretsmanager.{opts.region}.amazonaws.com"}},
-            })
+            statements.append(
+                {
+                    "Sid": "EncryptNewValues",
+                    "Effect": "Allow",
+                    "Action": "kms:GenerateDataKey",
+                    "Resource": _one(own),
+                    "Condition": {
+                        "StringEquals": {
+                            "kms:ViaService": f"secretsmanager.{opts.region}.amazonaws.com"
+                        }
+                    },
+                }
+            )
     if opts.install_artifact:
-        bucket_key = opts.install_artifact[len("s3://"):]
+        bucket_key = opts.install_artifact[len("s3://") :]
         partition = opts.partition or partition_of(opts.region or "")
-        statements.append({"Sid": "ReadInstallArtifact", "Effect": "Allow",
-                           "Action": "s3:GetObject",
-                           "Resource": f"arn:{partition}:s3:::{bucket_key}"})
+        statements.append(
+            {
+                "Sid": "ReadInstallArtifact",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:{partition}:s3:::{bucket_key}",
+            }
+        )
     return {"Version": "2012-10-17", "Statement": statements}
 
 
@@ -348,9 +437,12 @@ def cloudformation_policy(opts: PolicyOptions) -> dict[str, Any]:
     A region or account left as None becomes ``${AWS::Region}`` / ``${AWS::AccountId}``, the
     partition ``${AWS::Partition}``, and every string using them is wrapped in ``Fn::Sub``.
     """
-    cfn = replace(opts, region=opts.region or _CFN_REGION, account=opts.account or _CFN_ACCOUNT,
-                  partition=opts.partition or (partition_of(opts.region) if opts.region
-                                               else _CFN_PARTITION))
+    cfn = replace(
+        opts,
+        region=opts.region or _CFN_REGION,
+        account=opts.account or _CFN_ACCOUNT,
+        partition=opts.partition or (partition_of(opts.region) if opts.region else _CFN_PARTITION),
+    )
     return fn_sub(policy_document(cfn))
 
 

@@ -18,8 +18,10 @@ def role_name(name_or_arn: str) -> str:
     if name_or_arn.startswith("arn:"):
         resource = name_or_arn.split(":", 5)[-1]
         if not resource.startswith("role/"):
-            raise ConfigError(f"{name_or_arn} is not a role ARN; give a role name or "
-                              "arn:aws:iam::ACCOUNT:role/NAME.")
+            raise ConfigError(
+                f"{name_or_arn} is not a role ARN; give a role name or "
+                "arn:aws:iam::ACCOUNT:role/NAME."
+            )
         return resource.rsplit("/", 1)[-1]
     return name_or_arn
 
@@ -43,9 +45,15 @@ def _as_list(value: Any) -> list[Any]:
 
 def _shape(st: dict[str, Any]) -> str:
     """What a statement grants apart from its resources (statements of one shape merge)."""
-    return json.dumps({"Effect": st.get("Effect"), "Action": sorted(_as_list(st.get("Action"))),
-                       "NotAction": st.get("NotAction"), "Condition": st.get("Condition")},
-                      sort_keys=True)
+    return json.dumps(
+        {
+            "Effect": st.get("Effect"),
+            "Action": sorted(_as_list(st.get("Action"))),
+            "NotAction": st.get("NotAction"),
+            "Condition": st.get("Condition"),
+        },
+        sort_keys=True,
+    )
 
 
 def merge(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
@@ -61,8 +69,14 @@ def merge(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
     for st in _as_list(new.get("Statement")):
         if st in statements:
             continue
-        same = next((o for o in statements if "Resource" in o and "Resource" in st
-                     and _shape(o) == _shape(st)), None)
+        same = next(
+            (
+                o
+                for o in statements
+                if "Resource" in o and "Resource" in st and _shape(o) == _shape(st)
+            ),
+            None,
+        )
         if same is not None:
             have = _as_list(same["Resource"])
             more = [r for r in _as_list(st["Resource"]) if r not in have]
@@ -75,12 +89,15 @@ def merge(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any]:
         while st.get("Sid") in sids and base:
             st["Sid"], n = f"{base}{n}", n + 1
         statements.append(st)
-    return {"Version": new.get("Version", old.get("Version", "2012-10-17")),
-            "Statement": statements}
+    return {
+        "Version": new.get("Version", old.get("Version", "2012-10-17")),
+        "Statement": statements,
+    }
 
 
-def provision(iam: Any, role: str, document: dict[str, Any], *, replace: bool = False
-              ) -> ProvisionResult:
+def provision(
+    iam: Any, role: str, document: dict[str, Any], *, replace: bool = False
+) -> ProvisionResult:
     """Merge ``document`` into the role's inline policy ``nbsecrets`` (see :func:`merge`),
     or with ``replace`` put it as it is; only when that changes the policy.
 
@@ -115,14 +132,21 @@ def provision(iam: Any, role: str, document: dict[str, Any], *, replace: bool = 
         document = merge(old, document)
     before = _canonical(old).splitlines() if old is not None else []
     after = _canonical(document).splitlines()
-    diff = "\n".join(difflib.unified_diff(
-        before, after, fromfile=f"{name}/{POLICY_NAME} (before)" if old is not None else
-        "/dev/null", tofile=f"{name}/{POLICY_NAME}", lineterm=""))
+    diff = "\n".join(
+        difflib.unified_diff(
+            before,
+            after,
+            fromfile=f"{name}/{POLICY_NAME} (before)" if old is not None else "/dev/null",
+            tofile=f"{name}/{POLICY_NAME}",
+            lineterm="",
+        )
+    )
     if old == document:
         return ProvisionResult(name, False, "")
     try:
-        iam.put_role_policy(RoleName=name, PolicyName=POLICY_NAME,
-                            PolicyDocument=json.dumps(document))
+        iam.put_role_policy(
+            RoleName=name, PolicyName=POLICY_NAME, PolicyDocument=json.dumps(document)
+        )
     except Exception as exc:
         raise _iam_error(exc, "iam:PutRolePolicy", name) from None
     return ProvisionResult(name, True, diff)
@@ -134,9 +158,13 @@ def _iam_error(exc: BaseException, action: str, role: str) -> Exception:
 
     code = awserrors.error_code(exc)
     if code == "NoSuchEntity":
-        return KeyNotFoundError(f"IAM role {role} does not exist; check the name, or create it "
-                                "(lifecycle-config/template.yaml creates one).")
+        return KeyNotFoundError(
+            f"IAM role {role} does not exist; check the name, or create it "
+            "(lifecycle-config/template.yaml creates one)."
+        )
     if code in awserrors.DENIED_CODES:
-        return AccessDeniedError(f"the credentials in use are not allowed {action} on role "
-                                 f"{role}; run this with admin credentials.")
+        return AccessDeniedError(
+            f"the credentials in use are not allowed {action} on role "
+            f"{role}; run this with admin credentials."
+        )
     return awserrors.translate(exc, action=action, target=f"role {role}", region="global")

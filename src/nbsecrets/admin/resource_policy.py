@@ -64,8 +64,10 @@ def role_arns(roles: Iterable[str], option: str = "--role") -> tuple[str, ...]:
     out = tuple(dict.fromkeys(r.strip() for r in roles))
     for arn in out:
         if not _ROLE_ARN.match(arn):
-            raise ConfigError(f"{option} takes a role ARN such as "
-                              f"arn:aws:iam::123456789012:role/notebook, not {arn!r}.")
+            raise ConfigError(
+                f"{option} takes a role ARN such as "
+                f"arn:aws:iam::123456789012:role/notebook, not {arn!r}."
+            )
     return out
 
 
@@ -88,19 +90,36 @@ def resource_policy(roles: Sequence[str], admin_roles: Sequence[str] = ()) -> di
     """
     readers = role_arns(roles)
     if not readers:
-        raise ConfigError("A resource policy needs the roles that read the keys: "
-                          "--role arn:aws:iam::ACCOUNT:role/NAME (repeat for more).")
+        raise ConfigError(
+            "A resource policy needs the roles that read the keys: "
+            "--role arn:aws:iam::ACCOUNT:role/NAME (repeat for more)."
+        )
     admins = tuple(a for a in role_arns(admin_roles, "--admin-role") if a not in readers)
-    return {"Version": "2012-10-17", "Statement": [
-        {"Sid": ALLOW_SID, "Effect": "Allow", "Principal": {"AWS": list(readers)},
-         "Action": list(RESOURCE_READS), "Resource": "*"},
-        # Principal "*" in a Deny is not public (BlockPublicPolicy looks at Allows only).
-        # AWS services acting as themselves are left to their own checks.
-        {"Sid": DENY_SID, "Effect": "Deny", "Principal": "*", "Action": VALUE_READ,
-         "Resource": "*",
-         "Condition": {"ArnNotEquals": {"aws:PrincipalArn": [*readers, *admins]},
-                       "BoolIfExists": {"aws:PrincipalIsAWSService": "false"}}},
-    ]}
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": ALLOW_SID,
+                "Effect": "Allow",
+                "Principal": {"AWS": list(readers)},
+                "Action": list(RESOURCE_READS),
+                "Resource": "*",
+            },
+            # Principal "*" in a Deny is not public (BlockPublicPolicy looks at Allows only).
+            # AWS services acting as themselves are left to their own checks.
+            {
+                "Sid": DENY_SID,
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": VALUE_READ,
+                "Resource": "*",
+                "Condition": {
+                    "ArnNotEquals": {"aws:PrincipalArn": [*readers, *admins]},
+                    "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
+                },
+            },
+        ],
+    }
 
 
 def secret_ids(prefix: str, providers: Sequence[str]) -> list[str]:
@@ -108,15 +127,17 @@ def secret_ids(prefix: str, providers: Sequence[str]) -> list[str]:
     return [f"{prefix}{p}" for p in providers] if providers else [f"{prefix}*"]
 
 
-def resource_policies(opts: PolicyOptions, roles: Sequence[str],
-                      admin_roles: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
+def resource_policies(
+    opts: PolicyOptions, roles: Sequence[str], admin_roles: Sequence[str] = ()
+) -> dict[str, dict[str, Any]]:
     """``{secret id: resource policy}`` for each provider of ``opts`` (``{prefix}*`` if none)."""
     policy = resource_policy(roles, admin_roles)
     return {sid: policy for sid in secret_ids(opts.prefix, opts.providers)}
 
 
-def key_policy_statement(opts: PolicyOptions, roles: Sequence[str],
-                         regions: Sequence[str] = ()) -> dict[str, Any]:
+def key_policy_statement(
+    opts: PolicyOptions, roles: Sequence[str], regions: Sequence[str] = ()
+) -> dict[str, Any]:
     """The statement for the KMS key policy that lets ``roles`` decrypt the secrets.
 
     ``kms:Decrypt`` only, only through Secrets Manager (``kms:ViaService`` in each region of
@@ -131,30 +152,37 @@ def key_policy_statement(opts: PolicyOptions, roles: Sequence[str],
     """
     readers = role_arns(roles)
     if not readers:
-        raise ConfigError("A key policy statement needs the roles that read the keys: "
-                          "--role arn:aws:iam::ACCOUNT:role/NAME (repeat for more).")
+        raise ConfigError(
+            "A key policy statement needs the roles that read the keys: "
+            "--role arn:aws:iam::ACCOUNT:role/NAME (repeat for more)."
+        )
     all_regions = list(dict.fromkeys(r for r in (opts.region, *regions) if r))
     arns = [a for r in all_regions for a in secret_arns(replace(opts, region=r))]
     return {
-        "Sid": KEY_SID, "Effect": "Allow", "Principal": {"AWS": list(readers)},
-        "Action": "kms:Decrypt", "Resource": "*",
+        "Sid": KEY_SID,
+        "Effect": "Allow",
+        "Principal": {"AWS": list(readers)},
+        "Action": "kms:Decrypt",
+        "Resource": "*",
         "Condition": {
-            "StringEquals": {"kms:ViaService": [f"secretsmanager.{r}.amazonaws.com"
-                                                for r in all_regions]},
+            "StringEquals": {
+                "kms:ViaService": [f"secretsmanager.{r}.amazonaws.com" for r in all_regions]
+            },
             "StringLike": {"kms:EncryptionContext:SecretARN": arns},
         },
     }
 
 
-def policy_text(opts: PolicyOptions, roles: Sequence[str], admin_roles: Sequence[str] = (),
-                *, key: bool = False) -> str:
+def policy_text(
+    opts: PolicyOptions, roles: Sequence[str], admin_roles: Sequence[str] = (), *, key: bool = False
+) -> str:
     """What ``nbsecrets policy --resource-policy`` (or ``--key-policy`` with ``key``) prints."""
-    doc = key_policy_statement(opts, roles) if key else \
-        resource_policies(opts, roles, admin_roles)
+    doc = key_policy_statement(opts, roles) if key else resource_policies(opts, roles, admin_roles)
     return json.dumps(doc, indent=2)
 
 
 # -- evaluation with principals ---------------------------------------------------------------
+
 
 def _principals(raw: Any) -> list[str]:
     if raw == "*":
@@ -176,25 +204,36 @@ def _names(statement: dict[str, Any], principal_arn: str, direct: bool) -> bool:
     for p in _principals(statement.get("Principal")):
         if p == "*" or p == principal_arn:
             return True
-        if not direct and _ACCOUNT_ROOT.match(p) \
-                and _account_of(p if ":" in p else f"::::{p}") == _account_of(principal_arn):
+        if (
+            not direct
+            and _ACCOUNT_ROOT.match(p)
+            and _account_of(p if ":" in p else f"::::{p}") == _account_of(principal_arn)
+        ):
             return True
     return False
 
 
-def _applicable(policy: dict[str, Any] | str, principal_arn: str, direct: bool
-                ) -> list[evaluator.Statement]:
+def _applicable(
+    policy: dict[str, Any] | str, principal_arn: str, direct: bool
+) -> list[evaluator.Statement]:
     doc = json.loads(policy) if isinstance(policy, str) else policy
     raw = doc.get("Statement", [])
     raw = raw if isinstance(raw, list) else [raw]
-    kept = {"Version": "2012-10-17",
-            "Statement": [s for s in raw if _names(s, principal_arn, direct)]}
+    kept = {
+        "Version": "2012-10-17",
+        "Statement": [s for s in raw if _names(s, principal_arn, direct)],
+    }
     return evaluator.statements(kept, "resource policy")
 
 
-def decide(resource_policy_doc: dict[str, Any] | str | None, principal_arn: str, action: str,
-           secret_arn: str, identity_policies: Iterable[Any] = (),
-           context: dict[str, Any] | None = None) -> evaluator.Decision:
+def decide(
+    resource_policy_doc: dict[str, Any] | str | None,
+    principal_arn: str,
+    action: str,
+    secret_arn: str,
+    identity_policies: Iterable[Any] = (),
+    context: dict[str, Any] | None = None,
+) -> evaluator.Decision:
     """Whether the role ``principal_arn`` may do ``action`` on the secret ``secret_arn``.
 
     AWS's rule for a resource policy: an explicit Deny in either policy wins; in the secret's
@@ -204,11 +243,21 @@ def decide(resource_policy_doc: dict[str, Any] | str | None, principal_arn: str,
     Conditions see ``aws:PrincipalArn``, ``aws:PrincipalAccount`` and
     ``aws:PrincipalIsAWSService`` (false) besides ``context``.
     """
-    ctx = {"aws:PrincipalArn": principal_arn, "aws:PrincipalAccount": _account_of(principal_arn),
-           "aws:PrincipalIsAWSService": "false", **(context or {})}
-    identity = [st for pol in identity_policies for st in (
-        evaluator.statements(pol[1], pol[0]) if isinstance(pol, tuple)
-        else evaluator.statements(pol))]
+    ctx = {
+        "aws:PrincipalArn": principal_arn,
+        "aws:PrincipalAccount": _account_of(principal_arn),
+        "aws:PrincipalIsAWSService": "false",
+        **(context or {}),
+    }
+    identity = [
+        st
+        for pol in identity_policies
+        for st in (
+            evaluator.statements(pol[1], pol[0])
+            if isinstance(pol, tuple)
+            else evaluator.statements(pol)
+        )
+    ]
     doc = resource_policy_doc or {}
     resource = _applicable(doc, principal_arn, direct=False)
     for st in (*identity, *resource):
@@ -222,12 +271,16 @@ def decide(resource_policy_doc: dict[str, Any] | str | None, principal_arn: str,
     if same_account:
         if by_identity.allowed:
             return by_identity
-        return evaluator.evaluate(_applicable(doc, principal_arn, direct=True), action,
-                                  secret_arn, ctx)
+        return evaluator.evaluate(
+            _applicable(doc, principal_arn, direct=True), action, secret_arn, ctx
+        )
     if by_identity.allowed and by_resource.allowed:
         return by_resource
-    return evaluator.Decision(False, "implicit deny (another account: the role's policy and "
-                                     "the secret's resource policy must both allow)")
+    return evaluator.Decision(
+        False,
+        "implicit deny (another account: the role's policy and "
+        "the secret's resource policy must both allow)",
+    )
 
 
 def broad_principals(policy: dict[str, Any] | str) -> list[str]:
@@ -241,8 +294,7 @@ def broad_principals(policy: dict[str, Any] | str) -> list[str]:
             continue
         actions = st.get("Action", st.get("NotAction", []))
         actions = actions if isinstance(actions, list) else [actions]
-        reads = "NotAction" in st or any(evaluator.action_matches(a, VALUE_READ)
-                                         for a in actions)
+        reads = "NotAction" in st or any(evaluator.action_matches(a, VALUE_READ) for a in actions)
         if not reads:
             continue
         sid = st.get("Sid") or f"#{i + 1}"
@@ -253,6 +305,8 @@ def broad_principals(policy: dict[str, Any] | str) -> list[str]:
             if p == "*":
                 found.append(f"statement {sid} lets everyone (*) read it{cond}")
             elif _ACCOUNT_ROOT.match(p):
-                found.append(f"statement {sid} lets every principal of account "
-                             f"{_account_of(p) if ':' in p else p} read it{cond}")
+                found.append(
+                    f"statement {sid} lets every principal of account "
+                    f"{_account_of(p) if ':' in p else p} read it{cond}"
+                )
     return found

@@ -34,15 +34,18 @@ class PutResult:
 def _error(exc: BaseException, action: str, secret: str) -> NbSecretsError:
     code = awserrors.error_code(exc)
     if code in awserrors.DENIED_CODES:
-        return AccessDeniedError(f"the credentials in use are not allowed secretsmanager:{action}"
-                                 f" on {secret}; run this with admin credentials in the account "
-                                 "that holds the secret.")
+        return AccessDeniedError(
+            f"the credentials in use are not allowed secretsmanager:{action}"
+            f" on {secret}; run this with admin credentials in the account "
+            "that holds the secret."
+        )
     if code in ("PublicPolicyException", "MalformedPolicyDocumentException"):
-        return ConfigError(f"Secrets Manager refused the resource policy for {secret} ({code}); "
-                           "remove the statements that open it to everyone or to whole "
-                           "accounts, then run again.")
-    return awserrors.translate(exc, action=f"secretsmanager:{action}", target=secret,
-                               region="")
+        return ConfigError(
+            f"Secrets Manager refused the resource policy for {secret} ({code}); "
+            "remove the statements that open it to everyone or to whole "
+            "accounts, then run again."
+        )
+    return awserrors.translate(exc, action=f"secretsmanager:{action}", target=secret, region="")
 
 
 def current(sm: Any, secret: str) -> dict[str, Any] | None:
@@ -65,10 +68,11 @@ def merge(existing: dict[str, Any] | None, ours: dict[str, Any]) -> dict[str, An
     if not existing:
         return ours
     raw = existing.get("Statement", [])
-    kept = [s for s in (raw if isinstance(raw, list) else [raw])
-            if s.get("Sid") not in OWN_SIDS]
-    return {"Version": existing.get("Version", "2012-10-17"),
-            "Statement": [*kept, *ours["Statement"]]}
+    kept = [s for s in (raw if isinstance(raw, list) else [raw]) if s.get("Sid") not in OWN_SIDS]
+    return {
+        "Version": existing.get("Version", "2012-10-17"),
+        "Statement": [*kept, *ours["Statement"]],
+    }
 
 
 def put(sm: Any, secret: str, policy: dict[str, Any]) -> PutResult:
@@ -88,13 +92,19 @@ def put(sm: Any, secret: str, policy: dict[str, Any]) -> PutResult:
     if old == new:
         return PutResult(secret, False, "")
     before = json.dumps(old, indent=2).splitlines() if old else []
-    diff = "\n".join(difflib.unified_diff(
-        before, json.dumps(new, indent=2).splitlines(),
-        fromfile=f"{secret} resource policy (before)" if old else "/dev/null",
-        tofile=f"{secret} resource policy", lineterm=""))
+    diff = "\n".join(
+        difflib.unified_diff(
+            before,
+            json.dumps(new, indent=2).splitlines(),
+            fromfile=f"{secret} resource policy (before)" if old else "/dev/null",
+            tofile=f"{secret} resource policy",
+            lineterm="",
+        )
+    )
     try:
-        sm.put_resource_policy(SecretId=secret, ResourcePolicy=json.dumps(new),
-                               BlockPublicPolicy=True)
+        sm.put_resource_policy(
+            SecretId=secret, ResourcePolicy=json.dumps(new), BlockPublicPolicy=True
+        )
     except Exception as exc:
         raise _error(exc, "PutResourcePolicy", secret) from None
     return PutResult(secret, True, diff)
@@ -114,14 +124,20 @@ def targets(sm: Any, prefix: str, providers: Sequence[str]) -> list[str]:
     names: list[str] = []
     try:
         for page in sm.get_paginator("list_secrets").paginate(
-                Filters=[{"Key": "name", "Values": [prefix]}]):
-            names += [s["Name"] for s in page.get("SecretList", [])
-                      if s.get("Name", "").startswith(prefix)]
+            Filters=[{"Key": "name", "Values": [prefix]}]
+        ):
+            names += [
+                s["Name"]
+                for s in page.get("SecretList", [])
+                if s.get("Name", "").startswith(prefix)
+            ]
     except Exception as exc:
         raise _error(exc, "ListSecrets", f"{prefix}*") from None
     if not names:
-        raise ConfigError(f"No secret under {prefix} to put a resource policy on; store the "
-                          "keys first, or name them with --provider.")
+        raise ConfigError(
+            f"No secret under {prefix} to put a resource policy on; store the "
+            "keys first, or name them with --provider."
+        )
     return sorted(names)
 
 
@@ -131,15 +147,23 @@ def findings(sm: Any, secrets: Sequence[str]) -> list[tuple[str, str, str]]:
     whose policy lets in a whole account or everyone (warn). Never raises for AWS problems:
     a refused GetResourcePolicy (a notebook role is not granted it) gives one info line."""
     out: list[tuple[str, str, str]] = []
-    fix = ("`nbsecrets provision --role ROLE --resource-policy` (admin credentials) puts one "
-           "that only the named roles may read.")
+    fix = (
+        "`nbsecrets provision --role ROLE --resource-policy` (admin credentials) puts one "
+        "that only the named roles may read."
+    )
     for secret in secrets:
         try:
             policy = current(sm, secret)
         except NbSecretsError as exc:
             why = "not allowed" if isinstance(exc, AccessDeniedError) else str(exc)
-            out.append(("info", f"Cannot read the resource policies of the keys ({why}); an "
-                                "admin can run `nbsecrets doctor` to check them.", ""))
+            out.append(
+                (
+                    "info",
+                    f"Cannot read the resource policies of the keys ({why}); an "
+                    "admin can run `nbsecrets doctor` to check them.",
+                    "",
+                )
+            )
             break
         if policy is None:
             out.append(("info", f"Secret {secret} has no resource policy.", fix))
@@ -149,8 +173,9 @@ def findings(sm: Any, secrets: Sequence[str]) -> list[tuple[str, str, str]]:
     return out
 
 
-def provision_secrets(sm: Any, opts: PolicyOptions, role: str, admin_roles: Sequence[str],
-                      iam: Any) -> tuple[str, bool]:
+def provision_secrets(
+    sm: Any, opts: PolicyOptions, role: str, admin_roles: Sequence[str], iam: Any
+) -> tuple[str, bool]:
     """``nbsecrets provision --resource-policy``: put the resource policy letting ``role``
     read on each secret of ``opts``; return the text to print, and whether the role is in
     this account (``opts.account``), so that its own policy may be put here too.
@@ -163,9 +188,11 @@ def provision_secrets(sm: Any, opts: PolicyOptions, role: str, admin_roles: Sequ
     from nbsecrets.admin.provision import _iam_error, role_name
 
     if opts.secrets_account not in (None, opts.account):
-        raise ConfigError(f"The secrets are in account {opts.secrets_account}: put their "
-                          "resource policies there, with that account's admin credentials "
-                          "(drop --resource-policy here).")
+        raise ConfigError(
+            f"The secrets are in account {opts.secrets_account}: put their "
+            "resource policies there, with that account's admin credentials "
+            "(drop --resource-policy here)."
+        )
     if role.startswith("arn:"):
         role_arn = role
     else:
@@ -177,13 +204,18 @@ def provision_secrets(sm: Any, opts: PolicyOptions, role: str, admin_roles: Sequ
     lines = []
     for secret in targets(sm, opts.prefix, opts.providers):
         done = put(sm, secret, policy)
-        lines += [done.diff, f"Put the resource policy on secret {secret}."] if done.changed \
+        lines += (
+            [done.diff, f"Put the resource policy on secret {secret}."]
+            if done.changed
             else [f"Secret {secret} already has this resource policy; nothing changed."]
+        )
     account = role_arn.split(":")[4]
     local = opts.account in (None, account)
     if not local:
-        lines.append(f"Role {role_arn} is in account {account}, not {opts.account}: give it "
-                     f"its policy there (`nbsecrets provision --role {role_arn} "
-                     f"--secrets-account {opts.account} --kms-key-arn KEY_ARN`, with that "
-                     "account's admin credentials).")
+        lines.append(
+            f"Role {role_arn} is in account {account}, not {opts.account}: give it "
+            f"its policy there (`nbsecrets provision --role {role_arn} "
+            f"--secrets-account {opts.account} --kms-key-arn KEY_ARN`, with that "
+            "account's admin credentials)."
+        )
     return "\n".join(lines), local

@@ -60,12 +60,18 @@ def _script(relative: str, opts: PolicyOptions) -> dict[str, Any]:
     """The script for ``Fn::Base64`` of ``Fn::Sub``: its own ``${`` escaped as ``${!``."""
     text = script_text(relative).replace("${", "${!")
     if relative.endswith("on-start.sh"):
-        text = fill(text, {
-            "ARTIFACT_URI": "s3://${ArtifactBucket}/${ArtifactKey}",
-            "ARTIFACT_SHA256": "${ArtifactSha256}", "PIP_REQUIREMENT": "",
-            "PREFIX": "${Prefix}", "REGION": opts.region or "",
-            "FALLBACK_REGIONS": ",".join(opts.fallback_regions),
-            "KMS_KEY_ID": opts.primary_kms_key})
+        text = fill(
+            text,
+            {
+                "ARTIFACT_URI": "s3://${ArtifactBucket}/${ArtifactKey}",
+                "ARTIFACT_SHA256": "${ArtifactSha256}",
+                "PIP_REQUIREMENT": "",
+                "PREFIX": "${Prefix}",
+                "REGION": opts.region or "",
+                "FALLBACK_REGIONS": ",".join(opts.fallback_regions),
+                "KMS_KEY_ID": opts.primary_kms_key,
+            },
+        )
     return {"Fn::Base64": {"Fn::Sub": text}}
 
 
@@ -89,71 +95,103 @@ def template_text(opts: PolicyOptions | None = None) -> str:
     from nbsecrets.admin.policy import POLICY_NAME, cloudformation_policy
 
     opts = opts or PolicyOptions(region=None, account=None)
-    policy_opts = replace(opts, prefix=_PREFIX_MARK,
-                          install_artifact="s3://${ArtifactBucket}/${ArtifactKey}")
+    policy_opts = replace(
+        opts, prefix=_PREFIX_MARK, install_artifact="s3://${ArtifactBucket}/${ArtifactKey}"
+    )
     policy = _mark_prefix(cloudformation_policy(policy_opts))
     template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "nbsecrets: notebook execution role with least-privilege access to its "
-                       "API keys in Secrets Manager, and the lifecycle configurations.",
+        "API keys in Secrets Manager, and the lifecycle configurations.",
         "Parameters": {
-            "RoleName": _parameter("Name of the notebook execution role to create.",
-                                   Default="nbsecrets-notebook"),
-            "Prefix": _parameter("Secret name prefix of this team's keys; ends in '/'.",
-                                 Default=opts.prefix, AllowedPattern="^[A-Za-z0-9_+=.@/-]+/$"),
+            "RoleName": _parameter(
+                "Name of the notebook execution role to create.", Default="nbsecrets-notebook"
+            ),
+            "Prefix": _parameter(
+                "Secret name prefix of this team's keys; ends in '/'.",
+                Default=opts.prefix,
+                AllowedPattern="^[A-Za-z0-9_+=.@/-]+/$",
+            ),
             "ArtifactBucket": _parameter("S3 bucket of the install artifact."),
-            "ArtifactKey": _parameter("S3 key of the install artifact "
-                                      "(nbsecrets-wheelhouse-VERSION-HASH.tar.gz)."),
-            "ArtifactSha256": _parameter("sha256 of the artifact, as `nbsecrets artifact` "
-                                         "printed it; anything else is refused.",
-                                         AllowedPattern="^[0-9a-f]{64}$"),
+            "ArtifactKey": _parameter(
+                "S3 key of the install artifact (nbsecrets-wheelhouse-VERSION-HASH.tar.gz)."
+            ),
+            "ArtifactSha256": _parameter(
+                "sha256 of the artifact, as `nbsecrets artifact` "
+                "printed it; anything else is refused.",
+                AllowedPattern="^[0-9a-f]{64}$",
+            ),
             "LifecycleConfigName": _parameter(
-                "Name of the notebook instance lifecycle configuration.", Default="nbsecrets"),
+                "Name of the notebook instance lifecycle configuration.", Default="nbsecrets"
+            ),
             "StudioLifecycleConfigName": _parameter(
-                "Name of the Studio JupyterLab lifecycle configuration.",
-                Default="nbsecrets-studio"),
+                "Name of the Studio JupyterLab lifecycle configuration.", Default="nbsecrets-studio"
+            ),
             "NotebookInstanceName": _parameter(
-                "Also create this notebook instance (leave empty for none).", Default=""),
+                "Also create this notebook instance (leave empty for none).", Default=""
+            ),
             "NotebookInstanceType": _parameter(Default="ml.t3.medium"),
         },
-        "Conditions": {"CreateNotebook": {"Fn::Not": [
-            {"Fn::Equals": [{"Ref": "NotebookInstanceName"}, ""]}]}},
+        "Conditions": {
+            "CreateNotebook": {"Fn::Not": [{"Fn::Equals": [{"Ref": "NotebookInstanceName"}, ""]}]}
+        },
         "Resources": {
-            "NotebookRole": {"Type": "AWS::IAM::Role", "Properties": {
-                "RoleName": {"Ref": "RoleName"},
-                "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
-                    "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"},
-                    "Action": "sts:AssumeRole"}]},
-                "Policies": [{"PolicyName": POLICY_NAME, "PolicyDocument": policy}],
-            }},
-            "LifecycleConfig": {"Type": "AWS::SageMaker::NotebookInstanceLifecycleConfig",
-                                "Properties": {
-                "NotebookInstanceLifecycleConfigName": {"Ref": "LifecycleConfigName"},
-                "OnCreate": [{"Content": {"Fn::Base64": script_text(
-                    "notebook-instance/on-create.sh")}}],
-                "OnStart": [{"Content": _script("notebook-instance/on-start.sh", opts)}],
-            }},
-            "StudioLifecycleConfig": {"Type": "AWS::SageMaker::StudioLifecycleConfig",
-                                      "Properties": {
-                "StudioLifecycleConfigName": {"Ref": "StudioLifecycleConfigName"},
-                "StudioLifecycleConfigAppType": "JupyterLab",
-                "StudioLifecycleConfigContent": _script("studio/on-start.sh", opts),
-            }},
-            "Notebook": {"Type": "AWS::SageMaker::NotebookInstance",
-                         "Condition": "CreateNotebook", "Properties": {
-                "NotebookInstanceName": {"Ref": "NotebookInstanceName"},
-                "InstanceType": {"Ref": "NotebookInstanceType"},
-                "RoleArn": {"Fn::GetAtt": ["NotebookRole", "Arn"]},
-                "LifecycleConfigName": {"Fn::GetAtt": [
-                    "LifecycleConfig", "NotebookInstanceLifecycleConfigName"]},
-            }},
+            "NotebookRole": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {
+                    "RoleName": {"Ref": "RoleName"},
+                    "AssumeRolePolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Effect": "Allow",
+                                "Principal": {"Service": "sagemaker.amazonaws.com"},
+                                "Action": "sts:AssumeRole",
+                            }
+                        ],
+                    },
+                    "Policies": [{"PolicyName": POLICY_NAME, "PolicyDocument": policy}],
+                },
+            },
+            "LifecycleConfig": {
+                "Type": "AWS::SageMaker::NotebookInstanceLifecycleConfig",
+                "Properties": {
+                    "NotebookInstanceLifecycleConfigName": {"Ref": "LifecycleConfigName"},
+                    "OnCreate": [
+                        {"Content": {"Fn::Base64": script_text("notebook-instance/on-create.sh")}}
+                    ],
+                    "OnStart": [{"Content": _script("notebook-instance/on-start.sh", opts)}],
+                },
+            },
+            "StudioLifecycleConfig": {
+                "Type": "AWS::SageMaker::StudioLifecycleConfig",
+                "Properties": {
+                    "StudioLifecycleConfigName": {"Ref": "StudioLifecycleConfigName"},
+                    "StudioLifecycleConfigAppType": "JupyterLab",
+                    "StudioLifecycleConfigContent": _script("studio/on-start.sh", opts),
+                },
+            },
+            "Notebook": {
+                "Type": "AWS::SageMaker::NotebookInstance",
+                "Condition": "CreateNotebook",
+                "Properties": {
+                    "NotebookInstanceName": {"Ref": "NotebookInstanceName"},
+                    "InstanceType": {"Ref": "NotebookInstanceType"},
+                    "RoleArn": {"Fn::GetAtt": ["NotebookRole", "Arn"]},
+                    "LifecycleConfigName": {
+                        "Fn::GetAtt": ["LifecycleConfig", "NotebookInstanceLifecycleConfigName"]
+                    },
+                },
+            },
         },
         "Outputs": {
             "RoleArn": {"Value": {"Fn::GetAtt": ["NotebookRole", "Arn"]}},
-            "LifecycleConfigName": {"Value": {"Fn::GetAtt": [
-                "LifecycleConfig", "NotebookInstanceLifecycleConfigName"]}},
-            "StudioLifecycleConfigArn": {"Value": {"Fn::GetAtt": [
-                "StudioLifecycleConfig", "StudioLifecycleConfigArn"]}},
+            "LifecycleConfigName": {
+                "Value": {"Fn::GetAtt": ["LifecycleConfig", "NotebookInstanceLifecycleConfigName"]}
+            },
+            "StudioLifecycleConfigArn": {
+                "Value": {"Fn::GetAtt": ["StudioLifecycleConfig", "StudioLifecycleConfigArn"]}
+            },
         },
     }
     from nbsecrets.admin.rotation_cfn import rotation_parts

@@ -71,14 +71,15 @@ def _read(event: dict[str, Any]) -> SecretRead | None:
         return None
     params = detail.get("requestParameters") or {}
     secret_id = params.get("secretId") or next(
-        (r.get("ResourceName") for r in event.get("Resources") or [] if r.get("ResourceName")),
-        "")
+        (r.get("ResourceName") for r in event.get("Resources") or [] if r.get("ResourceName")), ""
+    )
     if not secret_id:
         return None
     when = event.get("EventTime")
     if not isinstance(when, datetime):
-        when = datetime.fromisoformat(str(detail.get("eventTime", "1970-01-01T00:00:00Z"))
-                                      .replace("Z", "+00:00"))
+        when = datetime.fromisoformat(
+            str(detail.get("eventTime", "1970-01-01T00:00:00Z")).replace("Z", "+00:00")
+        )
     version = params.get("versionId") or params.get("versionStage") or ""
     return SecretRead(
         time=when if when.tzinfo else when.replace(tzinfo=timezone.utc),
@@ -108,9 +109,15 @@ class AuditLog:
         ``time.sleep`` and ``time.monotonic`` by default.
     """
 
-    def __init__(self, transport: Transport, *, min_interval_s: float = 0.5, retries: int = 5,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        min_interval_s: float = 0.5,
+        retries: int = 5,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.transport = transport
         self.min_interval_s = min_interval_s
         self.retries = retries
@@ -135,41 +142,52 @@ class AuditLog:
         """
         now = now or datetime.now(timezone.utc)
         kwargs: dict[str, Any] = {
-            "LookupAttributes": [{"AttributeKey": "EventName",
-                                  "AttributeValue": "GetSecretValue"}],
-            "StartTime": now - timedelta(days=days), "EndTime": now, "MaxResults": 50}
+            "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "GetSecretValue"}],
+            "StartTime": now - timedelta(days=days),
+            "EndTime": now,
+            "MaxResults": 50,
+        }
         token: str | None = None
         attempt = 0
         while True:
             try:
                 # botocore's retries are off here: every request is paced and counted
                 for page, _ in self.transport.pages(
-                        "lookup_events", service="cloudtrail", target="*",
-                        action="cloudtrail:LookupEvents", client_options={"attempts": 1},
-                        start=token, before=self._pace, **kwargs):
+                    "lookup_events",
+                    service="cloudtrail",
+                    target="*",
+                    action="cloudtrail:LookupEvents",
+                    client_options={"attempts": 1},
+                    start=token,
+                    before=self._pace,
+                    **kwargs,
+                ):
                     attempt = 0
                     yield from page.get("Events", [])
                     token = page.get("NextToken")
                 return
             except NbSecretsError as exc:
                 if exc.code in awserrors.THROTTLE_CODES and attempt < self.retries:
-                    self.sleep(min(2.0 ** attempt, 8.0))
+                    self.sleep(min(2.0**attempt, 8.0))
                     attempt += 1
                     continue
                 if exc.code in awserrors.THROTTLE_CODES:
                     raise StoreUnavailableError(
                         "CloudTrail kept throttling LookupEvents; wait a minute and run "
                         "`nbsecrets audit` again, or ask for fewer --days.",
-                        **exc.fields()) from None
+                        **exc.fields(),
+                    ) from None
                 if isinstance(exc, AccessDeniedError):
                     raise exc.reworded(
                         "the credentials in use are not allowed cloudtrail:LookupEvents; run "
                         "`nbsecrets audit` as an admin whose role has the policy that "
-                        "`nbsecrets policy --audit` prints (never the notebook role).") from None
+                        "`nbsecrets policy --audit` prints (never the notebook role)."
+                    ) from None
                 raise
 
-    def reads(self, names: Sequence[str], *, prefix: str, days: float = 7,
-              now: datetime | None = None) -> list[SecretRead]:
+    def reads(
+        self, names: Sequence[str], *, prefix: str, days: float = 7, now: datetime | None = None
+    ) -> list[SecretRead]:
         """Reads of the secrets ``names`` (names or ARNs), or of every secret under ``prefix``.
 
         Raises
@@ -181,8 +199,10 @@ class AuditLog:
             --audit``).
         """
         if not 0 < days <= MAX_DAYS:
-            raise ConfigError(f"--days {days:g} is out of range; CloudTrail's event history "
-                              f"keeps 1 to {MAX_DAYS} days.")
+            raise ConfigError(
+                f"--days {days:g} is out of range; CloudTrail's event history "
+                f"keeps 1 to {MAX_DAYS} days."
+            )
         wanted = {secret_name(n) for n in names}
         prefix = prefix.split(":secret:", 1)[-1]  # an ARN prefix (keys in another account)
         out = []

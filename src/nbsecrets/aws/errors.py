@@ -18,27 +18,38 @@ from nbsecrets.errors import (
 )
 
 DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "403"})  # moto says "403"
-BAD_CREDENTIAL_CODES = frozenset({
-    "UnrecognizedClientException",
-    "InvalidClientTokenId",
-    "ExpiredToken",
-    "ExpiredTokenException",
-    "InvalidSignatureException",
-    "SignatureDoesNotMatch",
-    "IncompleteSignature",
-    "MissingAuthenticationToken",
-})
-THROTTLE_CODES = frozenset({
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-})
+BAD_CREDENTIAL_CODES = frozenset(
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+        "IncompleteSignature",
+        "MissingAuthenticationToken",
+    }
+)
+THROTTLE_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+    }
+)
 NOT_FOUND_CODES = frozenset({"ResourceNotFoundException"})
 # The secret was found, but its KMS key would not decrypt it (GetSecretValue, and the batch).
-KMS_CODES = frozenset({"DecryptionFailure", "DecryptionFailureException",
-                       "KMSAccessDeniedException", "KMSDisabledException",
-                       "KMSInvalidStateException", "KMSNotFoundException"})
+KMS_CODES = frozenset(
+    {
+        "DecryptionFailure",
+        "DecryptionFailureException",
+        "KMSAccessDeniedException",
+        "KMSDisabledException",
+        "KMSInvalidStateException",
+        "KMSNotFoundException",
+    }
+)
 
 
 def is_key_failure(code: str | None, message: str | None) -> bool:
@@ -48,16 +59,23 @@ def is_key_failure(code: str | None, message: str | None) -> bool:
     return code in KMS_CODES or (code in DENIED_CODES and "kms" in (message or "").lower())
 
 
-def key_failure(secret: str, region: str | None = None,
-                action: str = "secretsmanager:GetSecretValue",
-                code: str | None = None) -> AccessDeniedError:
+def key_failure(
+    secret: str,
+    region: str | None = None,
+    action: str = "secretsmanager:GetSecretValue",
+    code: str | None = None,
+) -> AccessDeniedError:
     """The secret was found but its KMS key would not decrypt it for these credentials."""
     return AccessDeniedError(
         f"secret {secret} was found, but its KMS key would not decrypt it for these "
         "credentials: the role needs kms:Decrypt on the key (`nbsecrets policy --kms-key-arn "
         "ARN`) and, for a key in another account, the key policy must allow the role "
         "(`nbsecrets policy --key-policy --role ROLE_ARN`).",
-        secret_id=secret, region=region, action=action, code=code)
+        secret_id=secret,
+        region=region,
+        action=action,
+        code=code,
+    )
 
 
 def error_code(exc: BaseException | None) -> str | None:
@@ -96,11 +114,13 @@ def no_credentials(**fields: Any) -> NoCredentialsError:
     return NoCredentialsError(
         "No AWS credentials were found; on SageMaker give the notebook an execution role, "
         "locally run `aws configure` or `aws sso login`, or set AWS_PROFILE or NBSECRETS_ROLE_ARN.",
-        **fields)
+        **fields,
+    )
 
 
-def translate(exc: BaseException, *, action: str, target: str, region: str,
-              endpoint: str | None = None) -> NbSecretsError:
+def translate(
+    exc: BaseException, *, action: str, target: str, region: str, endpoint: str | None = None
+) -> NbSecretsError:
     """Map a botocore exception raised by ``action`` on ``target`` to an nbsecrets error.
 
     Connectivity and credential problems concern every key; callers raise them at once.
@@ -113,8 +133,7 @@ def translate(exc: BaseException, *, action: str, target: str, region: str,
         return exc
     where = f"{region}" + (f" at {endpoint}" if endpoint else "")
     code = error_code(exc)
-    fields: dict[str, Any] = {"secret_id": target, "region": region, "action": action,
-                              "code": code}
+    fields: dict[str, Any] = {"secret_id": target, "region": region, "action": action, "code": code}
     if isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError):
         return no_credentials(**fields)
     if isinstance(exc, bce.NoRegionError):
@@ -124,23 +143,27 @@ def translate(exc: BaseException, *, action: str, target: str, region: str,
     if isinstance(exc, bce.ConnectTimeoutError | bce.ReadTimeoutError):
         return StoreUnavailableError(
             f"Secrets Manager in {where} did not answer in time; check the network or "
-            "AWS_ENDPOINT_URL, or set NBSECRETS_FALLBACK_REGIONS to a replica region.", **fields
+            "AWS_ENDPOINT_URL, or set NBSECRETS_FALLBACK_REGIONS to a replica region.",
+            **fields,
         )
     if isinstance(exc, bce.EndpointConnectionError | bce.ConnectionClosedError):
         return StoreUnavailableError(
             f"Cannot reach Secrets Manager in {where}; check the network or AWS_ENDPOINT_URL, "
-            "or set NBSECRETS_FALLBACK_REGIONS to a replica region.", **fields
+            "or set NBSECRETS_FALLBACK_REGIONS to a replica region.",
+            **fields,
         )
     if isinstance(exc, bce.ClientError):
         if code in BAD_CREDENTIAL_CODES:
             return NoCredentialsError(
                 "The AWS credentials in use are invalid or expired; refresh them "
                 "(`aws sso login`, new keys, or restart the kernel on SageMaker) and run again.",
-                **fields)
+                **fields,
+            )
         if code in THROTTLE_CODES:
             return StoreUnavailableError(
                 f"Secrets Manager in {region} kept throttling requests; wait a few seconds and "
-                "run again.", **fields
+                "run again.",
+                **fields,
             )
         message = exc.response.get("Error", {}).get("Message")
         if action.startswith("secretsmanager:") and is_key_failure(code, message):
@@ -148,7 +171,8 @@ def translate(exc: BaseException, *, action: str, target: str, region: str,
         if code in DENIED_CODES:
             return AccessDeniedError(
                 f"the credentials in use are not allowed {action} on {target}; "
-                "grant it with `nbsecrets provision` (see `nbsecrets policy`).", **fields
+                "grant it with `nbsecrets provision` (see `nbsecrets policy`).",
+                **fields,
             )
         if code in NOT_FOUND_CODES:
             return KeyNotFoundError(f"secret {target} was not found in {region}.", **fields)
@@ -156,10 +180,12 @@ def translate(exc: BaseException, *, action: str, target: str, region: str,
         if status >= 500:
             return StoreUnavailableError(
                 f"Secrets Manager in {where} answered with a server error ({code}); try again "
-                "shortly, or set NBSECRETS_FALLBACK_REGIONS to a replica region.", **fields
+                "shortly, or set NBSECRETS_FALLBACK_REGIONS to a replica region.",
+                **fields,
             )
-        return NbSecretsError(f"{action} on {target} failed with {code}; check the request.",
-                              **fields)
+        return NbSecretsError(
+            f"{action} on {target} failed with {code}; check the request.", **fields
+        )
     from botocore.parsers import ResponseParserError
 
     if isinstance(exc, ResponseParserError):
@@ -167,7 +193,8 @@ def translate(exc: BaseException, *, action: str, target: str, region: str,
     if isinstance(exc, bce.BotoCoreError):
         return StoreUnavailableError(
             f"Secrets Manager in {where} could not be used ({type(exc).__name__}); check the "
-            "network and AWS settings.", **fields
+            "network and AWS settings.",
+            **fields,
         )
     raise exc
 
@@ -176,4 +203,6 @@ def not_secrets_manager(where: str, **fields: Any) -> StoreUnavailableError:
     """Something answered, but not Secrets Manager: a wrong endpoint or a captive proxy."""
     return StoreUnavailableError(
         f"The endpoint for {where} did not answer like AWS Secrets Manager; check "
-        "AWS_ENDPOINT_URL and any HTTP proxy settings.", **fields)
+        "AWS_ENDPOINT_URL and any HTTP proxy settings.",
+        **fields,
+    )

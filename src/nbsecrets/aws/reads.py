@@ -47,15 +47,22 @@ class Reader:
         self.cache = cache
         self._batch_denied = False
 
-    def cached(self, secret_id: str, stage: str | None = None,
-               version_id: str | None = None) -> SecretVersion | None:
+    def cached(
+        self, secret_id: str, stage: str | None = None, version_id: str | None = None
+    ) -> SecretVersion | None:
         """The cached, unexpired version of ``secret_id`` (as :meth:`fetch` would return it
         without a request), or None. The warm path of ``nbsecrets.get``: no lock, no request.
         """
         return self.cache.get((secret_id, stage, version_id))
 
-    def fetch(self, refs: Sequence[KeyRef], *, stage: str | None = None,
-              version_id: str | None = None, refresh: bool = False) -> list[LoadedKey]:
+    def fetch(
+        self,
+        refs: Sequence[KeyRef],
+        *,
+        stage: str | None = None,
+        version_id: str | None = None,
+        refresh: bool = False,
+    ) -> list[LoadedKey]:
         """Fetch the keys for ``refs`` in as few requests as the API allows.
 
         Current versions of up to 20 secrets come in one BatchGetSecretValue request; several
@@ -89,9 +96,9 @@ class Reader:
             raise combine(by_key)
         return loaded
 
-    def _versions(self, ids: list[str], stage: str | None, version_id: str | None,
-                  refresh: bool) -> tuple[dict[str, tuple[SecretVersion, bool]],
-                                          dict[str, NbSecretsError]]:
+    def _versions(
+        self, ids: list[str], stage: str | None, version_id: str | None, refresh: bool
+    ) -> tuple[dict[str, tuple[SecretVersion, bool]], dict[str, NbSecretsError]]:
         found: dict[str, tuple[SecretVersion, bool]] = {}
         failures: dict[str, NbSecretsError] = {}
         missing: list[str] = []
@@ -112,8 +119,9 @@ class Reader:
                     kwargs["VersionId"] = version_id
                 elif stage:
                     kwargs["VersionStage"] = stage
-                resp, region = self.transport.call("get_secret_value", target=sid, action=GET,
-                                                   **kwargs)
+                resp, region = self.transport.call(
+                    "get_secret_value", target=sid, action=GET, **kwargs
+                )
                 found[sid] = (self._remember(sid, stage, version_id, resp, region), False)
             except (KeyNotFoundError, AccessDeniedError, SecretFormatError) as exc:
                 failed: NbSecretsError = exc
@@ -126,26 +134,36 @@ class Reader:
                     # InvalidRequest for a version that exists but cannot be read.
                     failures[sid] = KeyNotFoundError(
                         f"secret {sid} has no readable version {version_id or stage}; see "
-                        f"`nbsecrets versions {sid}`.", version=version_id or stage,
-                        **{**exc.fields(), "failures": None})
+                        f"`nbsecrets versions {sid}`.",
+                        version=version_id or stage,
+                        **{**exc.fields(), "failures": None},
+                    )
                     continue
                 raise
         return found, failures
 
-    def _version_missing(self, sid: str, stage: str | None, version_id: str | None,
-                         err: KeyNotFoundError) -> NbSecretsError | None:
+    def _version_missing(
+        self, sid: str, stage: str | None, version_id: str | None, err: KeyNotFoundError
+    ) -> NbSecretsError | None:
         """When a versioned read finds nothing, tell a missing version from a missing secret."""
         try:
-            self.transport.call("describe_secret", target=sid,
-                                action="secretsmanager:DescribeSecret", SecretId=sid)
+            self.transport.call(
+                "describe_secret", target=sid, action="secretsmanager:DescribeSecret", SecretId=sid
+            )
         except NbSecretsError:
             return None
         what = f"version id {version_id}" if version_id else f"staging label {stage}"
-        return err.reworded(f"secret {sid} has no {what}; list them with "
-                            f"`nbsecrets versions {sid}`.", version=version_id or stage)
+        return err.reworded(
+            f"secret {sid} has no {what}; list them with `nbsecrets versions {sid}`.",
+            version=version_id or stage,
+        )
 
-    def _batch(self, ids: list[str], found: dict[str, tuple[SecretVersion, bool]],
-               failures: dict[str, NbSecretsError]) -> list[str]:
+    def _batch(
+        self,
+        ids: list[str],
+        found: dict[str, tuple[SecretVersion, bool]],
+        failures: dict[str, NbSecretsError],
+    ) -> list[str]:
         """Read current versions with BatchGetSecretValue; return the ids still to read."""
         left: list[str] = []
         for chunk in _chunks(ids, BATCH_LIMIT):
@@ -160,10 +178,15 @@ class Reader:
                 left.extend(chunk)
                 continue
             for sid in chunk:
-                match = next((v for v in values
-                              if sid in (v.get("Name"), v.get("ARN"))
-                              or (sid.startswith("arn:") and v.get("ARN", "").startswith(sid))),
-                             None)
+                match = next(
+                    (
+                        v
+                        for v in values
+                        if sid in (v.get("Name"), v.get("ARN"))
+                        or (sid.startswith("arn:") and v.get("ARN", "").startswith(sid))
+                    ),
+                    None,
+                )
                 if match is not None:
                     try:
                         found[sid] = (self._remember(sid, None, None, match, region), False)
@@ -175,14 +198,18 @@ class Reader:
                     left.append(sid)
         return left
 
-    def _batch_request(self, chunk: list[str]
-                       ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], str]:
+    def _batch_request(
+        self, chunk: list[str]
+    ) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]], str]:
         values: list[dict[str, Any]] = []
         errors: dict[str, dict[str, Any]] = {}
         region = self.transport.region
         for resp, region in self.transport.pages(
-                "batch_get_secret_value", target=", ".join(chunk),
-                action="secretsmanager:BatchGetSecretValue", SecretIdList=chunk):
+            "batch_get_secret_value",
+            target=", ".join(chunk),
+            action="secretsmanager:BatchGetSecretValue",
+            SecretIdList=chunk,
+        ):
             if "SecretValues" not in resp and "Errors" not in resp:
                 raise awserrors.not_secrets_manager(region, region=region)
             values.extend(resp.get("SecretValues", []))
@@ -192,8 +219,7 @@ class Reader:
     @staticmethod
     def _batch_error(sid: str, error: dict[str, Any], region: str) -> NbSecretsError:
         code = error.get("ErrorCode", "")
-        fields: dict[str, Any] = {"secret_id": sid, "region": region, "action": GET,
-                                  "code": code}
+        fields: dict[str, Any] = {"secret_id": sid, "region": region, "action": GET, "code": code}
         if awserrors.is_key_failure(code, error.get("ErrorMessage")):
             return awserrors.key_failure(sid, region, GET, code)
         if code in awserrors.NOT_FOUND_CODES:
@@ -201,11 +227,13 @@ class Reader:
         if code in awserrors.DENIED_CODES:
             return AccessDeniedError(
                 f"the credentials in use are not allowed secretsmanager:GetSecretValue on {sid}.",
-                **fields)
+                **fields,
+            )
         return NbSecretsError(f"secret {sid} could not be read ({code}).", **fields)
 
-    def _remember(self, sid: str, stage: str | None, version_id: str | None,
-                  resp: dict[str, Any], region: str) -> SecretVersion:
+    def _remember(
+        self, sid: str, stage: str | None, version_id: str | None, resp: dict[str, Any], region: str
+    ) -> SecretVersion:
         payload = resp.get("SecretString")
         name = resp.get("Name", sid)
         if payload is None and "SecretBinary" not in resp:
@@ -213,7 +241,10 @@ class Reader:
         if payload is None:
             raise SecretFormatError(
                 f"secret {name} holds binary data (SecretBinary); store the key as a string.",
-                reason="binary", secret_id=name, region=region)
+                reason="binary",
+                secret_id=name,
+                region=region,
+            )
         version = SecretVersion(
             name=name,
             arn=resp.get("ARN", ""),
@@ -247,15 +278,19 @@ class Reader:
             resource = ref.secret_id if ref.secret_id.count("-") else f"{ref.secret_id}-??????"
         else:
             account = self.transport.account() or "ACCOUNT_ID"
-            resource = (f"arn:aws:secretsmanager:{self.transport.region}:{account}:secret:"
-                        f"{ref.secret_id}-??????")
+            resource = (
+                f"arn:aws:secretsmanager:{self.transport.region}:{account}:secret:"
+                f"{ref.secret_id}-??????"
+            )
         other = resource.split(":")[4] if resource.startswith("arn:") else ""
         own = self.transport.account() if other else None
         if other and own and other != own:
-            return (f"The secret is in account {other}: its resource policy must allow the "
-                    "role too (`nbsecrets policy --resource-policy --role ROLE_ARN`, put there "
-                    "by that account's admin), and the role's policy must name it "
-                    f"(`nbsecrets policy --secrets-account {other}`).")
+            return (
+                f"The secret is in account {other}: its resource policy must allow the "
+                "role too (`nbsecrets policy --resource-policy --role ROLE_ARN`, put there "
+                "by that account's admin), and the role's policy must name it "
+                f"(`nbsecrets policy --secrets-account {other}`)."
+            )
         return (
             'The role needs {"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", '
             f'"secretsmanager:DescribeSecret"], "Resource": "{resource}"}}; an admin can add it '
@@ -271,16 +306,15 @@ class Reader:
             listed = []
         if ref.secret_id.startswith(prefix):
             # Compare what differs (the provider part), not the shared prefix.
-            wanted = ref.secret_id[len(prefix):]
-            candidates = [n[len(prefix):] for n in listed]
+            wanted = ref.secret_id[len(prefix) :]
+            candidates = [n[len(prefix) :] for n in listed]
             if not self.config.providers.is_known(ref.name):
                 candidates += self.config.providers.known()
         else:
             wanted, candidates = ref.secret_id, listed
         import difflib
 
-        close = difflib.get_close_matches(wanted, list(dict.fromkeys(candidates)), n=2,
-                                          cutoff=0.7)
+        close = difflib.get_close_matches(wanted, list(dict.fromkeys(candidates)), n=2, cutoff=0.7)
         return [c for c in close if c != wanted]
 
     def list_keys(self) -> list[SecretInfo]:
@@ -288,20 +322,26 @@ class Reader:
         prefix = self.config.prefix
         out: list[SecretInfo] = []
         for resp, _ in self.transport.pages(
-                "list_secrets", target=f"{prefix}*", action="secretsmanager:ListSecrets",
-                Filters=[{"Key": "name", "Values": [prefix]}], MaxResults=100):
+            "list_secrets",
+            target=f"{prefix}*",
+            action="secretsmanager:ListSecrets",
+            Filters=[{"Key": "name", "Values": [prefix]}],
+            MaxResults=100,
+        ):
             for item in resp.get("SecretList", []):
                 name = item.get("Name", "")
                 if not name.startswith(prefix) or len(name) == len(prefix):
                     continue
                 tags = {t["Key"]: t.get("Value", "") for t in item.get("Tags", [])}
-                out.append(SecretInfo(
-                    provider=tags.get("nbsecrets:provider") or name[len(prefix):],
-                    name=name,
-                    arn=item.get("ARN", ""),
-                    last_changed=item.get("LastChangedDate") or item.get("CreatedDate"),
-                    tags=tags,
-                    rotation_enabled=bool(item.get("RotationEnabled")),
-                    last_rotated=item.get("LastRotatedDate"),
-                ))
+                out.append(
+                    SecretInfo(
+                        provider=tags.get("nbsecrets:provider") or name[len(prefix) :],
+                        name=name,
+                        arn=item.get("ARN", ""),
+                        last_changed=item.get("LastChangedDate") or item.get("CreatedDate"),
+                        tags=tags,
+                        rotation_enabled=bool(item.get("RotationEnabled")),
+                        last_rotated=item.get("LastRotatedDate"),
+                    )
+                )
         return sorted(out, key=lambda s: s.name)

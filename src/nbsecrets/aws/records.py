@@ -57,4 +57,3 @@ class VersionInfo:
     stages: tuple[str, ...]
     created: datetime | None
     last_accessed: datetime | None = None
-

@@ -13,8 +13,14 @@ from typing import Any
 
 from nbsecrets.aws import errors as awserrors
 
-__all__ = ["SAGEMAKER_METADATA", "execution_role", "metadata", "role_from_identity",
-           "sagemaker_region", "with_path"]
+__all__ = [
+    "SAGEMAKER_METADATA",
+    "execution_role",
+    "metadata",
+    "role_from_identity",
+    "sagemaker_region",
+    "with_path",
+]
 
 SAGEMAKER_METADATA = Path("/opt/ml/metadata/resource-metadata.json")
 _ASSUMED = re.compile(r"^arn:([\w-]+):sts::(\d+):assumed-role/([^/]+)/.+$")
@@ -44,6 +50,7 @@ def sagemaker_region(path: Path = SAGEMAKER_METADATA) -> str | None:
 
 # -- the execution role (what SageMaker's get_execution_role resolves, without the SDK) ------
 
+
 def role_from_identity(arn: str) -> str:
     """``arn:aws:sts::A:assumed-role/NAME/SESSION`` -> ``arn:aws:iam::A:role/NAME``.
 
@@ -53,8 +60,9 @@ def role_from_identity(arn: str) -> str:
     return f"arn:{m.group(1)}:iam::{m.group(2)}:role/{m.group(3)}" if m else arn
 
 
-def execution_role(sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_METADATA,
-                   iam: Any = None) -> tuple[str | None, str]:
+def execution_role(
+    sagemaker: Any, sts: Any, metadata_path: Path = SAGEMAKER_METADATA, iam: Any = None
+) -> tuple[str | None, str]:
     """The execution role ARN and how it was found, or ``(None, why not)``.
 
     Parameters
@@ -129,18 +137,27 @@ def _studio_role(sagemaker: Any, meta: dict[str, Any]) -> tuple[str, str] | None
             if role:
                 return role, f"user profile {owner}, owner of space {space}"
             # The owner inherits the domain's user default, not its space default.
-            role = sagemaker.describe_domain(DomainId=domain).get(
-                "DefaultUserSettings", {}).get("ExecutionRole")
+            role = (
+                sagemaker.describe_domain(DomainId=domain)
+                .get("DefaultUserSettings", {})
+                .get("ExecutionRole")
+            )
             if role:
                 return role, f"domain {domain} user default, for the owner of space {space}"
-        role = sagemaker.describe_domain(DomainId=domain).get(
-            "DefaultSpaceSettings", {}).get("ExecutionRole")
+        role = (
+            sagemaker.describe_domain(DomainId=domain)
+            .get("DefaultSpaceSettings", {})
+            .get("ExecutionRole")
+        )
         if role:
             return role, f"space {space} of domain {domain}"
     if profile:
         role = _profile_role(sagemaker, domain, profile)
         if role:
             return role, f"user profile {profile}"
-    role = sagemaker.describe_domain(DomainId=domain).get(
-        "DefaultUserSettings", {}).get("ExecutionRole")
+    role = (
+        sagemaker.describe_domain(DomainId=domain)
+        .get("DefaultUserSettings", {})
+        .get("ExecutionRole")
+    )
     return (role, f"domain {domain}") if role else None

@@ -39,8 +39,13 @@ class Store:
         Receives one-line notices, such as a failover to a replica region.
     """
 
-    def __init__(self, config: Config | None = None, *, session: Any = None,
-                 on_notice: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        session: Any = None,
+        on_notice: Callable[[str], None] | None = None,
+    ):
         self.config = config or Config.load()
         self.transport = Transport(self.config, session=session, on_notice=on_notice)
         self.cache = Cache()
@@ -60,16 +65,26 @@ class Store:
         """The primary region, then the fallback regions, in the order they are tried."""
         return self.transport.regions
 
-    def client(self, service: str = "secretsmanager", *, region: str | None = None,
-               attempts: int | None = None, connect_timeout_s: float | None = None,
-               read_timeout_s: float | None = None) -> Any:
+    def client(
+        self,
+        service: str = "secretsmanager",
+        *,
+        region: str | None = None,
+        attempts: int | None = None,
+        connect_timeout_s: float | None = None,
+        read_timeout_s: float | None = None,
+    ) -> Any:
         """A cached boto3 client for ``service`` in ``region`` (default: the primary).
 
         See :meth:`Transport.client <nbsecrets.aws.transport.Transport.client>`.
         """
-        return self.transport.client(service, region=region, attempts=attempts,
-                                     connect_timeout_s=connect_timeout_s,
-                                     read_timeout_s=read_timeout_s)
+        return self.transport.client(
+            service,
+            region=region,
+            attempts=attempts,
+            connect_timeout_s=connect_timeout_s,
+            read_timeout_s=read_timeout_s,
+        )
 
     def identity(self) -> dict[str, Any]:
         """STS GetCallerIdentity of the credentials in use (``Account``, ``Arn``)."""
@@ -81,8 +96,14 @@ class Store:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def fetch(self, refs: Sequence[KeyRef], *, stage: str | None = None,
-              version_id: str | None = None, refresh: bool = False) -> list[LoadedKey]:
+    def fetch(
+        self,
+        refs: Sequence[KeyRef],
+        *,
+        stage: str | None = None,
+        version_id: str | None = None,
+        refresh: bool = False,
+    ) -> list[LoadedKey]:
         """Fetch the keys for ``refs`` in as few requests as the API allows (see Reader)."""
         return self.reads.fetch(refs, stage=stage, version_id=version_id, refresh=refresh)
 

@@ -27,8 +27,14 @@ from nbsecrets.aws.sagemaker import sagemaker_region
 from nbsecrets.config import Config, no_region_error
 from nbsecrets.errors import AccessDeniedError, NbSecretsError, NoCredentialsError
 
-__all__ = ["CONNECT_TIMEOUT_S", "DOWN_FOR_S", "MAX_ATTEMPTS", "READ_TIMEOUT_S", "Transport",
-           "region_of"]
+__all__ = [
+    "CONNECT_TIMEOUT_S",
+    "DOWN_FOR_S",
+    "MAX_ATTEMPTS",
+    "READ_TIMEOUT_S",
+    "Transport",
+    "region_of",
+]
 
 # A dead or hung endpoint costs at most MAX_ATTEMPTS * (timeout + backoff) per region, about
 # 20 s. Secrets Manager answers in well under a second. AWS_MAX_ATTEMPTS and AWS_RETRY_MODE,
@@ -106,8 +112,9 @@ class Transport:
         Receives one-line notices, such as a failover to a replica region.
     """
 
-    def __init__(self, config: Config, *, session: Any = None,
-                 on_notice: Callable[[str], None] | None = None):
+    def __init__(
+        self, config: Config, *, session: Any = None, on_notice: Callable[[str], None] | None = None
+    ):
         self.config = config
         self.on_notice: Callable[[str], None] = on_notice or (lambda message: None)
         self._session = session
@@ -142,20 +149,22 @@ class Transport:
 
         region = self._resolve_region(base)
         # the one client built outside client(): the session it would use is being made
-        sts = base.client("sts", region_name=region,
-                          config=_boto_config(None, CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+        sts = base.client(
+            "sts", region_name=region, config=_boto_config(None, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+        )
         try:
             with logs.quiet(self.config.redact):  # the response holds credentials
-                creds = sts.assume_role(RoleArn=role_arn,
-                                        RoleSessionName="nbsecrets")["Credentials"]
+                creds = sts.assume_role(RoleArn=role_arn, RoleSessionName="nbsecrets")[
+                    "Credentials"
+                ]
         except Exception as exc:
-            err = awserrors.translate(exc, action="sts:AssumeRole", target=role_arn,
-                                      region=region)
+            err = awserrors.translate(exc, action="sts:AssumeRole", target=role_arn, region=region)
             if isinstance(err, AccessDeniedError):
                 err = err.reworded(
                     f"Cannot assume NBSECRETS_ROLE_ARN {role_arn}: the credentials in use are not "
                     "allowed sts:AssumeRole on it; fix the role's trust policy or unset "
-                    "NBSECRETS_ROLE_ARN.")
+                    "NBSECRETS_ROLE_ARN."
+                )
             raise err from None
         session = boto3.Session(
             aws_access_key_id=creds["AccessKeyId"],
@@ -194,9 +203,15 @@ class Transport:
 
     # -- clients ----------------------------------------------------------------------------
 
-    def client(self, service: str = SECRETS, *, region: str | None = None,
-               attempts: int | None = None, connect_timeout_s: float | None = None,
-               read_timeout_s: float | None = None) -> Any:
+    def client(
+        self,
+        service: str = SECRETS,
+        *,
+        region: str | None = None,
+        attempts: int | None = None,
+        connect_timeout_s: float | None = None,
+        read_timeout_s: float | None = None,
+    ) -> Any:
         """A cached boto3 client for ``service`` in ``region`` (default: the primary).
 
         Parameters
@@ -216,8 +231,11 @@ class Transport:
             key = (service, region, attempts, connect_timeout_s, read_timeout_s)
             found = self._clients.get(key)
             if found is None:
-                found = session.client(service, region_name=region, config=_boto_config(
-                    attempts, connect_timeout_s, read_timeout_s))
+                found = session.client(
+                    service,
+                    region_name=region,
+                    config=_boto_config(attempts, connect_timeout_s, read_timeout_s),
+                )
                 self._clients[key] = found
         return found
 
@@ -230,18 +248,32 @@ class Transport:
         up = [r for r in regions if self._down_until.get(r, 0.0) <= now]
         return (*up, *(r for r in regions if r not in up))
 
-    def _error(self, exc: BaseException, *, action: str, target: str, region: str,
-               client: Any) -> NbSecretsError:
+    def _error(
+        self, exc: BaseException, *, action: str, target: str, region: str, client: Any
+    ) -> NbSecretsError:
         # Secrets Manager's messages name the endpoint (AWS_ENDPOINT_URL is a usual culprit)
         secrets = client.meta.service_model.service_name == SECRETS
-        err = awserrors.translate(exc, action=action, target=target, region=region,
-                                  endpoint=client.meta.endpoint_url if secrets else None)
+        err = awserrors.translate(
+            exc,
+            action=action,
+            target=target,
+            region=region,
+            endpoint=client.meta.endpoint_url if secrets else None,
+        )
         if isinstance(err, NoCredentialsError):
             self.drop_session()
         return err
 
-    def _attempt(self, send: Callable[[Any], Any], *, target: str, action: str, service: str,
-                 write: bool, client_options: dict[str, Any]) -> tuple[Any, str]:
+    def _attempt(
+        self,
+        send: Callable[[Any], Any],
+        *,
+        target: str,
+        action: str,
+        service: str,
+        write: bool,
+        client_options: dict[str, Any],
+    ) -> tuple[Any, str]:
         """``send(client)`` in the first region that answers; see :meth:`call`."""
         secrets = service == SECRETS  # the one service with replica regions
         regions = self._read_order() if secrets and not write else (self.region,)
@@ -255,8 +287,9 @@ class Transport:
                     response = send(client)
             except Exception as exc:
                 if not secrets or not awserrors.is_unreachable(exc):
-                    raise self._error(exc, action=action, target=target, region=region,
-                                      client=client) from None
+                    raise self._error(
+                        exc, action=action, target=target, region=region, client=client
+                    ) from None
                 self._down_until[region] = time.monotonic() + DOWN_FOR_S
                 if first is None:
                     first = (exc, region, client)
@@ -265,17 +298,27 @@ class Transport:
                 self._down_until.pop(region, None)
             if region != self.region:
                 why = "is unreachable" if first is not None else "was unreachable recently"
-                self.on_notice(f"Secrets Manager in {self.region} {why}; read from replica "
-                               f"region {region}.")
+                self.on_notice(
+                    f"Secrets Manager in {self.region} {why}; read from replica region {region}."
+                )
             return response, region
         assert first is not None
         cause, region, client = first
-        raise self._error(cause, action=action, target=target, region=region,
-                          client=client) from None
+        raise self._error(
+            cause, action=action, target=target, region=region, client=client
+        ) from None
 
-    def call(self, op: str, *, target: str, action: str, service: str = SECRETS,
-             write: bool = False, client_options: dict[str, Any] | None = None,
-             **kwargs: Any) -> tuple[Any, str]:
+    def call(
+        self,
+        op: str,
+        *,
+        target: str,
+        action: str,
+        service: str = SECRETS,
+        write: bool = False,
+        client_options: dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> tuple[Any, str]:
         """Call ``op`` of ``service``; return the response and the region that answered.
 
         Secrets Manager reads go to the primary region, then to each of
@@ -298,14 +341,28 @@ class Transport:
         NbSecretsError
             The translated error, with ``secret_id``, ``region``, ``action`` and ``code``.
         """
-        return self._attempt(lambda client: getattr(client, op)(**kwargs), target=target,
-                             action=action, service=service, write=write,
-                             client_options=client_options or {})
+        return self._attempt(
+            lambda client: getattr(client, op)(**kwargs),
+            target=target,
+            action=action,
+            service=service,
+            write=write,
+            client_options=client_options or {},
+        )
 
-    def pages(self, op: str, *, target: str, action: str, service: str = SECRETS,
-              write: bool = False, client_options: dict[str, Any] | None = None,
-              start: str | None = None, before: Callable[[], None] | None = None,
-              **kwargs: Any) -> Iterator[tuple[dict[str, Any], str]]:
+    def pages(
+        self,
+        op: str,
+        *,
+        target: str,
+        action: str,
+        service: str = SECRETS,
+        write: bool = False,
+        client_options: dict[str, Any] | None = None,
+        start: str | None = None,
+        before: Callable[[], None] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[tuple[dict[str, Any], str]]:
         """Every page of ``op`` (and the region that answered), one request per page.
 
         botocore's paginator where botocore has one for ``op``; otherwise (it has none for
@@ -335,8 +392,14 @@ class Transport:
             ready()
             return next(live[0])
 
-        page, region = self._attempt(first, target=target, action=action, service=service,
-                                     write=write, client_options=options)
+        page, region = self._attempt(
+            first,
+            target=target,
+            action=action,
+            service=service,
+            write=write,
+            client_options=options,
+        )
         client = self.client(service, region=region, **options)
         while True:
             yield page, region
@@ -349,12 +412,14 @@ class Transport:
             except StopIteration:
                 return
             except Exception as exc:
-                raise self._error(exc, action=action, target=target, region=region,
-                                  client=client) from None
+                raise self._error(
+                    exc, action=action, target=target, region=region, client=client
+                ) from None
 
     @staticmethod
-    def _page_iterator(client: Any, op: str, start: str | None,
-                       kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def _page_iterator(
+        client: Any, op: str, start: str | None, kwargs: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
         if client.can_paginate(op):
             config = {"StartingToken": _starting_token(start)} if start else {}
             yield from client.get_paginator(op).paginate(**kwargs, PaginationConfig=config)
@@ -375,8 +440,9 @@ class Transport:
         NbSecretsError
             The translated error (no credentials, expired, unreachable...).
         """
-        resp, _ = self.call("get_caller_identity", target="identity",
-                            action="sts:GetCallerIdentity", service="sts")
+        resp, _ = self.call(
+            "get_caller_identity", target="identity", action="sts:GetCallerIdentity", service="sts"
+        )
         return dict(resp)
 
     def account(self) -> str | None:

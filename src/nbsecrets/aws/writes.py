@@ -41,9 +41,13 @@ class Writer:
 
         ``primary`` reads the primary region only, as a write that follows must.
         """
-        resp, _ = self.transport.call("describe_secret", target=secret_id, write=primary,
-                                      action="secretsmanager:DescribeSecret",
-                                      SecretId=secret_id)
+        resp, _ = self.transport.call(
+            "describe_secret",
+            target=secret_id,
+            write=primary,
+            action="secretsmanager:DescribeSecret",
+            SecretId=secret_id,
+        )
         return {vid: tuple(st) for vid, st in resp.get("VersionIdsToStages", {}).items()}
 
     def versions(self, secret_id: str) -> list[VersionInfo]:
@@ -60,11 +64,15 @@ class Writer:
         """
         stages = self._stages(secret_id)
         try:
-            out = [VersionInfo(version_id=item.get("VersionId", ""),
-                               stages=tuple(item.get("VersionStages", ())),
-                               created=item.get("CreatedDate"),
-                               last_accessed=item.get("LastAccessedDate"))
-                   for item in version_list(self.transport, secret_id)]
+            out = [
+                VersionInfo(
+                    version_id=item.get("VersionId", ""),
+                    stages=tuple(item.get("VersionStages", ())),
+                    created=item.get("CreatedDate"),
+                    last_accessed=item.get("LastAccessedDate"),
+                )
+                for item in version_list(self.transport, secret_id)
+            ]
         except AccessDeniedError:
             out = [VersionInfo(vid, st, None) for vid, st in stages.items()]
 
@@ -96,11 +104,13 @@ class Writer:
         if current is None or previous is None:
             raise KeyNotFoundError(
                 f"secret {secret_id} has no {PREVIOUS} version to roll back to; see "
-                f"`nbsecrets versions {secret_id}`.", secret_id=secret_id, version=PREVIOUS)
+                f"`nbsecrets versions {secret_id}`.",
+                secret_id=secret_id,
+                version=PREVIOUS,
+            )
         move_current(self.transport, secret_id, stages, previous)
         self.cache.forget()  # the id may be a name or an ARN; cached entries may use either
         return previous, current
-
 
     # -- writes --------------------------------------------------------------------------
 
@@ -112,18 +122,30 @@ class Writer:
         extra: dict[str, Any] = {"KmsKeyId": kms} if kms else {}
         try:
             return self.transport.call(
-                "create_secret", target=sid, action="secretsmanager:CreateSecret", write=True,
-                Name=sid, SecretString=value,
+                "create_secret",
+                target=sid,
+                action="secretsmanager:CreateSecret",
+                write=True,
+                Name=sid,
+                SecretString=value,
                 Description=f"{provider} API key, managed by nbsecrets",
-                Tags=[{"Key": "nbsecrets:provider", "Value": provider},
-                      {"Key": "nbsecrets:managed", "Value": "true"}],
-                **extra)
+                Tags=[
+                    {"Key": "nbsecrets:provider", "Value": provider},
+                    {"Key": "nbsecrets:managed", "Value": "true"},
+                ],
+                **extra,
+            )
         except NbSecretsError as err:
             if err.code != "ResourceExistsException":
                 raise
-        return self.transport.call("put_secret_value", target=sid,
-                                   action="secretsmanager:PutSecretValue", write=True,
-                                   SecretId=sid, SecretString=value)
+        return self.transport.call(
+            "put_secret_value",
+            target=sid,
+            action="secretsmanager:PutSecretValue",
+            write=True,
+            SecretId=sid,
+            SecretString=value,
+        )
 
     def put(self, provider: str, value: str) -> SecretVersion:
         """Store ``value`` as the new current version of ``{prefix}{provider}``.
@@ -138,27 +160,43 @@ class Writer:
             If the value is empty or has surrounding whitespace.
         """
         if not value:
-            raise SecretFormatError(f"{provider}: the value is empty; nothing was stored.",
-                                    reason="value", key=provider)
+            raise SecretFormatError(
+                f"{provider}: the value is empty; nothing was stored.", reason="value", key=provider
+            )
         if value != value.strip():
             raise SecretFormatError(
                 f"{provider}: the value has spaces or newlines around it; nothing was stored. "
-                "Paste the key alone.", reason="value", key=provider)
+                "Paste the key alone.",
+                reason="value",
+                key=provider,
+            )
         sid = f"{self.config.prefix}{provider}"
         if sid.startswith("arn:"):  # an ARN prefix: the keys are held in another account
             try:
-                resp, region = self.transport.call("put_secret_value", target=sid,
-                                                   action="secretsmanager:PutSecretValue",
-                                                   write=True, SecretId=sid, SecretString=value)
+                resp, region = self.transport.call(
+                    "put_secret_value",
+                    target=sid,
+                    action="secretsmanager:PutSecretValue",
+                    write=True,
+                    SecretId=sid,
+                    SecretString=value,
+                )
             except KeyNotFoundError as err:
                 raise err.reworded(
                     f"secret {sid} does not exist, and a secret cannot be created by ARN; an "
                     "admin of the account that holds the keys creates it, then this adds "
-                    "versions.", key=provider) from None
+                    "versions.",
+                    key=provider,
+                ) from None
         else:
             resp, region = self._create_or_put(provider, sid, value)
         self.cache.forget(sid)
-        return SecretVersion(name=resp.get("Name", sid), arn=resp.get("ARN", ""),
-                             version_id=resp.get("VersionId", ""), stages=(CURRENT,),
-                             created=None, region=region, payload="")
-
+        return SecretVersion(
+            name=resp.get("Name", sid),
+            arn=resp.get("ARN", ""),
+            version_id=resp.get("VersionId", ""),
+            stages=(CURRENT,),
+            created=None,
+            region=region,
+            payload="",
+        )

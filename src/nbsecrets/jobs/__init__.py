@@ -16,5 +16,4 @@ from __future__ import annotations
 from nbsecrets.jobs.entry import load_environment, run, split_command
 from nbsecrets.jobs.environment import KEYS_VAR, job_environment, keys_named
 
-__all__ = ["KEYS_VAR", "job_environment", "keys_named", "load_environment", "run",
-           "split_command"]
+__all__ = ["KEYS_VAR", "job_environment", "keys_named", "load_environment", "run", "split_command"]

@@ -38,8 +38,9 @@ def _for_this_role(exc: AccessDeniedError, names: Sequence[str]) -> AccessDenied
     role = role_from_identity(arn)
     refs = [st.config.ref(n) for n in names]
     # Several failures come as exc.failures; a single one is the key's own error.
-    denied = [r for r in refs if r.name in exc.failures
-              or (not exc.failures and exc.key == r.label)] or refs
+    denied = [
+        r for r in refs if r.name in exc.failures or (not exc.failures and exc.key == r.label)
+    ] or refs
     if any(r.secret_id != f"{st.config.prefix}{r.provider.name}" for r in denied):
         return exc.reworded(f"{exc} These credentials are {role}.")
     prefix = "" if st.config.prefix == "nbsecrets/" else f" --prefix {st.config.prefix}"
@@ -47,7 +48,8 @@ def _for_this_role(exc: AccessDeniedError, names: Sequence[str]) -> AccessDenied
     return exc.reworded(
         f"The role in use, {role}, may not read {', '.join(r.secret_id for r in denied)}; an "
         f"admin grants it with `nbsecrets provision --role {role}{flags}` (`nbsecrets "
-        f"policy{flags}` prints that policy).")
+        f"policy{flags}` prints that policy)."
+    )
 
 
 def load_environment() -> dict[str, tuple[str, ...]]:
@@ -80,13 +82,16 @@ def split_command(rest: Sequence[str]) -> tuple[list[str], list[str]]:
         If there is no ``--`` or no command after it.
     """
     if "--" not in rest:
-        raise ConfigError("Put -- before the command: nbsecrets run [NAME ...] -- COMMAND "
-                          "(e.g. nbsecrets run openai -- python app.py).")
+        raise ConfigError(
+            "Put -- before the command: nbsecrets run [NAME ...] -- COMMAND "
+            "(e.g. nbsecrets run openai -- python app.py)."
+        )
     cut = list(rest).index("--")
-    names, command = list(rest[:cut]), list(rest[cut + 1:])
+    names, command = list(rest[:cut]), list(rest[cut + 1 :])
     if not command:
-        raise ConfigError("Name the command to run after --, e.g. "
-                          "nbsecrets run openai -- python app.py.")
+        raise ConfigError(
+            "Name the command to run after --, e.g. nbsecrets run openai -- python app.py."
+        )
     return names, command
 
 
@@ -123,6 +128,7 @@ def run(names: Sequence[str], command: Sequence[str]) -> int:
     try:
         os.execv(path, [command[0], *command[1:]])  # noqa: S606 - the user's own command
     except OSError as exc:
-        raise NbSecretsError(f"Cannot run {command[0]} ({exc.strerror}); check that it is an "
-                             "executable program.") from None
+        raise NbSecretsError(
+            f"Cannot run {command[0]} ({exc.strerror}); check that it is an executable program."
+        ) from None
     return 127  # pragma: no cover - execv does not return

@@ -39,19 +39,24 @@ def _entry(ref: KeyRef, config: Config) -> str:
         return ref.provider.name
     text = f"{ref.provider.name}={ref.secret_id}" + (f"#{ref.field}" if ref.field else "")
     if "," in text:
-        raise ConfigError(f"{text!r} holds a comma, which separates the keys in {KEYS_VAR}; "
-                          "rename the field or the secret.")
+        raise ConfigError(
+            f"{text!r} holds a comma, which separates the keys in {KEYS_VAR}; "
+            "rename the field or the secret."
+        )
     return text
 
 
 def _check_portable(ref: KeyRef, config: Config) -> None:
     """A provider whose variables come from the config file cannot be named to a job."""
-    if ref.provider.name in config.providers.configured \
-            and Registry().get(ref.provider.name).env_vars != ref.provider.env_vars:
+    if (
+        ref.provider.name in config.providers.configured
+        and Registry().get(ref.provider.name).env_vars != ref.provider.env_vars
+    ):
         raise ConfigError(
             f"{ref.provider.name} sets {', '.join(ref.provider.env_vars)} because of the "
             f"[providers] table in {config.source}, which the job does not have; ship that file "
-            "with the job and set NBSECRETS_CONFIG to its path there, then call nbsecrets.load.")
+            "with the job and set NBSECRETS_CONFIG to its path there, then call nbsecrets.load."
+        )
 
 
 def job_environment(*names: str) -> dict[str, str]:
@@ -79,8 +84,9 @@ def job_environment(*names: str) -> dict[str, str]:
     >>> Estimator(..., environment=nbsecrets.job_environment("huggingface"))  # doctest: +SKIP
     """
     if not names:
-        raise ConfigError("Name at least one key for the job, e.g. "
-                          "nbsecrets.job_environment('openai').")
+        raise ConfigError(
+            "Name at least one key for the job, e.g. nbsecrets.job_environment('openai')."
+        )
     config = api.store().config
     entries: dict[str, str] = {}
     for name in names:
@@ -88,8 +94,9 @@ def job_environment(*names: str) -> dict[str, str]:
         _check_portable(ref, config)
         text = _entry(ref, config)
         if entries.setdefault(ref.label, text) != text:
-            raise ConfigError(f"{ref.label} is named twice with different secrets; name each "
-                              "provider once.")
+            raise ConfigError(
+                f"{ref.label} is named twice with different secrets; name each provider once."
+            )
     env = {KEYS_VAR: ",".join(entries.values()), "NBSECRETS_PREFIX": config.prefix}
     # the region the notebook reads from, resolved as the store does but with no request
     # (the store's session would first assume NBSECRETS_ROLE_ARN)
@@ -100,9 +107,11 @@ def job_environment(*names: str) -> dict[str, str]:
         env["NBSECRETS_FALLBACK_REGIONS"] = ",".join(config.fallback_regions)
     for var, value in env.items():
         if len(value) > MAX_VALUE:
-            raise ConfigError(f"{var} would be {len(value)} characters, more than the "
-                              f"{MAX_VALUE} SageMaker allows; name fewer keys, or keep them in "
-                              "one bundle secret (openai=BUNDLE#openai).")
+            raise ConfigError(
+                f"{var} would be {len(value)} characters, more than the "
+                f"{MAX_VALUE} SageMaker allows; name fewer keys, or keep them in "
+                "one bundle secret (openai=BUNDLE#openai)."
+            )
     return env
 
 
@@ -120,5 +129,6 @@ def keys_named(environ: Mapping[str, str] | None = None) -> list[str]:
         raise ConfigError(
             f"{KEYS_VAR} is not set, so no key is named; launch the job with "
             "environment=nbsecrets.job_environment('openai'), or name the keys: "
-            "nbsecrets run openai -- COMMAND.")
+            "nbsecrets run openai -- COMMAND."
+        )
     return names

@@ -59,8 +59,9 @@ def wrap_displayhook(hook: Any) -> None:
         return format_dict, md_dict
 
     def update_user_ns(result: Any) -> Any:
-        if active() and (last["changed"] or (
-                isinstance(result, (str, bytes)) and redact(result) is not result)):
+        if active() and (
+            last["changed"] or (isinstance(result, (str, bytes)) and redact(result) is not result)
+        ):
             result = _stand_in(result, last["shown"])
         last["changed"] = False
         return update(result)

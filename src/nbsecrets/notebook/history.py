@@ -22,9 +22,17 @@ from typing import Any
 from nbsecrets.redaction import active, redact, redact_text
 
 __all__ = [
-    "DEFER_FROM", "cell_handlers", "kept_size", "scrub_history", "scrub_input_rows",
-    "scrub_logfile", "scrub_output_rows", "scrub_outputs", "scrubbing_notebook",
-    "wrap_log_write", "wrap_store_inputs",
+    "DEFER_FROM",
+    "cell_handlers",
+    "kept_size",
+    "scrub_history",
+    "scrub_input_rows",
+    "scrub_logfile",
+    "scrub_output_rows",
+    "scrub_outputs",
+    "scrubbing_notebook",
+    "wrap_log_write",
+    "wrap_store_inputs",
 ]
 
 _UNDERSCORES = ("_", "__", "___", "_i", "_ii", "_iii")
@@ -130,9 +138,13 @@ def kept_size(hm: Any, counts: tuple[int, int]) -> int:
     outputs = getattr(hm, "outputs", None)
     if not isinstance(outputs, dict):
         return 0
-    return sum(len(x) for count in counts for item in outputs.get(count, ())
-               for x in (getattr(item, "bundle", None) or {}).get("stream", ())
-               if isinstance(x, str))
+    return sum(
+        len(x)
+        for count in counts
+        for item in outputs.get(count, ())
+        for x in (getattr(item, "bundle", None) or {}).get("stream", ())
+        if isinstance(x, str)
+    )
 
 
 def _scrub_list(items: list[Any]) -> list[int]:
@@ -180,8 +192,9 @@ def scrub_history(shell: Any) -> None:
     scrub_logfile(shell)
     if isinstance(ns, dict):
         for name, value in list(ns.items()):
-            if (name in _UNDERSCORES or _NUMBERED.fullmatch(name)) \
-                    and isinstance(value, (str, bytes)):
+            if (name in _UNDERSCORES or _NUMBERED.fullmatch(name)) and isinstance(
+                value, (str, bytes)
+            ):
                 safe = redact(value)
                 if safe is not value:
                     ns[name] = safe
@@ -196,9 +209,15 @@ def scrub_input_rows(hm: Any, lines: list[int]) -> None:
         with db:
             for line in lines:
                 if 0 < line < len(hm.input_hist_parsed):
-                    db.execute("UPDATE history SET source=?, source_raw=? WHERE session=? AND "
-                               "line=?", (hm.input_hist_parsed[line], hm.input_hist_raw[line],
-                                          hm.session_number, line))
+                    db.execute(
+                        "UPDATE history SET source=?, source_raw=? WHERE session=? AND line=?",
+                        (
+                            hm.input_hist_parsed[line],
+                            hm.input_hist_raw[line],
+                            hm.session_number,
+                            line,
+                        ),
+                    )
     except Exception:  # noqa: S110 - a busy or read-only history file must not break loading
         pass
 
@@ -211,14 +230,17 @@ def scrub_output_rows(hm: Any) -> None:
         return
     try:
         with db:
-            rows = db.execute("SELECT line, output FROM output_history WHERE session=?",
-                              (session,)).fetchall()
+            rows = db.execute(
+                "SELECT line, output FROM output_history WHERE session=?", (session,)
+            ).fetchall()
             for line, output in rows:
                 if isinstance(output, str):
                     safe = redact(output)
                     if safe is not output:
-                        db.execute("UPDATE output_history SET output=? WHERE session=? AND "
-                                   "line=?", (safe, session, line))
+                        db.execute(
+                            "UPDATE output_history SET output=? WHERE session=? AND line=?",
+                            (safe, session, line),
+                        )
     except Exception:  # noqa: S110 - a busy or read-only history file must not break loading
         pass
 

@@ -26,19 +26,33 @@ class AikeyMagics(Magics):
     """``%aikey``: AI provider keys from AWS Secrets Manager into environment variables."""
 
     @magic_arguments()
-    @argument("names", nargs="*", metavar="NAME",
-              help="provider (openai, anthropic, ...) or provider=SECRET_ID[#FIELD]")
-    @argument("--env", metavar="VAR", help="set VAR instead of the provider's variables "
-              "(one NAME only)")
-    @argument("--stage", metavar="LABEL", help="read the version with this staging label, "
-              "e.g. AWSPREVIOUS (default AWSCURRENT)")
+    @argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help="provider (openai, anthropic, ...) or provider=SECRET_ID[#FIELD]",
+    )
+    @argument(
+        "--env", metavar="VAR", help="set VAR instead of the provider's variables (one NAME only)"
+    )
+    @argument(
+        "--stage",
+        metavar="LABEL",
+        help="read the version with this staging label, e.g. AWSPREVIOUS (default AWSCURRENT)",
+    )
     @argument("--version-id", metavar="ID", help="read this version id")
     @argument("--refresh", action="store_true", help="bypass the cache")
     @argument("--list", action="store_true", help="list the keys the role can see")
-    @argument("--unload", metavar="NAME", help="remove NAME's variables and drop it from "
-              "the cache (its value stays redacted)")
-    @argument("--set", metavar="NAME", help="store a new value for NAME from a hidden prompt, "
-              "then load it")
+    @argument(
+        "--unload",
+        metavar="NAME",
+        help="remove NAME's variables and drop it from the cache (its value stays redacted)",
+    )
+    @argument(
+        "--set",
+        metavar="NAME",
+        help="store a new value for NAME from a hidden prompt, then load it",
+    )
     @line_magic
     def aikey(self, line: str = "") -> None:
         """Load AI provider API keys from AWS Secrets Manager into environment variables.
@@ -81,8 +95,9 @@ class AikeyMagics(Magics):
 
     @staticmethod
     def _load(names, args) -> None:
-        results = api.load_keys(names, stage=args.stage, version_id=args.version_id,
-                                refresh=args.refresh, env=args.env)
+        results = api.load_keys(
+            names, stage=args.stage, version_id=args.version_id, refresh=args.refresh, env=args.env
+        )
         region = api.store().region
         for key, env_vars in results:
             print(loaded_line(key, env_vars, region))
@@ -95,7 +110,8 @@ class AikeyMagics(Magics):
         except (EOFError, StdinNotImplementedError):
             raise ConfigError(
                 f"{provider}: no value could be read from a prompt here, so nothing was stored; "
-                f"run `nbsecrets set {provider}` in a terminal instead.") from None
+                f"run `nbsecrets set {provider}` in a terminal instead."
+            ) from None
         version = api.store_key(provider, value)
         print(stored_line(provider, version))
         for key, env_vars in api.load_keys([provider], refresh=True):

@@ -36,13 +36,11 @@ from nbsecrets.errors import NbSecretsError
 from nbsecrets.providers import Registry
 from nbsecrets.report import age_days, day, loaded_line, rotation_text, stored_line
 
-__all__ = ["MAX_AGE_DAYS", "KeyPicker", "Row", "SecretField", "age_warning", "build_rows",
-           "picker"]
+__all__ = ["MAX_AGE_DAYS", "KeyPicker", "Row", "SecretField", "age_warning", "build_rows", "picker"]
 
 MAX_AGE_DAYS = 90
 COLUMNS = ("provider", "status", "variables", "secret", "last changed", "rotation")
-_COLORS = {"loaded": "#1a7f37", "available": "#0969da", "missing": "#9a6700",
-           "unlisted": "#57606a"}
+_COLORS = {"loaded": "#1a7f37", "available": "#0969da", "missing": "#9a6700", "unlisted": "#57606a"}
 _MESSAGE_COLORS = {"info": "#57606a", "ok": "#1a7f37", "error": "#cf222e"}
 
 
@@ -54,7 +52,8 @@ class SecretField(widgets.Password):
     """
 
     value = Unicode("", help="The key being typed; cleared as soon as it is read.").tag(
-        sync=True, echo_update=False)
+        sync=True, echo_update=False
+    )
 
 
 @dataclass(frozen=True)
@@ -83,9 +82,12 @@ def age_warning(when: datetime | None, now: datetime | None = None) -> str:
     return f"{days} days old: rotate it"
 
 
-def build_rows(listing: Sequence[api.KeyStatus] | None,
-               loaded: dict[str, tuple[tuple[str, ...], SecretVersion]],
-               registry: Registry, prefix: str) -> list[Row]:
+def build_rows(
+    listing: Sequence[api.KeyStatus] | None,
+    loaded: dict[str, tuple[tuple[str, ...], SecretVersion]],
+    registry: Registry,
+    prefix: str,
+) -> list[Row]:
     """The picker's rows, from the listing (None when it failed), what is loaded and the config.
 
     Pure: no AWS call.
@@ -97,9 +99,18 @@ def build_rows(listing: Sequence[api.KeyStatus] | None,
         rec = loaded.get(label)
         is_loaded = rec is not None and rec[1].name == info.name
         name = label if info.name == f"{prefix}{label}" else f"{label}={info.name}"
-        rows.append(Row(label, name, info.name, rec[0] if rec and is_loaded else status.env_vars,
-                        "loaded" if is_loaded else "available", info.last_changed, True,
-                        rotation_text(info)))
+        rows.append(
+            Row(
+                label,
+                name,
+                info.name,
+                rec[0] if rec and is_loaded else status.env_vars,
+                "loaded" if is_loaded else "available",
+                info.last_changed,
+                True,
+                rotation_text(info),
+            )
+        )
     shown = {r.key for r in rows}
     for label, (env_vars, secret) in loaded.items():
         if (label, secret.name) not in shown:
@@ -111,9 +122,17 @@ def build_rows(listing: Sequence[api.KeyStatus] | None,
         provider = registry.get(name)
         if provider.name not in labels:
             labels.add(provider.name)
-            rows.append(Row(provider.name, provider.name, f"{prefix}{provider.name}",
-                            provider.env_vars, "missing" if listing is not None else "unlisted",
-                            None, listing is None))
+            rows.append(
+                Row(
+                    provider.name,
+                    provider.name,
+                    f"{prefix}{provider.name}",
+                    provider.env_vars,
+                    "missing" if listing is not None else "unlisted",
+                    None,
+                    listing is None,
+                )
+            )
     return sorted(rows, key=lambda r: (r.label, r.secret))
 
 
@@ -137,40 +156,70 @@ class KeyPicker(widgets.VBox):
         self._checkboxes: dict[tuple[str, str], widgets.Checkbox] = {}
         self.message = ""
         self.title = widgets.HTML()
-        self.grid = widgets.GridBox(layout=widgets.Layout(
-            grid_template_columns=f"repeat({len(COLUMNS)}, max-content)", grid_gap="4px 18px",
-            align_items="center", margin="4px 0 8px 0"))
-        self.load_button = widgets.Button(description="Load selected", button_style="primary",
-                                          icon="download", disabled=True,
-                                          tooltip="Load the ticked keys in one request")
-        self.refresh_button = widgets.Button(description="Refresh", icon="refresh",
-                                             tooltip="List the keys again; the next load "
-                                             "reads their current values")
+        self.grid = widgets.GridBox(
+            layout=widgets.Layout(
+                grid_template_columns=f"repeat({len(COLUMNS)}, max-content)",
+                grid_gap="4px 18px",
+                align_items="center",
+                margin="4px 0 8px 0",
+            )
+        )
+        self.load_button = widgets.Button(
+            description="Load selected",
+            button_style="primary",
+            icon="download",
+            disabled=True,
+            tooltip="Load the ticked keys in one request",
+        )
+        self.refresh_button = widgets.Button(
+            description="Refresh",
+            icon="refresh",
+            tooltip="List the keys again; the next load reads their current values",
+        )
         self.provider_field = widgets.Combobox(
-            placeholder="provider, e.g. openai", ensure_option=False,
-            layout=widgets.Layout(width="180px"))
+            placeholder="provider, e.g. openai",
+            ensure_option=False,
+            layout=widgets.Layout(width="180px"),
+        )
         # continuous_update: the value must be in the kernel by the time "Store" is clicked.
         # With updates on blur only, the click could overtake the value and store nothing.
-        self.secret_field = SecretField(placeholder="new key (hidden, cleared after use)",
-                                        continuous_update=True,
-                                        layout=widgets.Layout(width="280px"))
-        self.store_button = widgets.Button(description="Store and load", icon="upload",
-                                           tooltip="Store the key as the new current version, "
-                                           "then load it")
+        self.secret_field = SecretField(
+            placeholder="new key (hidden, cleared after use)",
+            continuous_update=True,
+            layout=widgets.Layout(width="280px"),
+        )
+        self.store_button = widgets.Button(
+            description="Store and load",
+            icon="upload",
+            tooltip="Store the key as the new current version, then load it",
+        )
         self.status = widgets.HTML()
-        for part, css in ((self.load_button, "load"), (self.refresh_button, "refresh"),
-                          (self.provider_field, "provider"), (self.secret_field, "secret"),
-                          (self.store_button, "store"), (self.status, "status"),
-                          (self.grid, "grid")):
+        for part, css in (
+            (self.load_button, "load"),
+            (self.refresh_button, "refresh"),
+            (self.provider_field, "provider"),
+            (self.secret_field, "secret"),
+            (self.store_button, "store"),
+            (self.status, "status"),
+            (self.grid, "grid"),
+        ):
             part.add_class(f"nbsecrets-{css}")
         self.load_button.on_click(self._on_load)
         self.refresh_button.on_click(self._on_refresh)
         self.store_button.on_click(self._on_store)
-        store_box = widgets.HBox([widgets.Label("New key:"), self.provider_field,
-                                  self.secret_field, self.store_button])
-        super().__init__(children=[self.title, self.grid,
-                                   widgets.HBox([self.load_button, self.refresh_button]),
-                                   store_box, self.status], **kwargs)
+        store_box = widgets.HBox(
+            [widgets.Label("New key:"), self.provider_field, self.secret_field, self.store_button]
+        )
+        super().__init__(
+            children=[
+                self.title,
+                self.grid,
+                widgets.HBox([self.load_button, self.refresh_button]),
+                store_box,
+                self.status,
+            ],
+            **kwargs,
+        )
         self.add_class("nbsecrets-picker")
         self._on_refresh()
 
@@ -201,8 +250,9 @@ class KeyPicker(widgets.VBox):
         self.message = "\n".join(lines)
         spinner = '<i class="fa fa-spinner fa-spin"></i> ' if kind == "info" and lines else ""
         body = "<br>".join(_text(line) for line in lines)
-        self.status.value = (f'<div style="color:{_MESSAGE_COLORS[kind]}">'
-                             f"{spinner}{body}</div>") if lines else ""
+        self.status.value = (
+            (f'<div style="color:{_MESSAGE_COLORS[kind]}">{spinner}{body}</div>') if lines else ""
+        )
 
     def _render(self) -> None:
         try:
@@ -227,9 +277,13 @@ class KeyPicker(widgets.VBox):
         cells: list[widgets.Widget] = [widgets.HTML(f"<b>{c}</b>") for c in COLUMNS]
         self._checkboxes = {}
         for row in self._rows:
-            box = widgets.Checkbox(value=row.key in self._selected, description=row.label,
-                                   indent=False, disabled=not row.loadable,
-                                   layout=widgets.Layout(width="max-content"))
+            box = widgets.Checkbox(
+                value=row.key in self._selected,
+                description=row.label,
+                indent=False,
+                disabled=not row.loadable,
+                layout=widgets.Layout(width="max-content"),
+            )
             box.add_class(f"nbsecrets-row-{row.label}")
             box.observe(self._on_tick(row.key), "value")
             self._checkboxes[row.key] = box
@@ -241,8 +295,9 @@ class KeyPicker(widgets.VBox):
                 changed = "no secret yet: store one below"
             cells += [
                 box,
-                widgets.HTML(f'<span style="color:{_COLORS[row.status]};font-weight:600">'
-                             f"{row.status}</span>"),
+                widgets.HTML(
+                    f'<span style="color:{_COLORS[row.status]};font-weight:600">{row.status}</span>'
+                ),
                 widgets.HTML("<code>" + _text(", ".join(row.env_vars)) + "</code>"),
                 widgets.HTML(_text(row.secret)),
                 widgets.HTML(changed),
@@ -261,6 +316,7 @@ class KeyPicker(widgets.VBox):
         def handler(change: dict) -> None:
             (self._selected.add if change["new"] else self._selected.discard)(key)
             self._update_load_button()
+
         return handler
 
     def _update_load_button(self) -> None:
@@ -276,8 +332,11 @@ class KeyPicker(widgets.VBox):
         try:
             yield
         except Exception as exc:  # a bug, not an AWS answer: say so rather than spin forever
-            self._say(f"Unexpected {type(exc).__name__} in the key picker; run the same with "
-                      "%aikey to see the details.", "error")
+            self._say(
+                f"Unexpected {type(exc).__name__} in the key picker; run the same with "
+                "%aikey to see the details.",
+                "error",
+            )
         finally:
             self.refresh_button.disabled = False
             self.store_button.disabled = False
@@ -328,8 +387,9 @@ class KeyPicker(widgets.VBox):
         name = self.provider_field.value.strip()
         if not name:
             del value
-            self._say("Name the provider to store a key for, e.g. openai; nothing was stored.",
-                      "error")
+            self._say(
+                "Name the provider to store a key for, e.g. openai; nothing was stored.", "error"
+            )
             return
         with self._busy(f"Storing {name}…"):
             try:

@@ -24,8 +24,14 @@ from typing import Any
 from nbsecrets.redaction import active, redact, redact_after, redact_bytes
 
 __all__ = [
-    "PIECE", "TAIL", "StreamSeams", "redact_buffers", "redact_message", "send_in_pieces",
-    "sessions", "wrap_session",
+    "PIECE",
+    "TAIL",
+    "StreamSeams",
+    "redact_buffers",
+    "redact_message",
+    "send_in_pieces",
+    "sessions",
+    "wrap_session",
 ]
 
 TAIL = 512  # characters of each stream kept to check the next message against
@@ -76,8 +82,9 @@ def redact_buffers(buffers: Any) -> Any:
 PIECE = 1 << 18  # large stream messages go out in pieces of about this many characters
 
 
-def send_in_pieces(session: Any, original: Any, args: tuple[Any, ...],
-                   kwargs: dict[str, Any], seams: StreamSeams) -> bool:
+def send_in_pieces(
+    session: Any, original: Any, args: tuple[Any, ...], kwargs: dict[str, Any], seams: StreamSeams
+) -> bool:
     """Send a large stream message as consecutive messages of about ``PIECE`` characters.
 
     Each piece is redacted (across the seams) and sent before the next is looked at, so the
@@ -109,8 +116,12 @@ def send_in_pieces(session: Any, original: Any, args: tuple[Any, ...],
             newline = text.rfind("\n", start, end)
             end = newline + 1 if newline > start else end
         piece = {"name": content["name"], "text": text[start:end]}
-        new = session.msg("stream", seams.content(piece), parent=msg.get("parent_header"),
-                          metadata=redact(msg.get("metadata")))
+        new = session.msg(
+            "stream",
+            seams.content(piece),
+            parent=msg.get("parent_header"),
+            metadata=redact(msg.get("metadata")),
+        )
         original(stream, new, **kwargs)
         start = end
     return True
@@ -126,8 +137,9 @@ class _Direct:
 _SEAMS = StreamSeams()
 
 
-def redact_message(args: tuple[Any, ...], kwargs: dict[str, Any]
-                   ) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def redact_message(
+    args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """The arguments of a ``Session.send`` call with the message's parts redacted."""
     # Session.send(stream, msg_or_type, content=None, parent=None, ident=None, buffers=None,
     #              track=False, header=None, metadata=None)
@@ -138,9 +150,11 @@ def redact_message(args: tuple[Any, ...], kwargs: dict[str, Any]
         new = dict(msg)
         for part in ("content", "metadata"):
             if part in new:
-                new[part] = (_SEAMS.content(new[part])
-                             if part == "content" and msg.get("msg_type") == "stream"
-                             else redact(new[part]))
+                new[part] = (
+                    _SEAMS.content(new[part])
+                    if part == "content" and msg.get("msg_type") == "stream"
+                    else redact(new[part])
+                )
         if "buffers" in new:
             new["buffers"] = redact_buffers(new["buffers"])
         if len(args_l) > 1:
@@ -149,8 +163,11 @@ def redact_message(args: tuple[Any, ...], kwargs: dict[str, Any]
             kwargs["msg_or_type"] = new
     stream = msg_type == "stream"
     for pos, name in ((2, "content"), (8, "metadata"), (5, "buffers")):
-        fix = redact_buffers if name == "buffers" else (
-            _SEAMS.content if stream and name == "content" else redact)
+        fix = (
+            redact_buffers
+            if name == "buffers"
+            else (_SEAMS.content if stream and name == "content" else redact)
+        )
         if len(args_l) > pos:
             args_l[pos] = fix(args_l[pos])
         elif name in kwargs:
@@ -176,10 +193,18 @@ def sessions(shell: Any) -> list[Any]:
     """The distinct sessions that send for ``shell`` (kernel, display publisher, streams)."""
     found: list[Any] = []
     kernel = getattr(shell, "kernel", None)
-    for owner in (kernel, getattr(shell, "display_pub", None),
-                  getattr(shell, "displayhook", None), sys.stdout, sys.stderr):
+    for owner in (
+        kernel,
+        getattr(shell, "display_pub", None),
+        getattr(shell, "displayhook", None),
+        sys.stdout,
+        sys.stderr,
+    ):
         session = getattr(owner, "session", None)
-        if session is not None and hasattr(session, "send") and \
-                all(session is not s for s in found):
+        if (
+            session is not None
+            and hasattr(session, "send")
+            and all(session is not s for s in found)
+        ):
             found.append(session)
     return found

@@ -20,5 +20,13 @@ from nbsecrets.redaction.index import MAX_RUN_VALUE, MIN_EXACT, RUN, Index, form
 from nbsecrets.redaction.matcher import Redactor
 from nbsecrets.redaction.registry import *  # noqa: F403 - its functions are the package's
 
-__all__ = ["MAX_RUN_VALUE", "MIN_EXACT", "RUN", "Index", "Redactor", "forms", "marker",
-           *registry.__all__]
+__all__ = [
+    "MAX_RUN_VALUE",
+    "MIN_EXACT",
+    "RUN",
+    "Index",
+    "Redactor",
+    "forms",
+    "marker",
+    *registry.__all__,
+]

@@ -119,15 +119,19 @@ class Index:
         before: dict[bytes, list[tuple[int, int]]] = {}
         for i, b in enumerate(run_forms):
             for j in range(len(b) - ANCHOR + 1):
-                anchors.add(int.from_bytes(b[j:j + ANCHOR], "little"))
+                anchors.add(int.from_bytes(b[j : j + ANCHOR], "little"))
                 if j + 8 <= len(b):
-                    after.setdefault(b[j:j + 8], []).append((i, j))
+                    after.setdefault(b[j : j + 8], []).append((i, j))
                 if j >= 4:
-                    before.setdefault(b[j - 4:j + 4], []).append((i, j))
+                    before.setdefault(b[j - 4 : j + 4], []).append((i, j))
         lengths = [RUN] if run_forms else []
         lengths += [len(b) for b in exact_labels]
         return cls(
-            forms=tuple(run_forms), form_labels=tuple(run_labels),
+            forms=tuple(run_forms),
+            form_labels=tuple(run_labels),
             after={k: tuple(v) for k, v in after.items()},
-            before={k: tuple(v) for k, v in before.items()}, anchor_set=frozenset(anchors),
-            exact=tuple(exact_labels.items()), shortest=min(lengths))
+            before={k: tuple(v) for k, v in before.items()},
+            anchor_set=frozenset(anchors),
+            exact=tuple(exact_labels.items()),
+            shortest=min(lengths),
+        )

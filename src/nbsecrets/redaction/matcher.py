@@ -143,8 +143,11 @@ class Redactor:
         seam = before + data[:longest]
         if not any(a < n < e for a, e, _ in ranges(seam, self.index, text=text)):
             return None
-        cut = [(max(a, n) - n, e - n, label)
-               for a, e, label in ranges(before + data, self.index, text=text) if e > n]
+        cut = [
+            (max(a, n) - n, e - n, label)
+            for a, e, label in ranges(before + data, self.index, text=text)
+            if e > n
+        ]
         return splice(data, cut)
 
     @overload
@@ -166,14 +169,16 @@ class Redactor:
             # If no form of a value shows in it, no string inside holds one (the JSON
             # escape of every form is a form too).
             try:
-                dumped = json.dumps(obj, ensure_ascii=False, default=_not_json,
-                                    check_circular=False)
+                dumped = json.dumps(
+                    obj, ensure_ascii=False, default=_not_json, check_circular=False
+                )
             except (_NotJson, TypeError, ValueError, RecursionError):
                 pass
             else:
                 b = dumped.encode("utf-8", "surrogatepass")
                 if not (self.index.forms and runs(b, self.index)) and not (
-                        any(f in b for f, _ in self.index.exact)):
+                    any(f in b for f, _ in self.index.exact)
+                ):
                     return obj
         return walk(obj, self, 0)
 

@@ -19,8 +19,9 @@ _CHUNK = 4096  # anchors per struct call (36 KB of text)
 _UNPACKERS = tuple((n, struct.Struct("<" + "I5x" * n)) for n in (_CHUNK, 512, 64, 8, 1))
 
 
-def _scan(buf: bytes, start: int, count: int, base: int, aset: frozenset[int],
-          hits: list[tuple[int, int]]) -> None:
+def _scan(
+    buf: bytes, start: int, count: int, base: int, aset: frozenset[int], hits: list[tuple[int, int]]
+) -> None:
     """Anchors ``start .. start+count`` of ``buf`` (anchor i at byte 9i); hits at ``base``+."""
     done = 0
     for size, unpacker in _UNPACKERS:
@@ -31,8 +32,9 @@ def _scan(buf: bytes, start: int, count: int, base: int, aset: frozenset[int],
             if not aset.isdisjoint(ints):
                 common = aset.intersection(ints)
                 if len(common) > 2:
-                    hits.extend((base + off + STRIDE * i, v)
-                                for i, v in enumerate(ints) if v in common)
+                    hits.extend(
+                        (base + off + STRIDE * i, v) for i, v in enumerate(ints) if v in common
+                    )
                 else:
                     for v in common:  # one or two: find them with C-level index()
                         i = ints.index(v)
@@ -73,9 +75,9 @@ def runs(b: bytes, ix: Index) -> list[tuple[int, int, str]]:
     after, before = ix.after, ix.before
     for p, _v in hits:
         # a run of 12 through this 4-byte anchor goes on for 4 more bytes on one side
-        candidates = after.get(b[p:p + 8], ())
+        candidates = after.get(b[p : p + 8], ())
         if p >= 4:
-            candidates += before.get(b[p - 4:p + 4], ())
+            candidates += before.get(b[p - 4 : p + 4], ())
         for fi, j in candidates:
             diag = (fi, p - j)
             prior = seen.get(diag)
@@ -170,4 +172,3 @@ def splice(b: bytes, ranges: Iterable[tuple[int, int, str]]) -> bytes:
         pos = e
     parts.append(b[pos:])
     return b"".join(parts)
-

@@ -36,26 +36,44 @@ class Anthropic(KeyProvider):
         return {"x-api-key": key, "anthropic-version": VERSION}
 
     def test(self, value: str) -> None:
-        request("GET", f"{self.base}/v1/models", self._headers(value),
-                what="Anthropic GET /v1/models with the new key")
+        request(
+            "GET",
+            f"{self.base}/v1/models",
+            self._headers(value),
+            what="Anthropic GET /v1/models with the new key",
+        )
 
     def revoke(self, ctx: Context, fields: Mapping[str, str], value: str) -> str:
         try:
             admin = ctx.admin_secret(self.name, self.admin_secret)
         except (KeyNotFoundError, AccessDeniedError):
-            return ("the Anthropic admin key secret cannot be read, so the old key was not "
-                    "archived; archive it in the Claude Console.")
+            return (
+                "the Anthropic admin key secret cannot be read, so the old key was not "
+                "archived; archive it in the Claude Console."
+            )
         headers = self._headers(admin["admin_key"])
         matches: list[dict[str, Any]] = [
-            k for k in listing(f"{self.base}/v1/organizations/api_keys", headers,
-                               {"limit": "1000", "status": "active"}, cursor="after_id",
-                               what="Anthropic GET /v1/organizations/api_keys")
-            if hint_matches(str(k.get("partial_key_hint", "")), value)]
+            k
+            for k in listing(
+                f"{self.base}/v1/organizations/api_keys",
+                headers,
+                {"limit": "1000", "status": "active"},
+                cursor="after_id",
+                what="Anthropic GET /v1/organizations/api_keys",
+            )
+            if hint_matches(str(k.get("partial_key_hint", "")), value)
+        ]
         if len(matches) != 1:
-            return ("no single active Anthropic key matches the old key (already archived?); "
-                    "check the Claude Console.")
+            return (
+                "no single active Anthropic key matches the old key (already archived?); "
+                "check the Claude Console."
+            )
         key_id = str(matches[0]["id"])
-        request("POST", f"{self.base}/v1/organizations/api_keys/"
-                + urllib.parse.quote(key_id, safe=""), headers, {"status": "archived"},
-                what=f"Anthropic POST /v1/organizations/api_keys/{key_id}")
+        request(
+            "POST",
+            f"{self.base}/v1/organizations/api_keys/" + urllib.parse.quote(key_id, safe=""),
+            headers,
+            {"status": "archived"},
+            what=f"Anthropic POST /v1/organizations/api_keys/{key_id}",
+        )
         return f"old Anthropic key {key_id} archived."

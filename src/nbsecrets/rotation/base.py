@@ -55,8 +55,9 @@ class Context:
         except ValueError:
             days = -1.0
         if not days >= 0:
-            raise ConfigError(f"{GRACE_TAG} / {GRACE_ENV} is {text!r}; give a number of days "
-                              "(0 or more).")
+            raise ConfigError(
+                f"{GRACE_TAG} / {GRACE_ENV} is {text!r}; give a number of days (0 or more)."
+            )
         return days
 
     def admin_secret(self, provider: str, default: str) -> dict[str, str]:
@@ -79,7 +80,8 @@ class Context:
             raise KeyNotFoundError(
                 f"the {provider} admin key secret {name} does not exist; store the admin key "
                 f"there (or name another secret in {env}), or paste a new key with "
-                f"`nbsecrets rotate {provider} --prompt`.") from None
+                f"`nbsecrets rotate {provider} --prompt`."
+            ) from None
         try:
             obj = json_object(payload)
         except SecretFormatError:
@@ -90,8 +92,10 @@ class Context:
             key = obj.get("admin_key") or obj.get("api_key")
             if isinstance(key, str) and key:
                 return {**{k: str(v) for k, v in obj.items()}, "admin_key": key}
-        raise SecretFormatError(f"the admin secret {name} holds neither a raw key nor a JSON "
-                                "object with an admin_key field; store one of those.") from None
+        raise SecretFormatError(
+            f"the admin secret {name} holds neither a raw key nor a JSON "
+            "object with an admin_key field; store one of those."
+        ) from None
 
 
 def hint_matches(hint: str, value: str) -> bool:
@@ -146,8 +150,10 @@ class KeyProvider(ABC):
         ConfigError
             If the provider's API cannot create keys (the default): rotate by hand.
         """
-        raise ConfigError(f"{self.name} keys cannot be created through its API; rotate by "
-                          f"hand with `nbsecrets rotate {self.name}`.")
+        raise ConfigError(
+            f"{self.name} keys cannot be created through its API; rotate by "
+            f"hand with `nbsecrets rotate {self.name}`."
+        )
 
     def typed(self, value: str) -> dict[str, str]:
         """The fields of the new secret value for a key given by hand.
@@ -158,8 +164,10 @@ class KeyProvider(ABC):
             If the key is empty or has spaces around it.
         """
         if not value or value != value.strip():
-            raise SecretFormatError(f"{self.name}: the new key is empty or has spaces around "
-                                    "it; nothing was changed. Paste the key alone.")
+            raise SecretFormatError(
+                f"{self.name}: the new key is empty or has spaces around "
+                "it; nothing was changed. Paste the key alone."
+            )
         return {"api_key": value}
 
     def minted(self, fields: Mapping[str, str]) -> bool:

@@ -42,8 +42,9 @@ def _error_type(body: bytes) -> str:
     return f" ({kind})" if isinstance(kind, str) and kind.isidentifier() else ""
 
 
-def request(method: str, url: str, headers: dict[str, str], body: Any = None,
-            *, what: str) -> tuple[int, Any]:
+def request(
+    method: str, url: str, headers: dict[str, str], body: Any = None, *, what: str
+) -> tuple[int, Any]:
     """Send one request and return ``(status, parsed JSON or None)`` for a 2xx answer.
 
     Parameters
@@ -64,8 +65,10 @@ def request(method: str, url: str, headers: dict[str, str], body: Any = None,
     """
     parts = urllib.parse.urlsplit(url)
     if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in LOOPBACK)):
-        raise ProviderError(f"{what}: the base URL must be https (plain http only to 127.0.0.1 "
-                            "or localhost); fix the NBSECRETS_*_BASE_URL setting.")
+        raise ProviderError(
+            f"{what}: the base URL must be https (plain http only to 127.0.0.1 "
+            "or localhost); fix the NBSECRETS_*_BASE_URL setting."
+        )
     data = None if body is None else json.dumps(body).encode()
     hdrs = {"Accept": "application/json", "User-Agent": f"nbsecrets/{__version__}", **headers}
     if data is not None:
@@ -82,19 +85,29 @@ def request(method: str, url: str, headers: dict[str, str], body: Any = None,
         raise err from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise ProviderError(f"{what} could not be reached ({type(reason).__name__}); check the "
-                            "network or the base URL setting.") from None
+        raise ProviderError(
+            f"{what} could not be reached ({type(reason).__name__}); check the "
+            "network or the base URL setting."
+        ) from None
     if not raw:
         return status, None
     try:
         return status, json.loads(raw)
     except ValueError:
-        raise ProviderError(f"{what} did not answer with JSON; check the base URL setting."
-                            ) from None
+        raise ProviderError(
+            f"{what} did not answer with JSON; check the base URL setting."
+        ) from None
 
 
-def listing(url: str, headers: dict[str, str], query: dict[str, str], *, cursor: str,
-            what: str, max_pages: int = 100) -> Iterator[dict[str, Any]]:
+def listing(
+    url: str,
+    headers: dict[str, str],
+    query: dict[str, str],
+    *,
+    cursor: str,
+    what: str,
+    max_pages: int = 100,
+) -> Iterator[dict[str, Any]]:
     """The items of a cursor-paged list (``data``, ``has_more``, ``last_id``), page by page.
 
     ``cursor`` is the query parameter that takes the last id of the page before (OpenAI

@@ -27,9 +27,16 @@ class Rotated:
     lines: tuple[str, ...]
 
 
-def rotate(name: str, read_value: Callable[[str], str], *, prompt: bool = False,
-           revoke_only: bool = False, grace_days: float | None = None,
-           store: Store | None = None, environ: Mapping[str, str] | None = None) -> Rotated:
+def rotate(
+    name: str,
+    read_value: Callable[[str], str],
+    *,
+    prompt: bool = False,
+    revoke_only: bool = False,
+    grace_days: float | None = None,
+    store: Store | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Rotated:
     """Rotate the key ``name`` (a provider or ``provider=SECRET_ID``) by hand.
 
     Parameters
@@ -55,8 +62,9 @@ def rotate(name: str, read_value: Callable[[str], str], *, prompt: bool = False,
     st = store or api.store()
     ref = st.config.ref(name)
     if ref.field:
-        raise ConfigError(f"{name}: rotation replaces a whole secret's key; name the secret "
-                          f"without #{ref.field}.")
+        raise ConfigError(
+            f"{name}: rotation replaces a whole secret's key; name the secret without #{ref.field}."
+        )
     rot = Rotation(st.staging, environ=environ, grace_days=grace_days)
     sid = ref.secret_id
     if revoke_only:
@@ -73,10 +81,15 @@ def rotate(name: str, read_value: Callable[[str], str], *, prompt: bool = False,
     try:
         rot.test(sid, token)
     except NbSecretsError as exc:
-        raise type(exc)(f"{exc} The new key was not promoted: {sid} still serves the key it "
-                        "had (the new one stays as AWSPENDING until the next rotation).") from None
+        raise type(exc)(
+            f"{exc} The new key was not promoted: {sid} still serves the key it "
+            "had (the new one stays as AWSPENDING until the next rotation)."
+        ) from None
     rot.finish(sid, token)
     st.forget()
-    lines = (*rot.notes, f"{sid}: rotated; run `%aikey --refresh {ref.label}` in running "
-             "notebooks (they keep the old key until its grace period ends).")
+    lines = (
+        *rot.notes,
+        f"{sid}: rotated; run `%aikey --refresh {ref.label}` in running "
+        "notebooks (they keep the old key until its grace period ends).",
+    )
     return Rotated(sid, token, lines)

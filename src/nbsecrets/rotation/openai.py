@@ -36,8 +36,12 @@ class OpenAI(KeyProvider):
     id_prefix = "openai_"
 
     def test(self, value: str) -> None:
-        request("GET", f"{self.base}/models", {"Authorization": f"Bearer {value}"},
-                what="OpenAI GET /models with the new key")
+        request(
+            "GET",
+            f"{self.base}/models",
+            {"Authorization": f"Bearer {value}"},
+            what="OpenAI GET /models with the new key",
+        )
 
     def minted(self, fields: Mapping[str, str]) -> bool:
         """A minted key is a service account's: its id is in the secret."""
@@ -51,7 +55,8 @@ class OpenAI(KeyProvider):
         if not project:
             raise ConfigError(
                 f"no OpenAI project for {ctx.secret.name}: tag the secret {PROJECT_TAG}=proj_..., "
-                f"or set {PROJECT_ENV}, or add project_id to the admin secret.")
+                f"or set {PROJECT_ENV}, or add project_id to the admin secret."
+            )
         return {"Authorization": f"Bearer {admin['admin_key']}"}, project
 
     def _project_url(self, project: str, *rest: str) -> str:
@@ -63,26 +68,43 @@ class OpenAI(KeyProvider):
         label = re.sub(r"[^A-Za-z0-9-]+", "-", ctx.secret.name).strip("-")
         name = f"nbsecrets-{label}-{token[:8]}"
         self._drop_orphans(headers, project, name)
-        _, body = request("POST", self._project_url(project, "service_accounts"), headers,
-                          {"name": name},
-                          what="OpenAI POST /organization/projects/{project}/service_accounts")
+        _, body = request(
+            "POST",
+            self._project_url(project, "service_accounts"),
+            headers,
+            {"name": name},
+            what="OpenAI POST /organization/projects/{project}/service_accounts",
+        )
         key = (body or {}).get("api_key") or {}
         if not isinstance(key, dict) or not key.get("value") or not body.get("id"):
-            raise ProviderError("OpenAI created a service account but returned no key; check "
-                                "the project's key policy.")
-        return {"api_key": key["value"], "openai_key_id": str(key.get("id", "")),
-                "openai_service_account_id": str(body["id"]), "openai_project_id": project}
+            raise ProviderError(
+                "OpenAI created a service account but returned no key; check "
+                "the project's key policy."
+            )
+        return {
+            "api_key": key["value"],
+            "openai_key_id": str(key.get("id", "")),
+            "openai_service_account_id": str(body["id"]),
+            "openai_project_id": project,
+        }
 
     def _drop_orphans(self, headers: dict[str, str], project: str, name: str) -> None:
         """Delete service accounts a crashed earlier try of this step created (same name):
         their keys were never stored, so nobody can use them."""
-        for acct in listing(self._project_url(project, "service_accounts"), headers,
-                            {"limit": "100"}, cursor="after",
-                            what="OpenAI GET /organization/projects/{project}/service_accounts"):
+        for acct in listing(
+            self._project_url(project, "service_accounts"),
+            headers,
+            {"limit": "100"},
+            cursor="after",
+            what="OpenAI GET /organization/projects/{project}/service_accounts",
+        ):
             if acct.get("name") == name and acct.get("id"):
-                request("DELETE", self._project_url(project, "service_accounts",
-                                                    str(acct["id"])), headers,
-                        what=f"OpenAI DELETE service account {acct['id']}")
+                request(
+                    "DELETE",
+                    self._project_url(project, "service_accounts", str(acct["id"])),
+                    headers,
+                    what=f"OpenAI DELETE service account {acct['id']}",
+                )
 
     def revoke(self, ctx: Context, fields: Mapping[str, str], value: str) -> str:
         headers, project = self._admin(ctx)
@@ -94,8 +116,10 @@ class OpenAI(KeyProvider):
         else:  # a key stored by hand: find it by its redacted form
             key_id = self._find_key(headers, project, value)
             if key_id is None:
-                return (f"no key of project {project} matches the old key; delete it in the "
-                        "OpenAI dashboard.")
+                return (
+                    f"no key of project {project} matches the old key; delete it in the "
+                    "OpenAI dashboard."
+                )
             url = self._project_url(project, "api_keys", key_id)
             what, done = f"key {key_id}", "deleted"
         try:
@@ -107,8 +131,15 @@ class OpenAI(KeyProvider):
         return f"old OpenAI {what} {done}."
 
     def _find_key(self, headers: dict[str, str], project: str, value: str) -> str | None:
-        matches = [str(k["id"]) for k in listing(
-            self._project_url(project, "api_keys"), headers, {"limit": "100"}, cursor="after",
-            what="OpenAI GET /organization/projects/{project}/api_keys")  # 100 pages of 100
-            if hint_matches(str(k.get("redacted_value", "")), value)]
+        matches = [
+            str(k["id"])
+            for k in listing(
+                self._project_url(project, "api_keys"),
+                headers,
+                {"limit": "100"},
+                cursor="after",
+                what="OpenAI GET /organization/projects/{project}/api_keys",
+            )  # 100 pages of 100
+            if hint_matches(str(k.get("redacted_value", "")), value)
+        ]
         return matches[0] if len(matches) == 1 else None

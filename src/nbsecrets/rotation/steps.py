@@ -50,8 +50,7 @@ def _fields(payload: str) -> dict[str, str]:
 
 def _key(payload: str, provider: KeyProvider, name: str) -> str:
     """The key in a payload of the provider's secret ``name``."""
-    return extract_value(payload, KeyRef(provider.name, Registry().get(provider.name), name),
-                         name)
+    return extract_value(payload, KeyRef(provider.name, Registry().get(provider.name), name), name)
 
 
 def _compose(current: str, fields: dict[str, str], provider: KeyProvider, name: str) -> str:
@@ -60,15 +59,15 @@ def _compose(current: str, fields: dict[str, str], provider: KeyProvider, name: 
     if not current.lstrip().startswith("{"):
         return value if len(fields) == 1 else json.dumps(fields)
     obj = json_object(current) or {}
-    key_field = next((f for f in ("api_key", provider.name) if isinstance(obj.get(f), str)),
-                     None)
+    key_field = next((f for f in ("api_key", provider.name) if isinstance(obj.get(f), str)), None)
     strings = [k for k, v in obj.items() if isinstance(v, str)]
     if key_field is None and len(strings) == 1:
         key_field = strings[0]
     if key_field is None or (len(fields) > 1 and key_field != "api_key"):
         raise SecretFormatError(
             f"{name}: rotation replaces the api_key field, and this secret's JSON has "
-            "none; store the key as a raw string or as {\"api_key\": \"...\"} first.")
+            'none; store the key as a raw string or as {"api_key": "..."} first.'
+        )
     obj = {k: v for k, v in obj.items() if not k.startswith(_ID_PREFIXES)}
     obj.update(fields if key_field == "api_key" else {key_field: value})
     return json.dumps(obj)
@@ -93,8 +92,14 @@ class Rotation:
         Overrides the grace period the secret's tag or the environment give.
     """
 
-    def __init__(self, staging: Staging, *, environ: Mapping[str, str] | None = None,
-                 now: Callable[[], datetime] | None = None, grace_days: float | None = None):
+    def __init__(
+        self,
+        staging: Staging,
+        *,
+        environ: Mapping[str, str] | None = None,
+        now: Callable[[], datetime] | None = None,
+        grace_days: float | None = None,
+    ):
         self.staging = staging
         self.grace_days = grace_days
         self.environ = os.environ if environ is None else environ
@@ -125,14 +130,17 @@ class Rotation:
         except ConfigError:
             name = raw
         if name not in PROVIDERS:
-            raise ConfigError(f"{ctx.secret.name}: nbsecrets rotates {' and '.join(PROVIDERS)} "
-                              f"keys, not {name}; store a new {name} key with `nbsecrets set`.")
+            raise ConfigError(
+                f"{ctx.secret.name}: nbsecrets rotates {' and '.join(PROVIDERS)} "
+                f"keys, not {name}; store a new {name} key with `nbsecrets set`."
+            )
         return PROVIDERS[name](self.environ)
 
     # -- the four steps -----------------------------------------------------------------
 
-    def create(self, secret_id: str, token: str, value: str | None = None, *,
-               ctx: Context | None = None) -> None:
+    def create(
+        self, secret_id: str, token: str, value: str | None = None, *, ctx: Context | None = None
+    ) -> None:
         """createSecret: put the new key as AWSPENDING under ``token`` (once).
 
         ``value`` is a key given by hand; without it the provider mints one. ``ctx`` is the
@@ -148,10 +156,13 @@ class Rotation:
         current = self.staging.payload(secret_id, stage=CURRENT)
         provider = self.provider(ctx)
         _key(current, provider, secret.name)  # the current value must be readable
-        if self._revoke_later_if_it_fails(ctx, provider, current=current) is None \
-                and secret.holder(PREVIOUS) not in (None, secret.holder(CURRENT)):
-            self._note(f"{secret.name}: the {PREVIOUS} key is still in its grace period; "
-                       "this rotation retires it unrevoked: revoke it by hand if it must go.")
+        if self._revoke_later_if_it_fails(ctx, provider, current=current) is None and secret.holder(
+            PREVIOUS
+        ) not in (None, secret.holder(CURRENT)):
+            self._note(
+                f"{secret.name}: the {PREVIOUS} key is still in its grace period; "
+                "this rotation retires it unrevoked: revoke it by hand if it must go."
+            )
         self._drop_stale_pending(ctx, provider, token)
         minted = value is None
         fields = provider.mint(ctx, token) if value is None else provider.typed(value)
@@ -165,8 +176,7 @@ class Rotation:
                 except NbSecretsError as exc:
                     self._note(f"{secret.name}: could not revoke the unused new key: {exc}")
             raise
-        self._note(f"{secret.name}: new {provider.name} key put as {PENDING} "
-                   f"(version {token}).")
+        self._note(f"{secret.name}: new {provider.name} key put as {PENDING} (version {token}).")
 
     def _drop_stale_pending(self, ctx: Context, provider: KeyProvider, token: str) -> None:
         """Revoke a minted key left AWSPENDING by an earlier rotation that did not finish."""
@@ -194,8 +204,10 @@ class Rotation:
         """
         payload = self.staging.pending_payload(secret, token)
         if payload is None and not secret.has(token, CURRENT):
-            raise KeyNotFoundError(f"secret {secret.secret_id} has no {PENDING} version "
-                                   f"{token}; run the rotation again from createSecret.")
+            raise KeyNotFoundError(
+                f"secret {secret.secret_id} has no {PENDING} version "
+                f"{token}; run the rotation again from createSecret."
+            )
         return payload
 
     def test(self, secret_id: str, token: str) -> None:
@@ -227,8 +239,10 @@ class Rotation:
             return
         token = event.get("ClientRequestToken")
         if step not in STEPS or not token:
-            raise ConfigError(f"unknown rotation step {step!r}; expected one of "
-                              f"{', '.join(STEPS)} with a ClientRequestToken.")
+            raise ConfigError(
+                f"unknown rotation step {step!r}; expected one of "
+                f"{', '.join(STEPS)} with a ClientRequestToken."
+            )
         if step == "createSecret":
             self.create(secret_id, token)
         elif step == "setSecret":
@@ -248,9 +262,14 @@ class Rotation:
         """
         return self._revoke_previous(self.context(secret_id), grace_days=grace_days)
 
-    def _revoke_previous(self, ctx: Context, provider: KeyProvider | None = None, *,
-                         grace_days: float | None = None, current: str | None = None
-                         ) -> str | None:
+    def _revoke_previous(
+        self,
+        ctx: Context,
+        provider: KeyProvider | None = None,
+        *,
+        grace_days: float | None = None,
+        current: str | None = None,
+    ) -> str | None:
         """:meth:`revoke_previous` on the secret as read; ``current`` is its AWSCURRENT
         value when the caller has it already."""
         secret = ctx.secret
@@ -276,14 +295,17 @@ class Rotation:
         self._note(f"{secret.name}: {done}")
         return done
 
-    def _revoke_later_if_it_fails(self, ctx: Context, provider: KeyProvider | None = None, *,
-                                  current: str | None = None) -> str | None:
+    def _revoke_later_if_it_fails(
+        self, ctx: Context, provider: KeyProvider | None = None, *, current: str | None = None
+    ) -> str | None:
         """:meth:`revoke_previous`, but a provider that is down only postpones it."""
         try:
             return self._revoke_previous(ctx, provider, current=current)
         except NbSecretsError as exc:
             sid = ctx.secret.secret_id
-            self._note(f"{sid}: the old key could not be revoked yet ({exc}); the daily "
-                       "revokePrevious event or `nbsecrets rotate --revoke-previous` retries.")
+            self._note(
+                f"{sid}: the old key could not be revoked yet ({exc}); the daily "
+                "revokePrevious event or `nbsecrets rotate --revoke-previous` retries."
+            )
             log.warning("revocation postponed for %s", sid)
             return ""
