@@ -43,7 +43,10 @@ DECRYPT = {
 TAGS = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
 
 
-def write(resources, names):
+def write(resources, names, key=None):
+    create = {"StringLike": {"secretsmanager:Name": names}, **TAGS}
+    if key:  # a new secret must be under the customer managed key
+        create["ArnEquals"] = {"secretsmanager:KmsKeyArn": key}
     return [
         {
             "Sid": "WriteKeys",
@@ -63,7 +66,7 @@ def write(resources, names):
             "Effect": "Allow",
             "Action": "secretsmanager:CreateSecret",
             "Resource": resources,
-            "Condition": {"StringLike": {"secretsmanager:Name": names}, **TAGS},
+            "Condition": create,
         },
     ]
 
@@ -124,7 +127,7 @@ CASES = {
             {**READ, "Resource": TWO},
             BATCH,
             DECRYPT,
-            *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"]),
+            *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"], KMS),
             ENCRYPT,
         ],
     ),

@@ -33,6 +33,7 @@ __all__ = [
     "OWN_SIDS",
     "broad_principals",
     "decide",
+    "exempt_patterns",
     "key_policy_statement",
     "policy_text",
     "resource_policies",
@@ -95,6 +96,7 @@ def resource_policy(roles: Sequence[str], admin_roles: Sequence[str] = ()) -> di
             "--role arn:aws:iam::ACCOUNT:role/NAME (repeat for more)."
         )
     admins = tuple(a for a in role_arns(admin_roles, "--admin-role") if a not in readers)
+    exempt = list(dict.fromkeys(p for arn in (*readers, *admins) for p in exempt_patterns(arn)))
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -114,12 +116,25 @@ def resource_policy(roles: Sequence[str], admin_roles: Sequence[str] = ()) -> di
                 "Action": VALUE_READ,
                 "Resource": "*",
                 "Condition": {
-                    "ArnNotEquals": {"aws:PrincipalArn": [*readers, *admins]},
+                    "ArnNotLike": {"aws:PrincipalArn": exempt},
                     "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
                 },
             },
         ],
     }
+
+
+def exempt_patterns(role_arn: str) -> list[str]:
+    """The ``aws:PrincipalArn`` patterns that match the role ``role_arn`` whatever its path.
+
+    ``aws:PrincipalArn`` of a role session is the role's ARN with its path
+    (``role/service-role/NAME``), which an admin easily leaves out. A role's name is unique in
+    its account whatever the path, so ``role/NAME`` and ``role/*/NAME`` match that role and
+    no other.
+    """
+    head, _, resource = role_arn.partition(":role/")
+    name = resource.rsplit("/", 1)[-1]
+    return [f"{head}:role/{name}", f"{head}:role/*/{name}"]
 
 
 def secret_ids(prefix: str, providers: Sequence[str]) -> list[str]:
@@ -141,9 +156,11 @@ def key_policy_statement(
     """The statement for the KMS key policy that lets ``roles`` decrypt the secrets.
 
     ``kms:Decrypt`` only, only through Secrets Manager (``kms:ViaService`` in each region of
-    ``opts.region`` and ``regions``), and only for secrets under the prefix (Secrets Manager
-    passes the secret's ARN as encryption context ``SecretARN``). The roles' own identity
-    policies still need ``kms:Decrypt`` on the key (``nbsecrets policy --kms-key-arn``).
+    ``opts.region``, ``opts.fallback_regions`` and ``regions``), and only for secrets under the
+    prefix (Secrets Manager passes the secret's ARN as encryption context ``SecretARN``). One
+    statement fits each replica of a multi-region key. The roles' own identity policies still
+    need ``kms:Decrypt`` on the key (``nbsecrets policy --kms-key-arn``), and name each
+    region's key for that region only.
 
     Raises
     ------
@@ -156,7 +173,9 @@ def key_policy_statement(
             "A key policy statement needs the roles that read the keys: "
             "--role arn:aws:iam::ACCOUNT:role/NAME (repeat for more)."
         )
-    all_regions = list(dict.fromkeys(r for r in (opts.region, *regions) if r))
+    all_regions = list(
+        dict.fromkeys(r for r in (opts.region, *opts.fallback_regions, *regions) if r)
+    )
     arns = [a for r in all_regions for a in secret_arns(replace(opts, region=r))]
     return {
         "Sid": KEY_SID,
