@@ -64,7 +64,9 @@ def test_key_policy_statement_lets_a_failover_read_decrypt():
     key_policy = {"Version": "2012-10-17", "Statement": [key_policy_statement(opts, [role])]}
     ctx = {
         **via(W),
-        "kms:EncryptionContext:SecretARN": f"arn:aws:secretsmanager:{W}:{A}:secret:nbsecrets/openai-AbCdEf",
+        "kms:EncryptionContext:SecretARN": (
+            f"arn:aws:secretsmanager:{W}:{A}:secret:nbsecrets/openai-AbCdEf"
+        ),
     }
     # The role's own policy names KEY_W for us-west-2 (the key policy names the role too).
     both = PolicyOptions(region=E, account=A, fallback_regions=(W,), kms_key_arns=(KEY_E, KEY_W))
