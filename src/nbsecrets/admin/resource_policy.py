@@ -219,7 +219,21 @@ def _account_of(arn: str) -> str:
 def _names(statement: dict[str, Any], principal_arn: str, direct: bool) -> bool:
     """True if the statement's Principal covers the IAM role ``principal_arn``: by name or
     ``*`` (``direct``), or also through its account (``ACCOUNT`` / ``:root``), which in an
-    Allow only hands the decision to that account's own policies."""
+    Allow only hands the decision to that account's own policies.
+
+    A ``NotPrincipal`` statement covers every principal that none of its entries names, by
+    ARN, by its account or by ``*`` (an account entry leaves out all of that account's
+    principals): as AWS evaluates it, and as @cloud-copilot/iam-simulate does."""
+    if "NotPrincipal" in statement:
+        return not any(
+            p == "*"
+            or p == principal_arn
+            or (
+                _ACCOUNT_ROOT.match(p)
+                and _account_of(p if ":" in p else f"::::{p}") == _account_of(principal_arn)
+            )
+            for p in _principals(statement["NotPrincipal"])
+        )
     for p in _principals(statement.get("Principal")):
         if p == "*" or p == principal_arn:
             return True
@@ -286,7 +300,8 @@ def decide(
                 return d
     by_identity = evaluator.evaluate(identity, action, secret_arn, ctx)
     by_resource = evaluator.evaluate(resource, action, secret_arn, ctx)
-    same_account = _account_of(principal_arn) == _account_of(secret_arn)
+    # An action without a resource type (Resource "*") is the caller's account's own.
+    same_account = secret_arn == "*" or _account_of(principal_arn) == _account_of(secret_arn)
     if same_account:
         if by_identity.allowed:
             return by_identity
