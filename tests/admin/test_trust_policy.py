@@ -200,3 +200,25 @@ def test_provision_refuses_an_admin_role_that_does_not_exist(seed, iam, capsys):
     assert cli.main(args) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "nope" in err
+
+
+@pytest.mark.parametrize(
+    ("action", "words"),
+    [
+        ("secretsmanager:PutResourcePolicy", "change it (PutResourcePolicy)"),
+        ("secretsmanager:DeleteResourcePolicy", "change it (DeleteResourcePolicy)"),
+        ("secretsmanager:PutSecretValue", "change it (PutSecretValue)"),
+        ("secretsmanager:TagResource", "change it (TagResource)"),
+        ("secretsmanager:*", "read it and change it (PutResourcePolicy, DeleteResourcePolicy"),
+    ],
+)
+def test_broad_principals_looks_beyond_reads(action, words):
+    from nbsecrets.admin.resource_policy import broad_principals
+
+    for principal in ("*", {"AWS": f"arn:aws:iam::{A}:root"}):
+        st = {"Sid": "Open", "Effect": "Allow", "Principal": principal, "Action": action}
+        [text] = broad_principals({"Statement": [{**st, "Resource": "*"}]})
+        assert words in text and "statement Open" in text
+    # A role by name is not broad, whatever it may do.
+    named = {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:role/admin"}}
+    assert broad_principals({"Statement": [{**named, "Action": action, "Resource": "*"}]}) == []

@@ -317,9 +317,26 @@ def decide(
     )
 
 
+# What a resource policy must not let a broad principal do besides reading the value: change
+# who may read (the policy itself), the value and its stages, the tags, the key, rotation.
+CHANGES = (
+    "secretsmanager:PutResourcePolicy",
+    "secretsmanager:DeleteResourcePolicy",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:TagResource",
+    "secretsmanager:RotateSecret",
+    "secretsmanager:CancelRotateSecret",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:ReplicateSecretToRegions",
+)
+
+
 def broad_principals(policy: dict[str, Any] | str) -> list[str]:
     """Allow statements that let in everyone (``*``) or a whole account (``ACCOUNT`` or
-    ``arn:aws:iam::ACCOUNT:root``) to read the value, described in a few words each."""
+    ``arn:aws:iam::ACCOUNT:root``) to read the value, or to change the secret, its policy,
+    tags or rotation (:data:`CHANGES`), described in a few words each."""
     doc = json.loads(policy) if isinstance(policy, str) else policy
     raw = doc.get("Statement", [])
     found = []
@@ -328,19 +345,28 @@ def broad_principals(policy: dict[str, Any] | str) -> list[str]:
             continue
         actions = st.get("Action", st.get("NotAction", []))
         actions = actions if isinstance(actions, list) else [actions]
-        reads = "NotAction" in st or any(evaluator.action_matches(a, VALUE_READ) for a in actions)
-        if not reads:
+
+        def covers(action: str, st: dict[str, Any] = st, actions: list[Any] = actions) -> bool:
+            hit = any(evaluator.action_matches(str(a), action) for a in actions)
+            return hit != ("NotAction" in st)
+
+        changes = [c.split(":", 1)[1] for c in CHANGES if covers(c)]
+        what = " and ".join(
+            (["read it"] if covers(VALUE_READ) else [])
+            + ([f"change it ({', '.join(changes)})"] if changes else [])
+        )
+        if not what:
             continue
         sid = st.get("Sid") or f"#{i + 1}"
         cond = " (with conditions: check them)" if st.get("Condition") else ""
         if "NotPrincipal" in st:
-            found.append(f"statement {sid} lets everyone but its NotPrincipal read it{cond}")
+            found.append(f"statement {sid} lets everyone but its NotPrincipal {what}{cond}")
         for p in _principals(st.get("Principal")):
             if p == "*":
-                found.append(f"statement {sid} lets everyone (*) read it{cond}")
+                found.append(f"statement {sid} lets everyone (*) {what}{cond}")
             elif _ACCOUNT_ROOT.match(p):
                 found.append(
                     f"statement {sid} lets every principal of account "
-                    f"{_account_of(p) if ':' in p else p} read it{cond}"
+                    f"{_account_of(p) if ':' in p else p} {what}{cond}"
                 )
     return found
