@@ -18,7 +18,6 @@ import pytest
 
 from nbsecrets import cli, rotation
 from nbsecrets.errors import ConfigError
-from nbsecrets.rotation import settings
 from tests.conftest import REGION
 
 SECRET = "nbsecrets/openai"
@@ -112,6 +111,7 @@ def test_the_settings_record_names_project_and_grace(two, seed):
 
 def test_the_record_prefixes_match_the_rotation_role_policy():
     from nbsecrets.admin import ops_policy
+    from nbsecrets.rotation import settings
 
     assert ops_policy.SETTINGS_PREFIX == settings.SETTINGS_PREFIX
     assert ops_policy.LEDGER_PREFIX == settings.LEDGER_PREFIX
