@@ -40,7 +40,12 @@ DECRYPT = {
 }
 
 
-TAGS = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
+# Exactly the keys the client writes (issue 20: rotation once read other nbsecrets: tags).
+TAGS = {
+    "ForAllValues:StringEquals": {
+        "aws:TagKeys": ["nbsecrets:provider", "nbsecrets:managed", "nbsecrets:fingerprint"]
+    }
+}
 
 
 def write(resources, names):

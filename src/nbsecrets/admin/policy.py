@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from nbsecrets.config import Config
 
 __all__ = [
+    "CLIENT_TAG_KEYS",
     "POLICY_NAME",
     "READ_ACTIONS",
     "WRITE_ACTIONS",
@@ -44,9 +45,12 @@ WRITE_ACTIONS = (
     "secretsmanager:TagResource",
     "secretsmanager:UpdateSecretVersionStage",
 )
-# Tag keys a notebook may set. Not e.g. "SageMaker": AmazonSageMakerFullAccess grants
-# GetSecretValue on every secret tagged SageMaker=true.
-TAG_KEYS_CONDITION = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
+# The tag keys nbsecrets' clients write (`%aikey --set`, `nbsecrets set`, the scanner's
+# fingerprint), and a notebook may set no other: not another nbsecrets: key (rotation once read
+# its settings from such tags), and not e.g. "SageMaker" (AmazonSageMakerFullAccess grants
+# GetSecretValue on every secret tagged SageMaker=true).
+CLIENT_TAG_KEYS = ("nbsecrets:provider", "nbsecrets:managed", "nbsecrets:fingerprint")
+TAG_KEYS_CONDITION = {"ForAllValues:StringEquals": {"aws:TagKeys": list(CLIENT_TAG_KEYS)}}
 # Secrets Manager appends "-" and six random characters to every secret's ARN. "-??????"
 # matches exactly that suffix; "-*" would also match "{prefix}openai-extra-AbCdEf".
 ARN_SUFFIX = "-??????"
