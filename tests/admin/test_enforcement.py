@@ -32,6 +32,7 @@ from nbsecrets import api
 from nbsecrets.admin.policy import PolicyOptions, policy_document
 from nbsecrets.errors import AccessDeniedError
 from nbsecrets.notebook.magic import AikeyMagics
+from tests.conftest import trust_policy
 
 REGION = "us-east-1"
 KEY = "sk-enforced-0123456789abcdefghijkl"
@@ -124,18 +125,7 @@ def enforcing(auth_server, aws_env, monkeypatch):
             UserName=name, PolicyName="nbsecrets", PolicyDocument=json.dumps(policy)
         )
         users[name] = iam.create_access_key(UserName=name)["AccessKey"]
-    trust = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "arn:aws:iam::123456789012:user/assumer"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
+    trust = trust_policy({"AWS": "arn:aws:iam::123456789012:user/assumer"})
     for role, policy in (("notebook", widened(OPTS)), ("bare", NO_SECRETS)):
         iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
         iam.put_role_policy(

@@ -18,6 +18,7 @@ import pytest
 
 from nbsecrets.admin.policy import PolicyOptions
 from tests.admin.test_enforcement import NO_SECRETS, _post, auth_server, widened  # noqa: F401
+from tests.conftest import trust_policy
 
 REGION = "us-east-1"
 KEY = "sk-job-iam-0123456789abcdefghijklmnopqr"
@@ -37,18 +38,7 @@ def job_roles(auth_server, tmp_path):  # noqa: F811
     admin = {"region_name": REGION, "endpoint_url": auth_server}
     boto3.client("secretsmanager", **admin).create_secret(Name="nbsecrets/openai", SecretString=KEY)
     iam = boto3.client("iam", **admin)
-    trust = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "arn:aws:iam::123456789012:user/sagemaker"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
+    trust = trust_policy({"AWS": "arn:aws:iam::123456789012:user/sagemaker"})
     policy = widened(JOB_POLICY)
     assert "secretsmanager:ListSecrets" not in json.dumps(policy)
     for role, doc in (("training-job", policy), ("bare", NO_SECRETS)):
