@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from nbsecrets.errors import ConfigError
 from nbsecrets.rotation.base import Context, KeyProvider, hint_matches
@@ -88,16 +89,23 @@ class OpenAI(KeyProvider):
             "openai_project_id": project,
         }
 
-    def _drop_orphans(self, headers: dict[str, str], project: str, name: str) -> None:
-        """Delete service accounts a crashed earlier try of this step created (same name):
-        their keys were never stored, so nobody can use them."""
-        for acct in listing(
-            self._project_url(project, "service_accounts"),
+    def _project_list(
+        self, headers: dict[str, str], project: str, kind: str
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of the project's ``kind`` (``api_keys``, ``service_accounts``): 100 a
+        page, at most 100 pages."""
+        return listing(
+            self._project_url(project, kind),
             headers,
             {"limit": "100"},
             cursor="after",
-            what="OpenAI GET /organization/projects/{project}/service_accounts",
-        ):
+            what=f"OpenAI GET /organization/projects/{{project}}/{kind}",
+        )
+
+    def _drop_orphans(self, headers: dict[str, str], project: str, name: str) -> None:
+        """Delete service accounts a crashed earlier try of this step created (same name):
+        their keys were never stored, so nobody can use them."""
+        for acct in self._project_list(headers, project, "service_accounts"):
             if acct.get("name") == name and acct.get("id"):
                 request(
                     "DELETE",
@@ -133,13 +141,7 @@ class OpenAI(KeyProvider):
     def _find_key(self, headers: dict[str, str], project: str, value: str) -> str | None:
         matches = [
             str(k["id"])
-            for k in listing(
-                self._project_url(project, "api_keys"),
-                headers,
-                {"limit": "100"},
-                cursor="after",
-                what="OpenAI GET /organization/projects/{project}/api_keys",
-            )  # 100 pages of 100
+            for k in self._project_list(headers, project, "api_keys")
             if hint_matches(str(k.get("redacted_value", "")), value)
         ]
         return matches[0] if len(matches) == 1 else None
