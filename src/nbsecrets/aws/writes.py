@@ -138,6 +138,10 @@ class Writer:
         except NbSecretsError as err:
             if err.code != "ResourceExistsException":
                 raise
+        return self._put_value(sid, value)
+
+    def _put_value(self, sid: str, value: str) -> tuple[Any, str]:
+        """PutSecretValue: ``value`` as a new version of the existing secret ``sid``."""
         return self.transport.call(
             "put_secret_value",
             target=sid,
@@ -173,14 +177,7 @@ class Writer:
         sid = f"{self.config.prefix}{provider}"
         if sid.startswith("arn:"):  # an ARN prefix: the keys are held in another account
             try:
-                resp, region = self.transport.call(
-                    "put_secret_value",
-                    target=sid,
-                    action="secretsmanager:PutSecretValue",
-                    write=True,
-                    SecretId=sid,
-                    SecretString=value,
-                )
+                resp, region = self._put_value(sid, value)
             except KeyNotFoundError as err:
                 raise err.reworded(
                     f"secret {sid} does not exist, and a secret cannot be created by ARN; an "
