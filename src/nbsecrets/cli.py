@@ -139,6 +139,10 @@ def _cmd_policy(args: argparse.Namespace) -> int:
         from nbsecrets.admin.ops_policy import audit_policy_document
 
         print(json.dumps(audit_policy_document(), indent=2))
+    elif args.scan:
+        from nbsecrets.admin.scan_policy import scan_policy_document
+
+        print(json.dumps(scan_policy_document(_policy_options(args)), indent=2))
     elif args.resource_policy or args.key_policy:
         from nbsecrets.admin.resource_policy import policy_text
 
@@ -382,6 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print instead the policy for "
         "`nbsecrets audit` (cloudtrail:LookupEvents); never for a notebook role",
+    )
+    p.add_argument(
+        "--scan",
+        action="store_true",
+        help="print instead the policy for `nbsecrets scan` (ListSecrets and DescribeSecret "
+        "only: the fingerprint tags, no value)",
     )
     p.add_argument(
         "--resource-policy",

@@ -289,7 +289,8 @@ def test_the_role_policy_allows_every_call_a_rotation_makes_and_no_more(
         assert allows([doc], iam_action, target), (iam_action, secret_id)
         if target == arn:
             used.add(iam_action)
-    assert used == set(ROTATION_ACTIONS)  # each granted action is needed
+    # each granted action is needed (TagResource: the new version's fingerprint tag)
+    assert used == {*ROTATION_ACTIONS, "secretsmanager:TagResource"}
 
 
 def test_each_step_reads_the_secret_once(openai_secret, provider, sm, proxy):

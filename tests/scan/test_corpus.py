@@ -55,7 +55,8 @@ def detect_secrets_findings(corpus: Corpus) -> dict[str, list[str]]:
 
 def test_the_kernel_made_the_places(corpus):
     split = nbformat.read(corpus.root / "leaky/stream-split.ipynb", as_version=4)
-    assert [o.output_type for o in split.cells[0].outputs] == ["stream", "stream"]
+    kinds = [o.output_type for o in split.cells[0].outputs]
+    assert kinds[:2] == ["stream", "stream"]  # two messages, not joined by nbclient
     widget = nbformat.read(corpus.root / "leaky/widget-state.ipynb", as_version=4)
     state = json.dumps(widget.metadata["widgets"])
     assert corpus.keys["huggingface"] in state
