@@ -64,11 +64,13 @@ def size_of(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def timed(cmd: list[str], reps: int, env: dict[str, str]) -> tuple[float, str]:
+def timed(
+    cmd: list[str], reps: int, env: dict[str, str], cwd: Path | None = None
+) -> tuple[float, str]:
     best, out = float("inf"), ""
     for _ in range(reps):
         start = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd)
         best = min(best, time.perf_counter() - start)
         out = proc.stdout
     return best, out
@@ -92,10 +94,12 @@ def run(folder: Path, reps: int) -> dict[str, object]:
         "json",
         str(folder),
     ]
-    ds_cmd = [sys.executable, "-m", "detect_secrets", "scan", "--all-files", str(folder)]
+    # detect-secrets is run from inside the folder, on "." (given an absolute path outside the
+    # working directory, 1.5.0 reported no results at all here)
+    ds_cmd = [sys.executable, "-m", "detect_secrets", "scan", "--all-files", "."]
     startup, _ = timed([sys.executable, "-c", "import nbsecrets.cli"], reps, env)
     nb_s, nb_out = timed(nb_cmd, reps, env)
-    ds_s, ds_out = timed(ds_cmd, reps, env)
+    ds_s, ds_out = timed(ds_cmd, reps, env, cwd=folder)
     ours = json.loads(nb_out)["findings"] if nb_out else []
     theirs = [r["type"] for found in json.loads(ds_out)["results"].values() for r in found]
     mb = size_of(folder) / 1e6

@@ -5,7 +5,7 @@ Enable it in ``jupyter_server_config.py``::
 
     c.FileContentsManager.pre_save_hook = "nbsecrets.jupyter_pre_save_hook"
 
-(or let the lifecycle scripts write that line, ``NBSECRETS_SAVE_HOOK=1``). On each save the
+On each save the
 contents manager hands the hook the model it is about to write; the hook finds keys by their
 provider's format (in every cell, output, MIME type, attachment and widget state, as
 ``nbsecrets scan`` does, without AWS calls) and replaces each, in all its forms, by
