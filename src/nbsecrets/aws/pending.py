@@ -200,11 +200,19 @@ class Staging:
             return None
 
     def put_pending(
-        self, secret_id: str, token: str, payload: str, *, key: str | None = None
+        self,
+        secret_id: str,
+        token: str,
+        payload: str,
+        *,
+        key: str | None = None,
+        old_tag: str | None = None,
     ) -> None:
         """PutSecretValue with ``token`` as the version id, labelled AWSPENDING only; then the
         ``nbsecrets:fingerprint`` tag for it, of ``key`` (the key inside ``payload``; the payload
-        itself when it is the key). A tag that cannot be written is a notice.
+        itself when it is the key), keeping the newest entry of ``old_tag`` (the tag as the
+        caller last described it; read with DescribeSecret when not given). A tag that cannot
+        be written is a notice.
 
         Secrets Manager treats a repeated token with the same value as a no-op, so a retried
         step cannot create a second version.
@@ -219,16 +227,17 @@ class Staging:
             SecretString=payload,
             VersionStages=[PENDING],
         )
-        desc, _ = self.transport.call(
-            "describe_secret",
-            target=secret_id,
-            write=True,
-            action="secretsmanager:DescribeSecret",
-            SecretId=secret_id,
-        )
-        old = next(
-            (t.get("Value") for t in desc.get("Tags", []) if t.get("Key") == fingerprint.TAG), None
-        )
+        old = old_tag
+        if old is None:
+            desc, _ = self.transport.call(
+                "describe_secret",
+                target=secret_id,
+                write=True,
+                action="secretsmanager:DescribeSecret",
+                SecretId=secret_id,
+            )
+            tags = desc.get("Tags", [])
+            old = next((t.get("Value") for t in tags if t.get("Key") == fingerprint.TAG), "")
         entry = fingerprint.entry(payload if key is None else key, token)
         try:
             self.transport.call(

@@ -168,7 +168,13 @@ class Rotation:
         fields = provider.mint(ctx, token) if value is None else provider.typed(value)
         payload = _compose(current, fields, provider, secret.name)
         try:
-            self.staging.put_pending(secret_id, token, payload, key=fields["api_key"])
+            self.staging.put_pending(
+                secret_id,
+                token,
+                payload,
+                key=fields["api_key"],
+                old_tag=secret.tags.get("nbsecrets:fingerprint", ""),
+            )
         except NbSecretsError:
             if minted:  # a key no secret holds is of no use to anyone: take it back
                 try:
