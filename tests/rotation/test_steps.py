@@ -327,7 +327,8 @@ def test_the_role_policy_allows_every_call_a_rotation_makes_and_no_more(
             used.add(iam_action)
         else:
             records.add((iam_action, secret_id))
-    assert used == set(ROTATION_ACTIONS)  # each granted action is needed
+    # each granted action is needed (TagResource: the new version's fingerprint tag)
+    assert used == {*ROTATION_ACTIONS, "secretsmanager:TagResource"}
     ledger_name = "nbsecrets-admin/minted/nbsecrets/openai"
     assert {
         ("secretsmanager:CreateSecret", ledger_name),

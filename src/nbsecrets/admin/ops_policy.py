@@ -91,6 +91,14 @@ def rotation_policy_document(
             "Resource": [f"{base}{s}{ARN_SUFFIX}" for s in secrets],
         },
         {
+            # the fingerprint of the new version (nbsecrets scan); no other tag key
+            "Sid": "FingerprintTag",
+            "Effect": "Allow",
+            "Action": "secretsmanager:TagResource",
+            "Resource": [f"{base}{s}{ARN_SUFFIX}" for s in secrets],
+            "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["nbsecrets:fingerprint"]}},
+        },
+        {
             "Sid": "ReadAdminKeys",
             "Effect": "Allow",
             "Action": "secretsmanager:GetSecretValue",

@@ -242,7 +242,13 @@ class Rotation:
                 self._save(ctx, ledger)
         payload = _compose(current, fields, provider, ctx.secret.name)
         try:
-            self.staging.put_pending(secret_id, token, payload)
+            self.staging.put_pending(
+                secret_id,
+                token,
+                payload,
+                key=fields["api_key"],
+                old_tag=ctx.secret.tags.get("nbsecrets:fingerprint", ""),
+            )
         except NbSecretsError:
             if minted:  # a key no secret holds is of no use to anyone: take it back
                 self._take_back(ctx, provider, ledger, entry)
