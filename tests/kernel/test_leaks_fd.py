@@ -97,8 +97,8 @@ def _run(endpoint: str, tmp: Path, redact: bool) -> tuple[str, dict[str, str], s
             reply = kc.execute_interactive(code, timeout=60, output_hook=keep)
             assert reply["content"]["status"] == "ok", (channel, reply["content"])
             # fd output reaches ipykernel's relay after the cell may have ended: let it come
-            # (on a loaded machine that takes a while: wait for it, a bounded number of rounds)
-            for _round in range(25):
+            # (on a loaded machine that takes a while: up to 150 rounds of 0.2 s, stopping early)
+            for _round in range(150):
                 kc.execute_interactive("time.sleep(0.2)", timeout=60, output_hook=keep)
                 if channel.endswith("_log") or _tag in "".join(texts):
                     break
