@@ -22,6 +22,7 @@ from nbsecrets.admin import lifecycle
 from nbsecrets.admin.lifecycle import Settings
 from nbsecrets.admin.template import template_text
 from nbsecrets.errors import ConfigError
+from tests.conftest import SAGEMAKER_TRUST
 
 ROOT = Path(__file__).resolve().parents[2]
 LC = ROOT / "lifecycle-config"
@@ -433,17 +434,7 @@ def test_studio_create_switch_domain_and_never_delete_an_attached_one(sm_api, ca
 
 def test_provision_sh_sets_up_role_and_lifecycle(aws_env, tmp_path):
     iam = boto3.client("iam", region_name="us-east-1")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-            }
-        ],
-    }
-    iam.create_role(RoleName="nb", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_role(RoleName="nb", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
     env = {
         **os.environ,
         "NBSECRETS_CLI": f"{sys.executable} -m nbsecrets.cli",

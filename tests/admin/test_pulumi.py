@@ -651,3 +651,12 @@ def test_every_deploy_path_deploys_the_same_scripts(sm_api, iam, capsys):
         assert [_without_settings(t if isinstance(t, str) else t.decode()) for t in texts] == [
             expected[kind]
         ] * 4, kind
+
+
+def test_a_provider_alias_names_the_secret_the_policy_grants(capsys):
+    """`claude` is anthropic: the secret is nbsecrets/anthropic, the name the policy grants
+    (both resolved by PolicyOptions.resolve)."""
+    mocks, exports = run({"providers": ["claude"]})
+    assert exports["secretNames"] == {"anthropic": "nbsecrets/anthropic"}
+    [inline] = of_type(mocks, "aws:iam/rolePolicy:RolePolicy")
+    assert json.loads(inline.inputs["policy"]) == cli_policy("--provider", "claude", capsys=capsys)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from nbsecrets.admin import evaluator, secret_policy
-from nbsecrets.admin.policy import partition_of
+from nbsecrets.admin.policy import CLIENT_TAG_KEYS, partition_of
 from nbsecrets.aws import errors as awserrors
 from nbsecrets.aws.sagemaker import SAGEMAKER_METADATA, execution_role
 from nbsecrets.aws.store import Store
@@ -34,6 +34,7 @@ __all__ = [
     "escalations",
     "run",
     "simulate",
+    "tag_grants",
 ]
 
 READ = "secretsmanager:GetSecretValue"
@@ -124,6 +125,37 @@ def broad_grants(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
             found.append(
                 f"{where} allows secretsmanager:GetSecretValue on every secret (Resource *)"
             )
+    return found
+
+
+# nbsecrets: tag keys no client writes; a role that may set one could steer whatever reads it
+# (rotation once read nbsecrets:openai-project and nbsecrets:rotation-grace-days).
+_PROBE_TAGS = ("nbsecrets:openai-project", "nbsecrets:rotation-grace-days", "nbsecrets:x-probe")
+
+
+def tag_grants(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Grants by which the role may write an ``nbsecrets:`` tag other than the client's own
+    (:data:`nbsecrets.admin.policy.CLIENT_TAG_KEYS`) on a secret its policies name.
+
+    Probed with TagResource, which every tag write needs (CreateSecret with tags too), with
+    the evaluator over all the role's policies, so a Deny still wins.
+    """
+    found: list[str] = []
+    action = "secretsmanager:TagResource"
+    for st in (s for name, doc in policies for s in evaluator.statements(doc, name)):
+        if st.effect != "Allow" or not st.covers_action(action):
+            continue
+        arns = ["*"] if st.not_resource else [r.replace("?", "A") for r in st.resources]
+        for tag in _PROBE_TAGS:
+            context = {"aws:TagKeys": [tag]}
+            hit = next((a for a in arns if evaluator.allows(policies, action, a, context)), None)
+            if hit is not None:
+                found.append(
+                    f"{st.source}, statement {st.sid} lets the role set the tag {tag} "
+                    f"(TagResource on {hit}); a notebook may set only "
+                    f"{', '.join(CLIENT_TAG_KEYS)}"
+                )
+                break
     return found
 
 
@@ -449,7 +481,7 @@ def _check_grants(
             f"run `nbsecrets doctor --role {name}` to check them.",
         )
     if policies is not None:
-        broad = broad_grants(policies)
+        broad = broad_grants(policies) + tag_grants(policies)
         for text in broad:
             report.add(
                 "warn",

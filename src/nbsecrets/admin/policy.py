@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ADMIN_PREFIX",
+    "CLIENT_TAG_KEYS",
     "POLICY_NAME",
     "READ_ACTIONS",
     "WRITE_ACTIONS",
@@ -45,9 +46,12 @@ WRITE_ACTIONS = (
     "secretsmanager:TagResource",
     "secretsmanager:UpdateSecretVersionStage",
 )
-# Tag keys a notebook may set. Not e.g. "SageMaker": AmazonSageMakerFullAccess grants
-# GetSecretValue on every secret tagged SageMaker=true.
-TAG_KEYS_CONDITION = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
+# The tag keys nbsecrets' clients write (`%aikey --set`, `nbsecrets set`, the scanner's
+# fingerprint), and a notebook may set no other: not another nbsecrets: key (rotation once read
+# its settings from such tags), and not e.g. "SageMaker" (AmazonSageMakerFullAccess grants
+# GetSecretValue on every secret tagged SageMaker=true).
+CLIENT_TAG_KEYS = ("nbsecrets:provider", "nbsecrets:managed", "nbsecrets:fingerprint")
+TAG_KEYS_CONDITION = {"ForAllValues:StringEquals": {"aws:TagKeys": list(CLIENT_TAG_KEYS)}}
 # The admin namespace: admin keys, rotation's settings and its records of minted keys. No
 # notebook policy grants anything under it, and no notebook prefix may reach it.
 ADMIN_PREFIX = "nbsecrets-admin/"

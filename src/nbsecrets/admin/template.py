@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from nbsecrets.admin.lifecycle import fill, script_text
-from nbsecrets.admin.policy import PolicyOptions
+from nbsecrets.admin.policy import PolicyOptions, primary_key_arn
 
 __all__ = ["template_text"]
 
@@ -196,6 +196,7 @@ def template_text(opts: PolicyOptions | None = None) -> str:
     }
     from nbsecrets.admin.rotation_cfn import rotation_parts
 
-    for section, entries in rotation_parts().items():  # Conditional on RotationCodeBucket/Key
+    key = primary_key_arn(opts.kms_key_arns)  # the rotation role decrypts and encrypts with it
+    for section, entries in rotation_parts(key).items():  # Conditional on RotationCodeBucket/Key
         template[section].update(entries)
     return _TEMPLATE_HEAD + to_yaml(template)
