@@ -254,13 +254,16 @@ def test_doctor_uses_simulation_when_iam_answers(seed, iam, iam_api):
     assert "Policy answers below come from IAM SimulatePrincipalPolicy." in text
     assert "Cannot read the policies of role notebook (AccessDenied)" in text
     assert "Policy allows GetSecretValue on openai." in text
-    assert iam_api.requests == [
+    assert iam_api.requests[:2] == [
         (
             "ListRolePolicies",
             {"Action": "ListRolePolicies", "Version": "2010-05-08", "RoleName": "notebook"},
         ),
         ("SimulatePrincipalPolicy", simulation([openai, OUTSIDE])),
     ]
+    # Then one simulation per kind of escalation, each answered "implicitDeny": no warning.
+    assert set(iam_api.actions()[2:]) == {"SimulatePrincipalPolicy"}
+    assert len(iam_api.actions()[2:]) == len(doctor.ESCALATIONS)
 
 
 def test_doctor_trusts_the_simulation_over_the_policies(notebook, seed, iam_api):
@@ -283,7 +286,7 @@ def test_doctor_trusts_the_simulation_over_the_policies(notebook, seed, iam_api)
     assert {"ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies"} <= set(
         iam_api.actions()
     )
-    assert iam_api.params("SimulatePrincipalPolicy") == [simulation([openai, OUTSIDE])]
+    assert iam_api.params("SimulatePrincipalPolicy")[0] == simulation([openai, OUTSIDE])
     assert KEY not in text
 
 

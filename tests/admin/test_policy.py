@@ -48,7 +48,10 @@ TAGS = {
 }
 
 
-def write(resources, names):
+def write(resources, names, key=None):
+    create = {"StringLike": {"secretsmanager:Name": names}, **TAGS}
+    if key:  # a new secret must be under the customer managed key
+        create["ArnEquals"] = {"secretsmanager:KmsKeyArn": key}
     return [
         {
             "Sid": "WriteKeys",
@@ -68,7 +71,7 @@ def write(resources, names):
             "Effect": "Allow",
             "Action": "secretsmanager:CreateSecret",
             "Resource": resources,
-            "Condition": {"StringLike": {"secretsmanager:Name": names}, **TAGS},
+            "Condition": create,
         },
     ]
 
@@ -129,7 +132,7 @@ CASES = {
             {**READ, "Resource": TWO},
             BATCH,
             DECRYPT,
-            *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"]),
+            *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"], KMS),
             ENCRYPT,
         ],
     ),

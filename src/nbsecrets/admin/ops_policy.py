@@ -31,7 +31,9 @@ LEDGER_PREFIX = "nbsecrets-admin/minted/"
 
 
 def audit_policy_document() -> dict[str, Any]:
-    """``nbsecrets policy --audit``: cloudtrail:LookupEvents, which has no resource type."""
+    """``nbsecrets policy --audit``: cloudtrail:LookupEvents, which has no resource type, and
+    the secrets' metadata (DescribeSecret, ListSecrets: never a value) to find the regions
+    each secret is replicated to, whose CloudTrail holds the reads there."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -40,7 +42,19 @@ def audit_policy_document() -> dict[str, Any]:
                 "Effect": "Allow",
                 "Action": "cloudtrail:LookupEvents",
                 "Resource": "*",
-            }
+            },
+            {
+                "Sid": "FindReplicaRegions",
+                "Effect": "Allow",
+                "Action": "secretsmanager:DescribeSecret",
+                "Resource": "arn:aws:secretsmanager:*:*:secret:*",
+            },
+            {
+                "Sid": "ListSecretsToAudit",
+                "Effect": "Allow",
+                "Action": "secretsmanager:ListSecrets",
+                "Resource": "*",
+            },
         ],
     }
 

@@ -273,10 +273,15 @@ class Transport:
         service: str,
         write: bool,
         client_options: dict[str, Any],
+        region: str | None = None,
     ) -> tuple[Any, str]:
-        """``send(client)`` in the first region that answers; see :meth:`call`."""
+        """``send(client)`` in the first region that answers (only ``region`` when given);
+        see :meth:`call`."""
         secrets = service == SECRETS  # the one service with replica regions
-        regions = self._read_order() if secrets and not write else (self.region,)
+        if region:
+            regions: tuple[str, ...] = (region,)
+        else:
+            regions = self._read_order() if secrets and not write else (self.region,)
         first: tuple[BaseException, str, Any] | None = None
         # botocore logs bodies (the key, a bundle's other fields) at DEBUG: withhold them
         quiet = self.config.redact
@@ -361,6 +366,7 @@ class Transport:
         client_options: dict[str, Any] | None = None,
         start: str | None = None,
         before: Callable[[], None] | None = None,
+        region: str | None = None,
         **kwargs: Any,
     ) -> Iterator[tuple[dict[str, Any], str]]:
         """Every page of ``op`` (and the region that answered), one request per page.
@@ -377,6 +383,8 @@ class Transport:
             The ``NextToken`` of the page to start at (to resume after an error).
         before : callable, optional
             Called before each request (the audit log paces its requests with it).
+        region : str, optional
+            Ask this region only (CloudTrail keeps each region's events in that region).
 
         Raises
         ------
@@ -399,6 +407,7 @@ class Transport:
             service=service,
             write=write,
             client_options=options,
+            region=region,
         )
         client = self.client(service, region=region, **options)
         while True:
