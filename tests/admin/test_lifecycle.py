@@ -374,63 +374,6 @@ def test_lifecycle_update_request(sm_api, capsys):
     ]
 
 
-def test_studio_create_switch_domain_and_never_delete_an_attached_one(sm_api, capsys):
-    sm_api.add_domain(
-        "d-team",
-        DefaultUserSettings={
-            "ExecutionRole": "arn:aws:iam::1:role/r",
-            "JupyterLabAppSettings": {"LifecycleConfigArns": ["arn:other"]},
-        },
-    )
-    argv = [
-        "lifecycle",
-        "--studio",
-        "--name",
-        "team",
-        "--domain-id",
-        "d-team",
-        "--artifact",
-        ART.artifact_uri,
-        "--artifact-sha256",
-        SHA,
-    ]
-    assert cli.main(argv) == 0
-    first = sm_api.studio["team"]["StudioLifecycleConfigArn"]
-    lab = sm_api.domains["d-team"]["DefaultUserSettings"]["JupyterLabAppSettings"]
-    assert lab == {
-        "LifecycleConfigArns": ["arn:other", first],
-        "DefaultResourceSpec": {"LifecycleConfigArn": first},
-    }
-    assert sm_api.studio["team"]["StudioLifecycleConfigContent"] == b64(
-        lifecycle.script_text("studio/on-start.sh", ART)
-    )
-    # A new artifact: a new configuration, the domain switches, the attached one stays.
-    argv[-1] = "cd" * 32
-    capsys.readouterr()
-    assert cli.main(argv) == 0
-    out = capsys.readouterr().out
-    [new] = [n for n in sm_api.studio if n != "team"]
-    assert new.startswith("team-") and len(new) == len("team-") + 8
-    second = sm_api.studio[new]["StudioLifecycleConfigArn"]
-    lab = sm_api.domains["d-team"]["DefaultUserSettings"]["JupyterLabAppSettings"]
-    assert lab == {
-        "LifecycleConfigArns": ["arn:other", second],
-        "DefaultResourceSpec": {"LifecycleConfigArn": second},
-    }
-    assert "team" in sm_api.studio and "DeleteStudioLifecycleConfig" not in sm_api.ops()
-    assert f"It replaces {first}, which is kept" in out
-    # The execution role was not touched.
-    assert (
-        sm_api.domains["d-team"]["DefaultUserSettings"]["ExecutionRole"] == "arn:aws:iam::1:role/r"
-    )
-    # Again: nothing to do, no update of the domain.
-    n = len(sm_api.requests)
-    assert cli.main(argv) == 0
-    assert (
-        "UpdateDomain" not in sm_api.ops()[n:] and "already up to date" in capsys.readouterr().out
-    )
-
-
 def test_provision_sh_sets_up_role_and_lifecycle(aws_env, tmp_path):
     iam = boto3.client("iam", region_name="us-east-1")
     trust = {
