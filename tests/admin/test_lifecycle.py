@@ -478,7 +478,8 @@ def test_template_policy_and_scripts():
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
         "Service": "sagemaker.amazonaws.com"
     }
-    [policy] = role["Policies"]
+    policy, logs = role["Policies"]
+    assert (policy["PolicyName"], logs["PolicyName"]) == ("nbsecrets", "nbsecrets-lifecycle-logs")
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     assert statements["ReadKeys"]["Resource"] == [
         {
