@@ -16,7 +16,8 @@ from nbsecrets.admin.lifecycle import Settings
 from nbsecrets.errors import ConfigError
 
 ROLE = "arn:aws:iam::1:role/r"
-URI = "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-0123456789ab.tar.gz"
+# Digits no key an earlier test leaves loaded has (the job guard would refuse the deploy).
+URI = "s3://team-artifacts/nbsecrets/nbsecrets-wheelhouse-0.1.0-a1b2c3d4e5f6.tar.gz"
 OTHER = "arn:aws:sagemaker:us-east-1:123456789012:studio-lifecycle-config/someone-elses"
 
 

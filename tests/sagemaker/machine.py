@@ -223,7 +223,7 @@ def make_env(py: str, path: Path, wheels: Path, packages: list[str], owner: str)
 def local_wheels(py: str, dest: Path, packages: list[str]) -> Path:
     """Wheels of ``packages`` for ``py`` (from PyPI, through pip's cache)."""
     dest.mkdir(parents=True, exist_ok=True)
-    builder = dest.parent / "builder"
+    builder = dest.parent / f"builder-{dest.name}"  # one per Python
     subprocess.run([py, "-m", "venv", str(builder)], check=True, capture_output=True)
     done = subprocess.run(
         [

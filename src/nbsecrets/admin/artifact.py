@@ -96,6 +96,7 @@ def _packaging() -> Any:
     try:
         import packaging.markers
         import packaging.requirements
+        import packaging.specifiers
         import packaging.tags
         import packaging.utils
 
@@ -103,7 +104,7 @@ def _packaging() -> Any:
     except ImportError:  # pip vendors it: the admin's machine has pip, or nothing builds
         import importlib
 
-        for sub in ("markers", "requirements", "tags", "utils"):
+        for sub in ("markers", "requirements", "specifiers", "tags", "utils"):
             importlib.import_module(f"pip._vendor.packaging.{sub}")
         return importlib.import_module("pip._vendor.packaging")
 
@@ -141,7 +142,8 @@ def compatible(wheel_name: str, target: str) -> bool:
     return bool(pk.utils.parse_wheel_filename(wheel_name)[3] & supported)
 
 
-def _requires(wheel: Path) -> list[str]:
+def _metadata(wheel: Path) -> Any:
+    """The wheel's METADATA headers (Requires-Dist, Requires-Python)."""
     import zipfile
     from email.parser import HeaderParser
 
@@ -149,8 +151,7 @@ def _requires(wheel: Path) -> list[str]:
         [meta] = [
             n for n in zf.namelist() if n.count("/") == 1 and n.endswith(".dist-info/METADATA")
         ]
-        headers = HeaderParser().parsestr(zf.read(meta).decode("utf-8"))
-    return headers.get_all("Requires-Dist") or []
+        return HeaderParser().parsestr(zf.read(meta).decode("utf-8"))
 
 
 def closure(house: Path, root: str, target: str) -> tuple[list[Path], list[str]]:
@@ -160,10 +161,18 @@ def closure(house: Path, root: str, target: str) -> tuple[list[Path], list[str]]
     pk = _packaging()
     canon = pk.utils.canonicalize_name
     wheels: dict[str, list[Path]] = {}
+    metadata: dict[Path, Any] = {}
     for path in sorted(house.glob("*.whl")):
         name = pk.utils.parse_wheel_filename(path.name)[0]
-        if compatible(path.name, target):
-            wheels.setdefault(canon(name), []).append(path)
+        if not compatible(path.name, target):
+            continue
+        metadata[path] = _metadata(path)
+        python = metadata[path].get("Requires-Python")
+        if python and not pk.specifiers.SpecifierSet(python).contains(f"{target}.0"):
+            continue  # pip skips it there too (IPython 9 on 3.10)
+        wheels.setdefault(canon(name), []).append(path)
+    for found in wheels.values():
+        found.sort(key=lambda w: pk.utils.parse_wheel_filename(w.name)[1])
     env = marker_environment(target)
     taken: dict[str, Path] = {}
     missing: list[str] = []
@@ -184,7 +193,7 @@ def closure(house: Path, root: str, target: str) -> tuple[list[Path], list[str]]
             missing.append(f"{req.name}{req.specifier}")
             continue
         taken[name] = fits[-1]
-        for line in _requires(fits[-1]):
+        for line in metadata[fits[-1]].get_all("Requires-Dist") or []:
             dep = pk.requirements.Requirement(line)
             if dep.marker is None or any(
                 dep.marker.evaluate({**env, "extra": extra}) for extra in ("", *req.extras)
