@@ -57,7 +57,7 @@ def deploy(space, sm_api, capsys):
     )
     capsys.readouterr()
     lab = sm_api.domains["d-sim"]["DefaultUserSettings"]["JupyterLabAppSettings"]
-    arn = lab["DefaultResourceSpec"]["LifecycleConfigArn"]
+    arn = lab["BuiltInLifecycleConfigArn"]
     [config] = [c for c in sm_api.studio.values() if c["StudioLifecycleConfigArn"] == arn]
     return up, base64.b64decode(config["StudioLifecycleConfigContent"]).decode()
 
