@@ -86,6 +86,17 @@ def rotation_parts(kms_key_arn: str = "") -> dict[str, dict[str, Any]]:
                 "Default": "",
                 "Description": "OpenAI project whose service accounts hold the minted keys.",
             },
+            # Secrets Manager rotates at once by default, before the rotation role can be in
+            # the secrets' resource policies; with false it still runs the testSecret step.
+            "RotateImmediatelyOnUpdate": {
+                "Type": "String",
+                "Default": "false",
+                "AllowedValues": ["false", "true"],
+                "Description": "Rotate when the schedule is created or changed (true), or "
+                "wait for the schedule (false; Secrets Manager still tests the function "
+                "once). Set true only once the rotation role is in the secrets' resource "
+                "policies.",
+            },
         },
         "Conditions": {
             CONDITION: {
@@ -97,6 +108,7 @@ def rotation_parts(kms_key_arn: str = "") -> dict[str, dict[str, Any]]:
             "RotationCodePinned": {
                 "Fn::Not": [{"Fn::Equals": [{"Ref": "RotationCodeObjectVersion"}, ""]}]
             },
+            "RotateImmediately": {"Fn::Equals": [{"Ref": "RotateImmediatelyOnUpdate"}, "true"]},
         },
         "Resources": {
             "RotationRole": {
@@ -178,6 +190,7 @@ def rotation_parts(kms_key_arn: str = "") -> dict[str, dict[str, Any]]:
                     "SecretId": {"Ref": "RotationSecretName"},
                     "RotationLambdaARN": {"Fn::GetAtt": ["RotationFunction", "Arn"]},
                     "RotationRules": {"AutomaticallyAfterDays": {"Ref": "RotationDays"}},
+                    "RotateImmediatelyOnUpdate": {"Fn::If": ["RotateImmediately", True, False]},
                 },
             },
             # Daily: revoke the old key once its grace period has passed.
