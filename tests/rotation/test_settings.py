@@ -109,12 +109,25 @@ def test_the_settings_record_names_project_and_grace(two, seed):
     assert not minted(two)
 
 
-def test_the_record_prefixes_match_the_rotation_role_policy():
-    from nbsecrets.admin import ops_policy
+def test_the_rotation_role_reads_the_settings_and_writes_the_ledger_rotation_uses():
+    """The names rotation reads its settings from and writes its ledger to are the ones the
+    rotation role's policy grants: settings read only, ledger read and written, for this
+    secret alone (the package's evaluator on the generated policy)."""
+    from nbsecrets.admin.evaluator import allows
+    from nbsecrets.admin.ops_policy import rotation_policy_document
     from nbsecrets.rotation import settings
 
-    assert ops_policy.SETTINGS_PREFIX == settings.SETTINGS_PREFIX
-    assert ops_policy.LEDGER_PREFIX == settings.LEDGER_PREFIX
+    doc = rotation_policy_document(region=REGION, account="111122223333", secrets=[SECRET])
+
+    def arn(name: str) -> str:
+        return f"arn:aws:secretsmanager:{REGION}:111122223333:secret:{name}-AbCdEf"
+
+    record, ledger = settings.SETTINGS_PREFIX + SECRET, settings.LEDGER_PREFIX + SECRET
+    assert allows([doc], "secretsmanager:GetSecretValue", arn(record))
+    assert not allows([doc], "secretsmanager:PutSecretValue", arn(record))
+    for action in ("secretsmanager:GetSecretValue", "secretsmanager:PutSecretValue"):
+        assert allows([doc], action, arn(ledger))
+        assert not allows([doc], action, arn(settings.LEDGER_PREFIX + "nbsecrets/other"))
 
 
 # -- a customer managed key -------------------------------------------------------------------

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from nbsecrets.admin.policy import ARN_SUFFIX, partition_of
+from nbsecrets.aws.admin_records import ADMIN_KEY_SECRETS, LEDGER_PREFIX, SETTINGS_PREFIX
 from nbsecrets.errors import ConfigError
 
 __all__ = ["ADMIN_SECRETS", "ROTATION_ACTIONS", "audit_policy_document", "rotation_policy_document"]
@@ -22,12 +23,7 @@ ROTATION_ACTIONS = (
     "secretsmanager:PutSecretValue",
     "secretsmanager:UpdateSecretVersionStage",
 )
-ADMIN_SECRETS = ("nbsecrets-admin/openai", "nbsecrets-admin/anthropic")
-# Per rotated secret, under the admin namespace: the admin's settings (read only) and the
-# ledger of the keys rotation minted (read and written by rotation alone). The same names as
-# nbsecrets.rotation.settings (admin/ does not import rotation/; a test keeps them equal).
-SETTINGS_PREFIX = "nbsecrets-admin/rotation/"
-LEDGER_PREFIX = "nbsecrets-admin/minted/"
+ADMIN_SECRETS = tuple(ADMIN_KEY_SECRETS.values())
 
 
 def audit_policy_document() -> dict[str, Any]:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from nbsecrets.admin.cfn import to_yaml
+from nbsecrets.aws.admin_records import NAMESPACE
 from nbsecrets.config import DEFAULT_PREFIX
 from nbsecrets.errors import ConfigError
 from nbsecrets.providers import Registry
@@ -54,7 +55,7 @@ CLIENT_TAG_KEYS = ("nbsecrets:provider", "nbsecrets:managed", "nbsecrets:fingerp
 TAG_KEYS_CONDITION = {"ForAllValues:StringEquals": {"aws:TagKeys": list(CLIENT_TAG_KEYS)}}
 # The admin namespace: admin keys, rotation's settings and its records of minted keys. No
 # notebook policy grants anything under it, and no notebook prefix may reach it.
-ADMIN_PREFIX = "nbsecrets-admin/"
+ADMIN_PREFIX = NAMESPACE
 # Secrets Manager appends "-" and six random characters to every secret's ARN. "-??????"
 # matches exactly that suffix; "-*" would also match "{prefix}openai-extra-AbCdEf".
 ARN_SUFFIX = "-??????"

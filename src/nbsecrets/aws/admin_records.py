@@ -12,9 +12,17 @@ from typing import Any
 
 from nbsecrets.errors import ConfigError, KeyNotFoundError
 
-__all__ = ["NAMESPACE", "AdminRecords"]
+__all__ = ["ADMIN_KEY_SECRETS", "LEDGER_PREFIX", "NAMESPACE", "SETTINGS_PREFIX", "AdminRecords"]
 
+# The one definition of the admin namespace's names; admin/ (policies) and rotation/ (the
+# Lambda) both import them from here.
 NAMESPACE = "nbsecrets-admin/"
+# Per rotated secret: the admin's rotation settings (read only by rotation) and the ledger of
+# the keys rotation minted (read and written by rotation alone).
+SETTINGS_PREFIX = f"{NAMESPACE}rotation/"
+LEDGER_PREFIX = f"{NAMESPACE}minted/"
+# The providers' admin keys, one secret each.
+ADMIN_KEY_SECRETS = {"openai": f"{NAMESPACE}openai", "anthropic": f"{NAMESPACE}anthropic"}
 
 
 def _check(name: str) -> None:

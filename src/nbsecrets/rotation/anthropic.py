@@ -19,6 +19,7 @@ import urllib.parse
 from dataclasses import replace
 from typing import Any
 
+from nbsecrets.aws.admin_records import ADMIN_KEY_SECRETS
 from nbsecrets.errors import AccessDeniedError, KeyNotFoundError
 from nbsecrets.rotation.base import Context, KeyProvider, Verdict, hint_matches
 from nbsecrets.rotation.http import ProviderError, listing, request
@@ -26,7 +27,7 @@ from nbsecrets.rotation.ledger import Minted
 
 __all__ = ["ADMIN_SECRET", "Anthropic"]
 
-ADMIN_SECRET = "nbsecrets-admin/anthropic"
+ADMIN_SECRET = ADMIN_KEY_SECRETS["anthropic"]
 VERSION = "2023-06-01"
 
 

@@ -18,6 +18,7 @@ import re
 import urllib.parse
 from dataclasses import replace
 
+from nbsecrets.aws.admin_records import ADMIN_KEY_SECRETS
 from nbsecrets.errors import ConfigError
 from nbsecrets.rotation.base import Context, KeyProvider, Verdict, hint_matches
 from nbsecrets.rotation.http import ProviderError, listing, request
@@ -26,7 +27,7 @@ from nbsecrets.rotation.settings import PROJECT_ENV, PROJECT_ID, SETTINGS_PREFIX
 
 __all__ = ["ADMIN_SECRET", "OpenAI"]
 
-ADMIN_SECRET = "nbsecrets-admin/openai"
+ADMIN_SECRET = ADMIN_KEY_SECRETS["openai"]
 
 
 class OpenAI(KeyProvider):

@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nbsecrets.aws.admin_records import LEDGER_PREFIX, SETTINGS_PREFIX
+from nbsecrets.aws.admin_records import NAMESPACE as ADMIN_NAMESPACE
 from nbsecrets.errors import ConfigError
 from nbsecrets.providers import Registry
 
@@ -31,9 +33,6 @@ __all__ = [
     "resolve",
 ]
 
-ADMIN_NAMESPACE = "nbsecrets-admin/"
-SETTINGS_PREFIX = f"{ADMIN_NAMESPACE}rotation/"
-LEDGER_PREFIX = f"{ADMIN_NAMESPACE}minted/"
 GRACE_ENV = "NBSECRETS_ROTATION_GRACE_DAYS"
 PROJECT_ENV = "NBSECRETS_OPENAI_PROJECT_ID"
 WORKSPACE_ENV = "NBSECRETS_ANTHROPIC_WORKSPACE_ID"
