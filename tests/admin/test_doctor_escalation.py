@@ -36,6 +36,32 @@ GRANTS = [
     ),
     ("kms:CreateGrant", "*", "kms:CreateGrant on the KMS key"),
     ("kms:PutKeyPolicy", "*", "kms:PutKeyPolicy on the KMS key"),
+    # Grants on named resources, not on *: found through the ARNs the statements name.
+    (
+        "lambda:UpdateFunctionCode",
+        f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:nbsecrets-rotation",
+        "lambda:UpdateFunctionCode on Lambda functions",
+    ),
+    (
+        "iam:PassRole",
+        f"arn:aws:iam::{ACCOUNT}:role/service-role/nbsecrets-rotation",
+        "iam:PassRole on other roles",
+    ),
+    (
+        "iam:CreatePolicyVersion",
+        f"arn:aws:iam::{ACCOUNT}:policy/nbsecrets-*",
+        "iam:CreatePolicyVersion on managed policies",
+    ),
+    (
+        "kms:PutKeyPolicy",
+        f"arn:aws:kms:us-east-1:{ACCOUNT}:key/2222bbbb-12ab-34cd-56ef-1234567890ab",
+        "kms:PutKeyPolicy on the KMS key",
+    ),
+    (
+        "secretsmanager:GetSecretValue",
+        f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:nbsecrets-admin/openai-??????",
+        "GetSecretValue on the admin namespace",
+    ),
 ]
 
 
@@ -105,6 +131,7 @@ def test_no_generated_policy_can_widen_itself(write, kms, fallback):
         [f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:nbsecrets/a-AbCdEf"],
         key,
     )
+    probes = doctor.named_probes(policies, probes)
     assert doctor.escalations(lambda a, r: evaluator.allows(policies, a, r), probes) == []
     # The same probes do find an administrator's policy.
     admin = [("p", {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})]

@@ -20,6 +20,7 @@ from typing import Any
 from nbsecrets.admin import evaluator, secret_policy
 from nbsecrets.admin.policy import CLIENT_TAG_KEYS, partition_of
 from nbsecrets.aws import errors as awserrors
+from nbsecrets.aws.admin_records import NAMESPACE
 from nbsecrets.aws.sagemaker import SAGEMAKER_METADATA, execution_role
 from nbsecrets.aws.store import Store
 from nbsecrets.config import Config
@@ -254,6 +255,47 @@ def escalation_probes(
     }
 
 
+def _target_of(arn: str) -> str | None:
+    """Which :data:`ESCALATIONS` target a resource ARN is of, or None."""
+    parts = arn.split(":", 5)
+    if len(parts) < 6 or parts[0] != "arn":
+        return None
+    service, rest = parts[2], parts[5]
+    if service == "iam":
+        return {"role": "role", "policy": "policy"}.get(rest.split("/", 1)[0])
+    if service == "lambda" and rest.startswith("function:"):
+        return "function"
+    if service == "secretsmanager" and rest.startswith("secret:"):
+        return "admin" if rest[len("secret:") :].startswith(NAMESPACE) else "secret"
+    if service == "kms" and rest.startswith(("key/", "alias/")):
+        return "key"
+    return None
+
+
+def named_probes(
+    policies: Sequence[tuple[str, dict[str, Any]]], probes: dict[str, list[str]], limit: int = 20
+) -> dict[str, list[str]]:
+    """``probes`` plus each resource an Allow statement of ``policies`` names, under its
+    target: a grant on one named function (the rotation Lambda) or one named role is found,
+    not only grants on ``*``. Wildcards in a named ARN become a letter, giving an ARN the
+    pattern matches; at most ``limit`` more per target."""
+    out = {target: list(arns) for target, arns in probes.items()}
+    for _, doc in policies:
+        for st in evaluator.statements(doc):
+            if st.effect != "Allow" or st.not_resource:
+                continue
+            for pattern in st.resources:
+                target = _target_of(pattern)
+                arn = pattern.replace("*", "x").replace("?", "x")
+                if (
+                    target
+                    and arn not in out[target]
+                    and len(out[target]) < len(probes[target]) + limit
+                ):
+                    out[target].append(arn)
+    return out
+
+
 def escalations(
     allowed: Callable[[str, str], bool], probes: dict[str, list[str]]
 ) -> list[tuple[str, str]]:
@@ -278,7 +320,7 @@ def escalations(
             (
                 f"The role may {names} on {where} ({hits[0][1]}): {why}.",
                 "remove that grant: a notebook role needs only what `nbsecrets policy` prints "
-                "(docs/security-policies.md lists what an admin must not grant).",
+                "(docs/security.md lists what an admin must not grant).",
             )
         )
     return out
@@ -502,6 +544,8 @@ def _check_grants(
     widen = escalation_probes(
         role_arn, region, [a for a in arns.values()], store.config.kms_key_id or None
     )
+    if policies is not None:
+        widen = named_probes(policies, widen)
     may: Callable[[str, str], bool]
     try:
         answers = simulate(iam, role_arn, [READ], list(probes.values()))
