@@ -683,7 +683,9 @@ def test_a_provider_alias_names_the_secret_the_policy_grants(capsys):
     (both resolved by PolicyOptions.resolve)."""
     mocks, exports = run({"providers": ["claude"]})
     assert exports["secretNames"] == {"anthropic": "nbsecrets/anthropic"}
-    [inline] = of_type(mocks, "aws:iam/rolePolicy:RolePolicy")
+    [inline] = [
+        r for r in of_type(mocks, "aws:iam/rolePolicy:RolePolicy") if r.name == "notebook-policy"
+    ]
     assert json.loads(inline.inputs["policy"]) == cli_policy("--provider", "claude", capsys=capsys)
 
 
