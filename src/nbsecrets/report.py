@@ -106,13 +106,13 @@ def list_table() -> str:
             k.info.name,
             day(k.info.last_changed),
             rotation_text(k.info),
-            "loaded" if k.loaded else "-",
             k.mode,
+            "loaded" if k.loaded else "-",
         )
         for k in keys
     ]
     return table(
-        ("provider", "variables", "secret", "last changed", "rotation", "loaded", "mode"), rows
+        ("provider", "variables", "secret", "last changed", "rotation", "mode", "loaded"), rows
     )
 
 
