@@ -19,6 +19,7 @@ CORE = {
     "nbsecrets.config",
     "nbsecrets.federation.settings",  # parses a secret's federation settings, as refs a key
     "nbsecrets.fingerprint",
+    "nbsecrets.provider_http",  # JSON over HTTPS to providers: rotation/ and admin/federate
 }
 CORE_PACKAGES = {"redaction"}
 # What each part may import, besides itself and the core. The package root
@@ -31,9 +32,7 @@ ALLOWED = {
     "federation": {"aws", "api", "federation"},
     "jobs": {"aws", "api", "jobs"},
     "notebook": {"aws", "api", "notebook"},
-    # admin/federate.py uses rotation/http.py (stdlib JSON over HTTPS to providers' admin
-    # APIs); that module belongs in a shared place (left for after issue 21)
-    "admin": {"aws", "api", "admin", "rotation"},
+    "admin": {"aws", "api", "admin"},
     "rotation": {"aws", "api", "rotation"},
     # the leak scanner: reads fingerprints through the API's store, redacts with redaction/
     "leakscan": {"aws", "api", "leakscan"},

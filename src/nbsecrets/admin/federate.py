@@ -31,8 +31,8 @@ from typing import Any
 
 from nbsecrets.errors import ConfigError, KeyNotFoundError, NbSecretsError
 from nbsecrets.federation.settings import DEFAULT_DURATION_S, OPENAI_TOKEN_URL, require_https
+from nbsecrets.provider_http import request
 from nbsecrets.refs import json_object
-from nbsecrets.rotation.http import request
 
 __all__ = ["ADMIN_SECRETS", "DEFAULT_AUDIENCES", "MODE_TAG", "FederateOptions", "federate"]
 

@@ -20,8 +20,8 @@ from dataclasses import replace
 from typing import Any
 
 from nbsecrets.errors import AccessDeniedError, KeyNotFoundError
+from nbsecrets.provider_http import ProviderError, listing, request
 from nbsecrets.rotation.base import Context, KeyProvider, Verdict, hint_matches
-from nbsecrets.rotation.http import ProviderError, listing, request
 from nbsecrets.rotation.ledger import Minted
 
 __all__ = ["ADMIN_SECRET", "Anthropic"]

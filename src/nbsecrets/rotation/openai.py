@@ -19,8 +19,8 @@ import urllib.parse
 from dataclasses import replace
 
 from nbsecrets.errors import ConfigError
+from nbsecrets.provider_http import ProviderError, listing, request
 from nbsecrets.rotation.base import Context, KeyProvider, Verdict, hint_matches
-from nbsecrets.rotation.http import ProviderError, listing, request
 from nbsecrets.rotation.ledger import Minted
 from nbsecrets.rotation.settings import PROJECT_ENV, PROJECT_ID, SETTINGS_PREFIX
 
