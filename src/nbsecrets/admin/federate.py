@@ -30,7 +30,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbsecrets.errors import ConfigError, KeyNotFoundError, NbSecretsError
-from nbsecrets.federation.settings import DEFAULT_DURATION_S, OPENAI_TOKEN_URL, require_https
+from nbsecrets.federation.settings import (
+    DEFAULT_AUDIENCES,
+    DEFAULT_DURATION_S,
+    OPENAI_TOKEN_URL,
+    require_https,
+)
 from nbsecrets.provider_http import request
 from nbsecrets.refs import json_object
 
@@ -39,10 +44,6 @@ __all__ = ["ADMIN_SECRETS", "DEFAULT_AUDIENCES", "MODE_TAG", "FederateOptions", 
 ADMIN_SECRETS = {
     "openai": ("nbsecrets-admin/openai", "admin_key"),
     "anthropic": ("nbsecrets-admin/anthropic", "org_admin_token"),
-}
-DEFAULT_AUDIENCES = {
-    "openai": "https://api.openai.com/v1",
-    "anthropic": "https://api.anthropic.com",
 }
 MODE_TAG = "nbsecrets:mode"
 AWS_CLAIMS = "https://sts.amazonaws.com/"
@@ -534,11 +535,16 @@ def federate(opts: FederateOptions, store: Any, out: Callable[[str], None] = pri
     if opts.duration_s != DEFAULT_DURATION_S:
         fed["duration_seconds"] = opts.duration_s
     _write_secret(store, opts.provider, fed, plan)
+    grant = opts.provider if audience == DEFAULT_AUDIENCES[opts.provider] else (
+        f"{opts.provider}={audience}"
+    )
+    if opts.duration_s != DEFAULT_DURATION_S:
+        grant += f" --token-duration {opts.duration_s}"
     out(
         f"{opts.provider}: {plan.changes} change{'s' if plan.changes != 1 else ''}"
         f"{' planned' if opts.dry_run else ''}; the role policy must allow "
-        f"sts:GetWebIdentityToken for audience {audience} ({fed.get('duration_seconds', 300)} "
-        f"s): `nbsecrets provision --role ROLE --provider {opts.provider}`."
+        f"sts:GetWebIdentityToken for audience {audience} ({opts.duration_s} s): "
+        f"`nbsecrets provision --role ROLE --provider {opts.provider} --federated {grant}`."
     )
     return plan.changes
 

@@ -141,8 +141,8 @@ def _explain(exc: NbSecretsError, label: str, audience: str, duration_s: int) ->
         return FederationError(
             f"{label}: the role may not call sts:GetWebIdentityToken for audience {audience} "
             f"with a {duration_s}-second lifetime; an admin grants exactly that with "
-            f"`nbsecrets provision --role ROLE --provider {label}` (the policy then names the "
-            "audience and lifetime from the provider's federation settings).",
+            f"`nbsecrets provision --role ROLE --provider {label} --federated "
+            f"{label}={audience} --token-duration {duration_s}`.",
             step="sts",
             **fields,
         )

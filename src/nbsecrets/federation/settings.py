@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from nbsecrets.errors import SecretFormatError
 
 __all__ = [
+    "DEFAULT_AUDIENCES",
     "DEFAULT_DURATION_S",
     "FEDERATED",
     "OPENAI_TOKEN_URL",
@@ -28,6 +29,12 @@ __all__ = [
 
 OPENAI_TOKEN_URL = "https://auth.openai.com/oauth/token"
 DEFAULT_DURATION_S = 300
+# The audience each provider's issuer expects by default (``nbsecrets federate --audience``
+# may set another); the role policy's sts:IdentityTokenAudience names the same.
+DEFAULT_AUDIENCES = {
+    "openai": "https://api.openai.com/v1",
+    "anthropic": "https://api.anthropic.com",
+}
 _REQUIRED = {
     "openai": ("audience", "identity_provider_id", "service_account_id"),
     "anthropic": ("audience", "organization_id", "service_account_id"),
