@@ -11,7 +11,7 @@ applicable ``Allow`` statement allows it. A statement applies when its ``Action`
   ``*`` ending a segment may expand beyond the colon (AWS: "If the * wildcard is the last
   character of a resource ARN segment, it can expand to match beyond the colon boundaries").
 - Conditions: the String*, Arn* (each of the ARN's six components matched separately),
-  Numeric* (a value that is not a number matches nothing), Bool and Null operators, with ``IfExists``, their ``Not`` forms and the set qualifiers
+  Numeric* (a value that is not a number matches nothing), Bool and Null operators, with
   ``ForAllValues:`` / ``ForAnyValue:``, against a context of keys you pass. Any other
   operator is not understood, and is answered safely: an ``Allow`` carrying it does not
   apply, a ``Deny`` carrying it does.
