@@ -124,8 +124,7 @@ def add_lifecycle_arguments(p: argparse.ArgumentParser) -> None:
         action="append",
         default=[],
         metavar="PROVIDER[=AUDIENCE]",
-        help="with --template: a keyless provider; the default of the FederatedAudiences "
-        "parameter",
+        help="with --template: a keyless provider; the default of the FederatedAudiences parameter",
     )
     p.add_argument(
         "--token-duration",

@@ -535,8 +535,10 @@ def federate(opts: FederateOptions, store: Any, out: Callable[[str], None] = pri
     if opts.duration_s != DEFAULT_DURATION_S:
         fed["duration_seconds"] = opts.duration_s
     _write_secret(store, opts.provider, fed, plan)
-    grant = opts.provider if audience == DEFAULT_AUDIENCES[opts.provider] else (
-        f"{opts.provider}={audience}"
+    grant = (
+        opts.provider
+        if audience == DEFAULT_AUDIENCES[opts.provider]
+        else (f"{opts.provider}={audience}")
     )
     if opts.duration_s != DEFAULT_DURATION_S:
         grant += f" --token-duration {opts.duration_s}"
