@@ -2,6 +2,7 @@
 
     python benchmarks/run.py [--reps 7] [--out docs/benchmarks.md]
     python benchmarks/run.py --only warm    # the warm-get comparison alone, spliced in
+    python benchmarks/run.py --only keyless # the federated load (bench_keyless.py), spliced in
 
 One moto server on 127.0.0.1, started here, serves every measurement. Each measurement runs
 in a process of its own (benchmarks/measure.py), so the server and the client never share a
@@ -255,6 +256,7 @@ def measure(reps: int) -> dict:
     server.stop()
 
     results["redact"] = redact_section()
+    results["keyless"] = keyless_section(reps)
     return results
 
 
@@ -274,6 +276,63 @@ def redact_section() -> list[dict] | None:
         return list(_redact_module().run())
     except Exception as exc:  # report it; the other sections still stand
         return [{"error": f"bench_redact.py failed: {type(exc).__name__}: {exc}"}]
+
+
+def _keyless_module():
+    spec = importlib.util.spec_from_file_location("bench_keyless", HERE / "bench_keyless.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def keyless_section(reps: int) -> dict | None:
+    """benchmarks/bench_keyless.py: a federated load of two providers beside two keys, with
+    the requests each sends (its own moto, loopback STS and providers, in this process)."""
+    if not (HERE / "bench_keyless.py").is_file():
+        return None
+    try:
+        module = _keyless_module()
+        result = module.run(reps)
+        return {**result, "table": module.table(result)}
+    except Exception as exc:  # report it; the other sections still stand
+        return {"error": f"bench_keyless.py failed: {type(exc).__name__}: {exc}"}
+
+
+KEYLESS_TITLE = "## Keyless providers: a federated `%aikey`"
+
+
+def keyless_lines(k: dict) -> list[str]:
+    if "error" in k:
+        return [KEYLESS_TITLE, "", k["error"]]
+    return [
+        KEYLESS_TITLE,
+        "",
+        'From `benchmarks/bench_keyless.py`: `nbsecrets.load("openai", "anthropic")` from an '
+        "empty cache in a warm process, keys beside federation settings, and raw boto3 reading "
+        "the two keys. Requests are counted at the servers: one batch read, then one STS "
+        "GetWebIdentityToken per audience and one OpenAI token exchange (Anthropic's SDK "
+        "exchanges later, by itself). STS and the providers are loopback servers that sign "
+        "and verify real RS256 JWTs (the JWKS fetched over HTTP at each exchange); real ones "
+        "add a network round trip each.",
+        "",
+        k["table"],
+    ]
+
+
+def splice_keyless(text: str, k: dict) -> str:
+    """``text`` with its keyless section replaced, or put before the redaction section."""
+    lines = text.splitlines()
+    if KEYLESS_TITLE in lines:
+        start = lines.index(KEYLESS_TITLE)
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
+        )
+    else:
+        start = end = next(
+            (i for i, line in enumerate(lines) if line == "## Redaction"), len(lines)
+        )
+    lines[start:end] = [*keyless_lines(k), ""]
+    return "\n".join(lines) + "\n"
 
 
 def run_section(env: dict[str, str], reps: int) -> dict | None:
@@ -539,6 +598,8 @@ def render(r: dict) -> str:
             "",
             r["run"]["table"],
         ]
+    if r.get("keyless"):
+        lines += ["", *keyless_lines(r["keyless"])]
     if r.get("redact"):
         rows = r["redact"]
         lines += [
@@ -573,11 +634,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also save the raw results")
     parser.add_argument(
         "--only",
-        choices=["warm"],
+        choices=["warm", "keyless"],
         default=None,
         help="measure one section and splice it into --out (which must exist)",
     )
     args = parser.parse_args(argv)
+    if args.only == "keyless":
+        keyless = keyless_section(args.reps)
+        assert keyless is not None
+        args.out.write_text(
+            splice_keyless(args.out.read_text(encoding="utf-8"), keyless), encoding="utf-8"
+        )
+        print("\n".join(keyless_lines(keyless)))
+        print(f"Spliced into {args.out}")
+        return 0
     if args.only == "warm":
         server, env = start()
         try:

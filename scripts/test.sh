@@ -21,7 +21,7 @@ if ((${#need[@]})); then
 fi
 
 [ -x .venv/bin/python ] || python3 -m venv .venv
-.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,pulumi,sagemaker-sdk]' 2>&1 \
+.venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,pulumi,sagemaker-sdk,sdks]' 2>&1 \
   | grep -v "^WARNING: Location" || true
 
 # The pinned simulator, exactly as package-lock.json says (tests skip, saying so, without it).

@@ -9,6 +9,7 @@ It records every request as ``(action, form parameters)``.
 from __future__ import annotations
 
 import http.client
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
@@ -20,13 +21,16 @@ NS = "https://iam.amazonaws.com/doc/2010-05-08/"
 class IamApi(Served):
     """``decisions[(action, resource)]`` answers SimulatePrincipalPolicy (pairs not in it are
     ``implicitDeny``, as IAM answers with no matching statement); actions in ``denied`` get
-    AccessDenied; the rest goes to ``upstream``."""
+    AccessDenied; the rest goes to ``upstream``. ``decide(action, resource, context)``, when
+    set, answers first (None: fall back to ``decisions``); ``context`` is the request's
+    ContextEntries as ``{name: [values]}``."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream
         self.requests: list[tuple[str, dict[str, str]]] = []
         self.decisions: dict[tuple[str, str], str] = {}
         self.denied: set[str] = set()
+        self.decide: Callable[[str, str, dict[str, list[str]]], str | None] | None = None
         self.serve(_Handler)
 
     def actions(self) -> list[str]:
@@ -51,10 +55,22 @@ class IamApi(Served):
 
     def simulate(self, params: dict[str, str]) -> str:
         actions, resources = _members(params, "ActionNames"), _members(params, "ResourceArns")
+        context, n = {}, 1
+        while f"ContextEntries.member.{n}.ContextKeyName" in params:
+            entry = f"ContextEntries.member.{n}"
+            context[params[f"{entry}.ContextKeyName"]] = _members(
+                params, f"{entry}.ContextKeyValues"
+            )
+            n += 1
+
+        def decision(a: str, r: str) -> str:
+            got = self.decide(a, r, context) if self.decide is not None else None
+            return got or self.decisions.get((a, r), "implicitDeny")
+
         results = "".join(
             f"<member><EvalActionName>{escape(a)}</EvalActionName>"
             f"<EvalResourceName>{escape(r)}</EvalResourceName>"
-            f"<EvalDecision>{self.decisions.get((a, r), 'implicitDeny')}</EvalDecision>"
+            f"<EvalDecision>{decision(a, r)}</EvalDecision>"
             "<MatchedStatements/><MissingContextValues/></member>"
             for a in actions
             for r in resources or ["*"]

@@ -17,7 +17,9 @@ CORE = {
     "nbsecrets.providers",
     "nbsecrets.refs",
     "nbsecrets.config",
+    "nbsecrets.federation.settings",  # parses a secret's federation settings, as refs a key
     "nbsecrets.fingerprint",
+    "nbsecrets.provider_http",  # JSON over HTTPS to providers: rotation/ and admin/federate
 }
 CORE_PACKAGES = {"redaction"}
 # What each part may import, besides itself and the core. The package root
@@ -25,14 +27,16 @@ CORE_PACKAGES = {"redaction"}
 ALLOWED = {
     "core": set(),
     "aws": {"aws"},
-    "api": {"aws", "api"},
+    "api": {"aws", "api", "federation"},
+    # keyless providers: the STS call is aws/'s; sdk.py reads settings through the api
+    "federation": {"aws", "api", "federation"},
     "jobs": {"aws", "api", "jobs"},
     "notebook": {"aws", "api", "notebook"},
     "admin": {"aws", "api", "admin"},
     "rotation": {"aws", "api", "rotation"},
     # the leak scanner: reads fingerprints through the API's store, redacts with redaction/
     "leakscan": {"aws", "api", "leakscan"},
-    "top": {"aws", "api", "jobs", "notebook", "admin", "rotation", "leakscan", "top"},
+    "top": {"aws", "api", "jobs", "notebook", "admin", "rotation", "federation", "leakscan", "top"},
 }
 API_LEVEL = {"nbsecrets.api", "nbsecrets.report"}
 MAX_LINES = 600

@@ -148,7 +148,9 @@ def settings(cfg: pulumi.Config) -> Settings:
             kms_key_arns=(*([kms] if kms else []),
                           *(f"{r}={k}" for r, k in dict(replica_keys).items())),
             allow_write=allow_write, list_secrets=list_secrets, fallback_regions=replicas,
-            install_artifact=install.artifact_uri or None)
+            install_artifact=install.artifact_uri or None,
+            federated=tuple(_list(cfg, "federated")),
+            token_duration_s=cfg.get_int("tokenDurationSeconds"))
     except NbSecretsError as exc:
         raise pulumi.RunError(str(exc)) from None
     s = Settings(

@@ -22,6 +22,7 @@ from nbsecrets.jobs import job_environment, load_environment
 __all__ = [
     *errors.__all__,
     "__version__",
+    "anthropic_credentials",
     "jupyter_pre_save_hook",
     "get",
     "job_environment",
@@ -29,10 +30,31 @@ __all__ = [
     "load",
     "load_environment",
     "load_ipython_extension",
+    "openai_identity",
     "picker",
     "unload",
     "unload_ipython_extension",
 ]
+
+
+def openai_identity(
+    name: str = "openai", *, refresh_buffer_seconds: float | None = None
+) -> dict[str, Any]:
+    """``OpenAI(workload_identity=nbsecrets.openai_identity())``: the openai SDK exchanges and
+    refreshes by itself, with a fresh AWS JWT per exchange (see
+    :func:`nbsecrets.federation.sdk.openai_identity`)."""
+    from nbsecrets.federation.sdk import openai_identity as _identity
+
+    return _identity(name, refresh_buffer_seconds=refresh_buffer_seconds)
+
+
+def anthropic_credentials(name: str = "anthropic") -> Any:
+    """``Anthropic(credentials=nbsecrets.anthropic_credentials())``: the anthropic SDK
+    exchanges and refreshes by itself, with a fresh AWS JWT per exchange (see
+    :func:`nbsecrets.federation.sdk.anthropic_credentials`)."""
+    from nbsecrets.federation.sdk import anthropic_credentials as _credentials
+
+    return _credentials(name)
 
 
 def picker() -> Any:

@@ -9,8 +9,8 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TextIO
+from dataclasses import dataclass, replace
+from typing import Any, TextIO
 
 from nbsecrets import config, redaction
 from nbsecrets.aws.records import LoadedKey, SecretInfo, SecretVersion
@@ -48,6 +48,7 @@ class KeyStatus:
     info: SecretInfo
     env_vars: tuple[str, ...]
     loaded: bool
+    mode: str = "key"  # or "federated" (loaded as such, or tagged by `nbsecrets federate`)
 
 
 class _State:
@@ -88,7 +89,11 @@ def reset() -> None:
     Nothing else changes: the variables that were set stay set, and every value stays
     registered for redaction until the process ends.
     """
+    from nbsecrets.federation import live
+
     with _state.lock:
+        for label in list(_state.loaded):
+            live.stop(label)
         _state.store = None
         _state.loaded.clear()
         _state.notices.clear()
@@ -149,10 +154,28 @@ def get(
                 return value
     try:
         [key] = _fetch(st, _refs([name], st), stage=stage, version_id=version_id, refresh=refresh)
+        if key.federation is not None:
+            return _federated_value(key, st)
     finally:
         print_notices()
     redaction.register(key.ref.label, key.value)
     return key.value
+
+
+def _federated_value(key: LoadedKey, st: Store) -> str:
+    """What :func:`get` returns for a federated secret: a fresh OpenAI access token."""
+    from nbsecrets.federation import live
+
+    fed = key.federation
+    assert fed is not None
+    if fed.provider != "openai":
+        raise ConfigError(
+            f"{key.ref.label} is federated: there is no key to return; load it with %aikey "
+            f"{key.ref.label} (the SDK then exchanges by itself), or pass "
+            f"credentials=nbsecrets.anthropic_credentials() to the client."
+        )
+    pending = live.prepare(key.ref.label, fed, st.transport, on_notice=_state.notices.append)
+    return pending.set_env[pending.live.env_vars[0]]
 
 
 def load_keys(
@@ -191,16 +214,38 @@ def load_keys(
         st, [ref for ref, _ in targets], stage=stage, version_id=version_id, refresh=refresh
     )
     unfit: dict[str, NbSecretsError] = {
-        key.ref.label: _unfit_for_env(key) for key in keys if not _env_safe(key.value)
+        key.ref.label: _unfit_for_env(key)
+        for key in keys
+        if key.federation is None and not _env_safe(key.value)
     }
     if unfit:
         raise combine(unfit)
+    federated = _federate(keys, st, env)
     result: list[tuple[LoadedKey, tuple[str, ...]]] = []
     for key, (_, env_vars) in zip(keys, targets, strict=True):
+        pending = federated.get(key.ref.label)
+        if pending is not None:
+            result.append(
+                (replace(key, valid_until=pending.live.valid_until), pending.live.env_vars)
+            )
+            continue
         redaction.register(key.ref.label, key.value)  # before the value is anywhere visible
         result.append((key, env_vars))
     with _state.lock:
+        if federated:
+            from nbsecrets.federation import live
+
+            for label, held in live.commit(list(federated.values())):
+                redaction.register(label, held)  # what the variables held stays redacted
         for key, env_vars in result:
+            prior = _state.loaded.get(key.ref.label)
+            for var in prior[0] if prior else ():
+                if var not in env_vars:  # e.g. a federated load's variables, now a key's
+                    os.environ.pop(var, None)
+            if key.federation is not None:
+                _state.loaded[key.ref.label] = (env_vars, key.secret)
+                continue
+            live_stop(key.ref.label)
             for var in env_vars:
                 old = os.environ.get(var)
                 if old and old != key.value:
@@ -209,6 +254,49 @@ def load_keys(
                 os.environ[var] = key.value
             _state.loaded[key.ref.label] = (env_vars, key.secret)
     return result
+
+
+def live_stop(label: str) -> None:
+    """Stop ``label``'s federation refresher, if a federated load left one running."""
+    import sys as _sys
+
+    live = _sys.modules.get("nbsecrets.federation.live")
+    if live is not None:
+        live.stop(label)
+
+
+def _federate(keys: Sequence[LoadedKey], st: Store, env: str | None) -> dict[str, Any]:
+    """Get the tokens of the federated ``keys``, all or nothing; change nothing yet.
+
+    Raises
+    ------
+    NbSecretsError
+        Each failing provider and the step; then no file is left and nothing has changed.
+    """
+    feds = [k for k in keys if k.federation is not None]
+    if not feds:
+        return {}
+    from nbsecrets.federation import live
+
+    done: dict[str, Any] = {}
+    failed: dict[str, NbSecretsError] = {}
+    for key in feds:
+        assert key.federation is not None
+        try:
+            done[key.ref.label] = live.prepare(
+                key.ref.label,
+                key.federation,
+                st.transport,
+                env=env,
+                on_notice=_state.notices.append,
+            )
+        except NbSecretsError as exc:
+            failed[key.ref.name] = exc
+    if failed:
+        for pending in done.values():
+            pending.discard()
+        raise combine(failed)
+    return done
 
 
 def _env_safe(value: str) -> bool:
@@ -308,6 +396,7 @@ def unload(name: str) -> tuple[str, ...]:
     st = store()
     ref = _refs([name], st)[0]
     with _state.lock:
+        live_stop(ref.label)
         env_vars, _secret = _state.loaded.pop(ref.label, (ref.provider.env_vars, None))
         for var in env_vars:
             os.environ.pop(var, None)
@@ -338,14 +427,26 @@ def list_keys() -> list[KeyStatus]:
         except NbSecretsError:
             continue
         rec = now_loaded.get(provider.name)
+        here = rec is not None and rec[1].name == info.name
+        federated = (
+            _is_live(provider.name) if here else info.tags.get("nbsecrets:mode") == "federated"
+        )
         out.append(
             KeyStatus(
                 info,
                 rec[0] if rec else provider.env_vars,
-                rec is not None and rec[1].name == info.name,
+                here,
+                "federated" if federated else "key",
             )
         )
     return out
+
+
+def _is_live(label: str) -> bool:
+    import sys as _sys
+
+    live = _sys.modules.get("nbsecrets.federation.live")
+    return live is not None and live.live(label) is not None
 
 
 def store_key(name: str, value: str) -> SecretVersion:

@@ -120,9 +120,13 @@ def _policy_options(args: argparse.Namespace, *, need_ids: bool = True) -> Polic
         secrets_account=args.secrets_account,
         install_artifact=args.artifact,
         fallback_regions=args.fallback_region,
+        federated=args.federated,
+        token_duration_s=args.token_duration,
         defaults=Config.load(),
         need_ids=need_ids,
     )
+    if args.token_duration is not None and not opts.federated:
+        raise ConfigError("--token-duration goes with --federated PROVIDER; add one or drop it.")
     if opts.allow_write and not opts.providers:
         print(
             f"note: --allow-write with no --provider allows writing every key under the "
@@ -212,6 +216,28 @@ def _cmd_artifact(args: argparse.Namespace) -> int:
     return deploy_cli.run_artifact(args)
 
 
+def _cmd_federate(args: argparse.Namespace) -> int:
+    from nbsecrets import api
+    from nbsecrets.admin.federate import FederateOptions, federate
+
+    opts = FederateOptions(
+        provider=args.provider_name.lower(),
+        roles=tuple(args.role),
+        service_account_id=args.service_account_id,
+        project_id=args.project_id,
+        organization_id=args.organization_id,
+        workspace_id=args.workspace_id,
+        audience=args.audience,
+        per_user=tuple(args.per_user),
+        duration_s=args.duration_seconds,
+        token_url=args.token_url,
+        oauth_scope=args.oauth_scope,
+        dry_run=args.dry_run,
+    )
+    federate(opts, api.store())
+    return 0
+
+
 def _cmd_scan(args: argparse.Namespace) -> int:
     from nbsecrets.leakscan.run import Options
     from nbsecrets.leakscan.run import main as scan
@@ -261,6 +287,21 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
         "--allow-write", action="store_true", help="also allow storing new values and rollback"
     )
     p.add_argument("--no-list", action="store_true", help="do not allow ListSecrets")
+    p.add_argument(
+        "--federated",
+        action="append",
+        default=[],
+        metavar="PROVIDER[=AUDIENCE]",
+        help="a keyless provider (openai, anthropic; repeat): sts:GetWebIdentityToken for its "
+        "audience only (default: the provider's, as `nbsecrets federate` uses)",
+    )
+    p.add_argument(
+        "--token-duration",
+        type=int,
+        metavar="SECONDS",
+        help="with --federated: the longest JWT lifetime the role may ask (60-3600; default "
+        "300, the federation settings' duration_seconds)",
+    )
     p.add_argument(
         "--secrets-account",
         metavar="ID",
@@ -475,6 +516,62 @@ def build_parser() -> argparse.ArgumentParser:
         "upload it and the nbsecrets wheel to S3; prints their URIs and sha256s.",
     )
     deploy_cli.add_artifact_arguments(p)
+    p = add(
+        "federate",
+        _cmd_federate,
+        "Make openai or anthropic keyless: AWS outbound identity "
+        "federation, the provider's issuer and a rule per role, and the federation settings "
+        "in the provider's secret (admin credentials; idempotent).",
+    )
+    p.add_argument(
+        "provider_name",
+        metavar="PROVIDER",
+        choices=("openai", "anthropic"),
+        help="openai or anthropic",
+    )
+    p.add_argument(
+        "--role",
+        action="append",
+        default=[],
+        metavar="NAME_OR_ARN",
+        help="a role whose tokens the provider accepts (repeat; no wildcards)",
+    )
+    p.add_argument(
+        "--service-account-id",
+        required=True,
+        metavar="ID",
+        help="the provider's service account the tokens act as",
+    )
+    p.add_argument("--project-id", metavar="ID", help="openai: the service account's project")
+    p.add_argument("--organization-id", metavar="UUID", help="anthropic: the organization")
+    p.add_argument(
+        "--workspace-id",
+        metavar="ID",
+        help="anthropic: the workspace (wrkspc_... or default; default: all the rule's workspaces)",
+    )
+    p.add_argument("--audience", help="the JWT audience (default: the provider's API URL)")
+    p.add_argument(
+        "--per-user",
+        action="append",
+        default=[],
+        metavar="PROFILE",
+        help="a Studio user profile: its own rule, matching the token's "
+        "source_identity (repeat; one --role)",
+    )
+    p.add_argument(
+        "--duration-seconds",
+        type=int,
+        default=300,
+        metavar="N",
+        help="the JWT lifetime notebooks ask for (60-3600, default 300)",
+    )
+    p.add_argument("--token-url", metavar="URL", help="openai: another token endpoint")
+    p.add_argument(
+        "--oauth-scope",
+        default="workspace:inference",
+        help="anthropic: the scope the rule grants (default workspace:inference)",
+    )
+    p.add_argument("--dry-run", action="store_true", help="make only reads; print the plan")
     p = add(
         "run",
         _cmd_run,

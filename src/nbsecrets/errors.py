@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 __all__ = [
     "AccessDeniedError",
     "ConfigError",
+    "FederationError",
     "KeyNotFoundError",
     "NbSecretsError",
     "NoCredentialsError",
@@ -156,6 +157,25 @@ class SecretFormatError(NbSecretsError):
 
 class StoreUnavailableError(NbSecretsError):
     """Secrets Manager could not be reached, timed out or kept throttling."""
+
+
+class FederationError(NbSecretsError):
+    """A federated provider's short-lived token could not be had (shared/DESIGN.md, "Keyless
+    providers").
+
+    Attributes
+    ----------
+    step : str | None
+        What failed: ``"sts"`` (GetWebIdentityToken), ``"clock"`` (skew against AWS),
+        ``"exchange"`` (the provider's token endpoint), ``"settings"`` or ``"file"`` (the
+        identity-token file).
+    """
+
+    _fields = (*NbSecretsError._fields, "step")
+
+    def __init__(self, message: str, *, step: str | None = None, **fields: Any):
+        super().__init__(message, **fields)
+        self.step = step
 
 
 def combine(failures: Mapping[str, NbSecretsError]) -> NbSecretsError:

@@ -6,9 +6,10 @@ import json
 from dataclasses import dataclass
 
 from nbsecrets.errors import ConfigError, SecretFormatError
+from nbsecrets.federation import settings as federation_settings
 from nbsecrets.providers import Provider, Registry
 
-__all__ = ["KeyRef", "extract_value", "json_object", "parse_ref"]
+__all__ = ["KeyRef", "extract_value", "federation_of", "json_object", "parse_ref"]
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,33 @@ def json_object(payload: str) -> dict[str, object] | None:
 
 
 _INVALID = object()
+
+
+def federation_of(
+    payload: str, ref: KeyRef, secret_name: str
+) -> federation_settings.Federation | None:
+    """The federation settings the secret holds instead of a key, or None for a key.
+
+    A secret (or, with ``#FIELD``, its field) that is a JSON object with a ``federation``
+    member holds settings (shared/DESIGN.md, "Keyless providers").
+
+    Raises
+    ------
+    SecretFormatError
+        ``reason="federation"`` for settings that are incomplete or wrong.
+    """
+    if '"federation"' not in payload:
+        return None  # the common case, without parsing
+    try:
+        obj = json_object(payload)
+    except SecretFormatError:
+        return None  # extract_value words it
+    if obj is not None and ref.field is not None:
+        inner = obj.get(ref.field)
+        obj = inner if isinstance(inner, dict) else None
+    if obj is None or "federation" not in obj:
+        return None
+    return federation_settings.parse(obj, ref.provider.name, secret_name)
 
 
 def extract_value(payload: str, ref: KeyRef, secret_name: str) -> str:

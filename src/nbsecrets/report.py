@@ -54,8 +54,15 @@ def version_bits(secret: SecretVersion) -> str:
 
 
 def loaded_line(key: LoadedKey, env_vars: Sequence[str], primary_region: str) -> str:
-    """``openai: OPENAI_API_KEY <- nbsecrets/openai (version 1a2b3c4d, changed 2026-11-20)``."""
+    """``openai: OPENAI_API_KEY <- nbsecrets/openai (version 1a2b3c4d, changed 2026-11-20)``.
+
+    A federated provider's line starts ``(federated, token valid until 14:05, ...``, in the
+    kernel's local time.
+    """
     bits = [version_bits(key.secret)]
+    if key.valid_until is not None:
+        until = datetime.fromtimestamp(key.valid_until).strftime("%H:%M")
+        bits.insert(0, f"federated, token valid until {until}")
     if key.ref.field:
         bits.append(f"field {key.ref.field}")
     if key.secret.stages and "AWSCURRENT" not in key.secret.stages:
@@ -99,11 +106,14 @@ def list_table() -> str:
             k.info.name,
             day(k.info.last_changed),
             rotation_text(k.info),
+            k.mode,
             "loaded" if k.loaded else "-",
         )
         for k in keys
     ]
-    return table(("provider", "variables", "secret", "last changed", "rotation", "loaded"), rows)
+    return table(
+        ("provider", "variables", "secret", "last changed", "rotation", "mode", "loaded"), rows
+    )
 
 
 def audit_text(names: Sequence[str], *, days: float = 7, as_json: bool = False) -> str:

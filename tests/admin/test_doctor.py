@@ -261,9 +261,10 @@ def test_doctor_uses_simulation_when_iam_answers(seed, iam, iam_api):
         ),
         ("SimulatePrincipalPolicy", simulation([openai, OUTSIDE])),
     ]
-    # Then one simulation per kind of escalation, each answered "implicitDeny": no warning.
+    # Then one simulation per kind of escalation, each answered "implicitDeny": no warning;
+    # and one of GetWebIdentityToken for a probe audience (no federated key: nothing else).
     assert set(iam_api.actions()[2:]) == {"SimulatePrincipalPolicy"}
-    assert len(iam_api.actions()[2:]) == len(doctor.ESCALATIONS)
+    assert len(iam_api.actions()[2:]) == len(doctor.ESCALATIONS) + 1
 
 
 def test_doctor_trusts_the_simulation_over_the_policies(notebook, seed, iam_api):

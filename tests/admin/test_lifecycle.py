@@ -508,7 +508,20 @@ def test_template_policy_and_scripts():
     }
     policy, logs = role["Policies"]
     assert (policy["PolicyName"], logs["PolicyName"]) == ("nbsecrets", "nbsecrets-lifecycle-logs")
-    statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
+    *statements_list, federated = policy["PolicyDocument"]["Statement"]
+    statements = {s["Sid"]: s for s in statements_list}
+    # Keyless providers' STS grant: only with FederatedAudiences (empty by default).
+    condition, grant, otherwise = federated["Fn::If"]
+    assert (condition, otherwise) == ("HasFederatedAudiences", {"Ref": "AWS::NoValue"})
+    assert grant["Action"] == "sts:GetWebIdentityToken"
+    assert grant["Condition"] == {
+        "ForAllValues:StringEquals": {"sts:IdentityTokenAudience": {"Ref": "FederatedAudiences"}},
+        "Null": {"sts:IdentityTokenAudience": "false"},
+        "NumericLessThanEquals": {"sts:DurationSeconds": {"Ref": "FederationTokenSeconds"}},
+    }
+    params = template["Parameters"]
+    assert params["FederatedAudiences"]["Default"] == ""
+    assert params["FederationTokenSeconds"]["Default"] == "300"
     assert statements["ReadKeys"]["Resource"] == [
         {
             "Fn::Sub": (

@@ -437,9 +437,29 @@ def test_bad_settings_are_one_sentence(config, words):
 # -- the three deploy paths -------------------------------------------------------------------
 
 
+# The template parameters FederatedAudiences and FederationTokenSeconds as a stack gets them:
+# their defaults, which `--federated` and `--token-duration` set (see _defaults).
+FEDERATION: dict[str, Any] = {"audiences": (), "seconds": "300"}
+
+
+def _defaults(template: dict[str, Any]) -> None:
+    params = template["Parameters"]
+    default = params["FederatedAudiences"]["Default"]
+    FEDERATION["audiences"] = tuple(default.split(",")) if default else ()
+    FEDERATION["seconds"] = params["FederationTokenSeconds"]["Default"]
+
+
 def _substitute(value: Any) -> Any:
     """A CloudFormation policy with the pseudo parameters and the template's parameters
     (prefix, artifact) filled in for one stack."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:  # HasFederatedAudiences
+        condition, then, otherwise = value["Fn::If"]
+        assert condition == "HasFederatedAudiences"
+        return _substitute(then) if FEDERATION["audiences"] else otherwise
+    if value == {"Ref": "FederatedAudiences"}:
+        return list(FEDERATION["audiences"])
+    if value == {"Ref": "FederationTokenSeconds"}:
+        return FEDERATION["seconds"]
     if isinstance(value, dict) and set(value) == {"Fn::Sub"}:
         bucket, _, key = ARTIFACT[len("s3://") :].partition("/")
         return (
@@ -453,8 +473,8 @@ def _substitute(value: Any) -> Any:
         )
     if isinstance(value, dict):
         return {k: _substitute(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_substitute(v) for v in value]
+    if isinstance(value, list):  # AWS::NoValue in a list: no element
+        return [v for v in map(_substitute, value) if v != {"Ref": "AWS::NoValue"}]
     return value
 
 
@@ -472,6 +492,13 @@ def _substitute(value: Any) -> Any:
             "fallback_regions": ("us-west-2",),
             "kms_key_arns": (f"us-west-2={KMS_WEST}",),
         },
+        # Keyless providers: the STS grant for their audiences and lifetime (the template's
+        # FederatedAudiences and FederationTokenSeconds parameters default to them).
+        {
+            "providers": ("huggingface",),
+            "federated": ("openai", "anthropic=https://api.anthropic.com/team"),
+            "token_duration_s": 900,
+        },
     ],
 )
 def test_three_deploy_paths_grant_the_same(kwargs, capsys):
@@ -484,6 +511,9 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     args += ["--no-list"] if kwargs.get("list_secrets") is False else []
     args += [a for r in kwargs.get("fallback_regions", ()) for a in ("--fallback-region", r)]
     args += [a for k in kwargs.get("kms_key_arns", ()) for a in ("--kms-key-arn", k)]
+    args += [a for f in kwargs.get("federated", ()) for a in ("--federated", f)]
+    if "token_duration_s" in kwargs:
+        args += ["--token-duration", str(kwargs["token_duration_s"])]
     by_cli = cli_policy(*args, "--artifact", ARTIFACT, capsys=capsys)
     # 2. CloudFormation: template.yaml as `nbsecrets lifecycle --template` renders it, with
     # the same policy options.
@@ -493,6 +523,7 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     template = json.loads(json.dumps(loads(rendered)))
     [entry, _logs] = template["Resources"]["NotebookRole"]["Properties"]["Policies"]
     assert entry["PolicyName"] == "nbsecrets"
+    _defaults(template)
     by_cfn = _substitute(entry["PolicyDocument"])
     # 3. Pulumi
     config: dict[str, Any] = {
@@ -509,6 +540,9 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     if "fallback_regions" in kwargs:
         config["replicaRegions"] = list(kwargs["fallback_regions"])
         config["replicaKmsKeyArns"] = dict(k.split("=", 1) for k in kwargs["kms_key_arns"])
+    if "federated" in kwargs:
+        config["federated"] = list(kwargs["federated"])
+        config["tokenDurationSeconds"] = str(kwargs["token_duration_s"])
     mocks, _ = run(config)
     [inline] = [
         r for r in of_type(mocks, "aws:iam/rolePolicy:RolePolicy") if r.name == "notebook-policy"
@@ -547,6 +581,8 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     checked_in = json.loads(
         json.dumps(loads((ROOT / "lifecycle-config" / "template.yaml").read_text()))
     )
+    _defaults(checked_in)  # no audience by default: no STS grant
+    assert FEDERATION["audiences"] == ()
     [entry, _logs] = checked_in["Resources"]["NotebookRole"]["Properties"]["Policies"]
     assert _substitute(entry["PolicyDocument"]) == policy_document(
         PolicyOptions(region=R, account=ACCOUNT, install_artifact=ARTIFACT)

@@ -46,3 +46,42 @@ def test_load_ext_and_register_do_not_import_boto3():
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False False"
+
+
+def test_expired_short_lived_tokens_are_retired_in_batches():
+    import secrets
+    import time
+
+    from nbsecrets.redaction import registry
+
+    gone = time.time() - registry.RETIRE_AFTER_S - 1
+    old = [secrets.token_urlsafe(40) for _ in range(2 * registry.RETIRE_BATCH)]
+    live, key = secrets.token_urlsafe(40), secrets.token_urlsafe(40)
+    registry.register("openai", key)
+    for value in old:
+        registry.register("openai", value, expires_at=gone)
+    registry.register("openai", live, expires_at=time.time() + 300)
+    held = set(old) & set(registry.registered())
+    assert old[0] not in held and len(held) < registry.RETIRE_BATCH  # bounded
+    assert registry.redact_text(old[0]) == old[0]  # an expired token is no credential
+    assert registry.redact_text(live) == "[REDACTED:openai]"
+    assert registry.redact_text(key) == "[REDACTED:openai]"  # keys never expire
+
+
+def test_an_index_extended_equals_one_built_at_once():
+    import secrets
+
+    from nbsecrets.redaction.index import Index
+
+    a = {secrets.token_urlsafe(30): "a", "short-ok": "a"}
+    b = {secrets.token_urlsafe(30): "b", "sk-" + "x" * 30: "b"}
+    whole, extended = Index.of({**a, **b}), Index.of(b, base=Index.of(a))
+    assert whole is not None and extended is not None
+    assert whole.forms == extended.forms and whole.form_labels == extended.form_labels
+    assert whole.anchor_set == extended.anchor_set and whole.exact == extended.exact
+    assert {k: set(v) for k, v in whole.after.items()} == {
+        k: set(v) for k, v in extended.after.items()
+    }
+    assert {k: set(v) for k, v in whole.before.items()} == {
+        k: set(v) for k, v in extended.before.items()
+    }

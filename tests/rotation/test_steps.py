@@ -15,7 +15,7 @@ import nbsecrets
 from nbsecrets import rotation
 from nbsecrets.aws.store import Store
 from nbsecrets.errors import NbSecretsError
-from nbsecrets.rotation.http import KeyRejectedError, ProviderError
+from nbsecrets.provider_http import KeyRejectedError, ProviderError
 from nbsecrets.rotation.steps import STEPS, Rotation
 
 SECRET = "nbsecrets/openai"

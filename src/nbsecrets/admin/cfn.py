@@ -26,6 +26,15 @@ def to_yaml(value: Any, indent: int = 0) -> str:
     return "".join(_yaml_lines(value, indent))
 
 
+# Plain words a YAML loader reads as something else than a string (the condition operator
+# "Null" would become a null key).
+_NOT_STRINGS = {"null", "~", "true", "false", "yes", "no", "on", "off", "y", "n"}
+
+
+def _key(key: str) -> str:
+    return json.dumps(key) if key.lower() in _NOT_STRINGS else key
+
+
 def _inline(value: Any) -> str | None:
     """The value on the key's own line, or None if it needs a block."""
     if isinstance(value, dict) and len(value) == 1:
@@ -53,6 +62,7 @@ def _yaml_lines(value: Any, indent: int) -> list[str]:
     if isinstance(value, dict):
         for key, inner in value.items():
             one = _inline(inner)
+            key = _key(key)
             if one is not None:
                 out.append(f"{pad}{key}: {one}\n")
             elif isinstance(inner, str):

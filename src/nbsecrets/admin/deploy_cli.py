@@ -119,6 +119,19 @@ def add_lifecycle_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-list", action="store_true", help="with --template: do not allow ListSecrets"
     )
+    p.add_argument(
+        "--federated",
+        action="append",
+        default=[],
+        metavar="PROVIDER[=AUDIENCE]",
+        help="with --template: a keyless provider; the default of the FederatedAudiences parameter",
+    )
+    p.add_argument(
+        "--token-duration",
+        type=int,
+        metavar="SECONDS",
+        help="with --template: the default of the FederationTokenSeconds parameter (300)",
+    )
 
 
 def _print_artifact(found) -> None:
@@ -159,15 +172,18 @@ def run_lifecycle(args: argparse.Namespace) -> int:
             allow_write=args.allow_write,
             list_secrets=not args.no_list,
             fallback_regions=args.fallback_region or None,
+            federated=args.federated,
+            token_duration_s=args.token_duration,
             defaults=Config.load(),
         )
         print(template_text(opts), end="")
         return 0
     if not args.name:
         raise ConfigError("Give the lifecycle configuration a name: --name NAME.")
-    if args.provider or args.allow_write or args.no_list:
+    if args.provider or args.allow_write or args.no_list or args.federated or args.token_duration:
         raise ConfigError(
-            "--provider, --allow-write and --no-list shape the role policy: give "
+            "--provider, --allow-write, --no-list, --federated and --token-duration shape the "
+            "role policy: give "
             "them to `nbsecrets provision` (or with --template), not to a "
             "lifecycle deploy."
         )

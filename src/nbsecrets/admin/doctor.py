@@ -5,7 +5,9 @@ The role is resolved as SageMaker's ``get_execution_role`` does: the notebook's 
 metadata, then SageMaker's describe calls, else STS GetCallerIdentity turning an assumed-role
 ARN into the role ARN. Whether the role may read each key is answered by IAM's
 SimulatePrincipalPolicy where it works, else by :mod:`nbsecrets.admin.evaluator` over the role's
-policies; the report says which. Values are never printed.
+policies; the report says which. Values are never printed. For keyless providers (a secret
+holding federation settings) it says whether the role may get an STS token for each one's
+audience and lifetime, and flags a grant that leaves the audience or the lifetime open.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from nbsecrets.aws.sagemaker import SAGEMAKER_METADATA, execution_role
 from nbsecrets.aws.store import Store
 from nbsecrets.config import Config
 from nbsecrets.errors import AccessDeniedError, NbSecretsError
+from nbsecrets.federation.settings import Federation
 
 __all__ = [
     "ESCALATIONS",
@@ -36,9 +39,16 @@ __all__ = [
     "run",
     "simulate",
     "tag_grants",
+    "token_audiences",
+    "token_context",
+    "token_findings",
 ]
 
 READ = "secretsmanager:GetSecretValue"
+TOKEN = "sts:GetWebIdentityToken"
+# An audience no one configures: a role allowed a token for it is allowed any audience.
+PROBE_AUDIENCE = "https://nbsecrets-doctor-probe.invalid"
+LONGEST_S = 3600  # the longest token STS vends
 
 
 @dataclass(frozen=True)
@@ -236,6 +246,92 @@ ESCALATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
+def token_context(audiences: Sequence[str], seconds: int) -> dict[str, str | list[str]]:
+    """The condition keys of a GetWebIdentityToken request for ``audiences`` and ``seconds``."""
+    return {"sts:IdentityTokenAudience": list(audiences), "sts:DurationSeconds": str(seconds)}
+
+
+def token_audiences(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """The audiences that Allow statements covering GetWebIdentityToken name in a condition."""
+    found: list[str] = []
+    for st in (s for name, doc in policies for s in evaluator.statements(doc, name)):
+        if st.effect != "Allow" or not st.covers_action(TOKEN):
+            continue
+        for op, entries in st.condition.items():
+            if op.rpartition(":")[2].startswith(("Null", "StringNot")):
+                continue  # presence tests and exclusions name no audience to check
+            for key, values in (entries or {}).items():
+                if key.lower() == "sts:identitytokenaudience":
+                    found += [v for v in (values if isinstance(values, list) else [values])]
+    return [a for a in dict.fromkeys(found) if isinstance(a, str) and "*" not in a]
+
+
+def token_findings(
+    may: Callable[[dict[str, str | list[str]]], bool],
+    federated: dict[str, Federation],
+    named: Sequence[str] = (),
+    role: str = "ROLE",
+) -> list[tuple[str, str, str]]:
+    """``(level, text, fix)`` about sts:GetWebIdentityToken: for each federated provider,
+    whether ``may`` (the role's answer for a request's condition keys) allows its audience and
+    lifetime; and a warning when a token for any audience (a probe audience, alone or beside a
+    configured one) or a longer lifetime than the settings ask is allowed."""
+    out: list[tuple[str, str, str]] = []
+    for label, fed in federated.items():
+        if may(token_context([fed.audience], fed.duration_s)):
+            out.append(
+                (
+                    "ok",
+                    f"Role may get an STS token for {label} (audience {fed.audience}, "
+                    f"{fed.duration_s} s).",
+                    "",
+                )
+            )
+        else:
+            out.append(
+                (
+                    "error",
+                    f"Role may not call sts:GetWebIdentityToken for {label}'s audience "
+                    f"{fed.audience} with a {fed.duration_s} s lifetime, so `%aikey {label}` "
+                    "fails.",
+                    f"`nbsecrets provision --role {role} --provider {label} --federated "
+                    f"{label}={fed.audience} --token-duration {fed.duration_s}`.",
+                )
+            )
+    known = list(dict.fromkeys([*(f.audience for f in federated.values()), *named]))
+    fix = (
+        f"grant it only as `nbsecrets provision --role {role} --federated PROVIDER` does "
+        "(ForAllValues:StringEquals sts:IdentityTokenAudience, NumericLessThanEquals "
+        "sts:DurationSeconds), and remove the wider grant."
+    )
+    if may(token_context([PROBE_AUDIENCE], 300)) or any(
+        may(token_context([a, PROBE_AUDIENCE], 300)) for a in known
+    ):
+        out.append(
+            (
+                "warn",
+                "The role may get STS web identity tokens for any audience "
+                f"(allowed for {PROBE_AUDIENCE}): each is a credential for every service "
+                "that trusts this account's issuer.",
+                fix,
+            )
+        )
+    longest = max((f.duration_s for f in federated.values()), default=300)
+    if longest < LONGEST_S:
+        for audience in known:
+            if may(token_context([audience], LONGEST_S)):
+                out.append(
+                    (
+                        "warn",
+                        f"The role may get STS tokens for audience {audience} valid for "
+                        f"{LONGEST_S} s, longer than the {longest} s the federation settings "
+                        "ask: the lifetime is left open.",
+                        fix,
+                    )
+                )
+    return out
+
+
 def escalation_probes(
     role_arn: str, region: str, secret_arns: Sequence[str], key_arn: str | None = None
 ) -> dict[str, list[str]]:
@@ -327,14 +423,35 @@ def escalations(
 
 
 def simulate(
-    iam: Any, role_arn: str, actions: Sequence[str], arns: Sequence[str]
+    iam: Any,
+    role_arn: str,
+    actions: Sequence[str],
+    arns: Sequence[str],
+    context: dict[str, str | list[str]] | None = None,
 ) -> dict[tuple[str, str], bool]:
     """Ask IAM's SimulatePrincipalPolicy; ``{(action, arn): allowed}``.
 
+    ``arns`` empty: the actions without a resource (``*``). ``context``: condition keys of
+    the request (a list is a stringList, a digit string numeric, else a string).
+
     Raises whatever the client raises (the emulator answers HTTP 500).
     """
+    extra: dict[str, Any] = {"ResourceArns": list(arns)} if arns else {}
+    if context:
+        extra["ContextEntries"] = [
+            {
+                "ContextKeyName": key,
+                "ContextKeyValues": list(value) if isinstance(value, list) else [value],
+                "ContextKeyType": "stringList"
+                if isinstance(value, list)
+                else "numeric"
+                if value.isdigit()
+                else "string",
+            }
+            for key, value in context.items()
+        ]
     resp = iam.simulate_principal_policy(
-        PolicySourceArn=role_arn, ActionNames=list(actions), ResourceArns=list(arns)
+        PolicySourceArn=role_arn, ActionNames=list(actions), **extra
     )
     return {
         (r["EvalActionName"], r["EvalResourceName"]): r["EvalDecision"] == "allowed"
@@ -412,11 +529,14 @@ def run(
 
     keys = _keys(store, providers, report)
     readable: list[str] = []
-    arns = _check_reads(store, keys, account, region, report, readable)
+    federated: dict[str, Federation] = {}
+    arns = _check_reads(store, keys, account, region, report, readable, federated)
     for level, text, fix in secret_policy.findings(store.client(), readable):
         report.add(level, text, fix)
     if role_arn:
-        _check_grants(store, iam or _iam_client(store), role_arn, arns, account, region, report)
+        _check_grants(
+            store, iam or _iam_client(store), role_arn, arns, account, region, report, federated
+        )
     return report
 
 
@@ -464,8 +584,10 @@ def _check_reads(
     region: str,
     report: Report,
     readable: list[str],
+    federated: dict[str, Federation],
 ) -> dict[str, str]:
-    """Read each key for real (the value is discarded); return provider -> secret ARN."""
+    """Read each key for real (the value is discarded); return provider -> secret ARN.
+    Secrets holding federation settings are collected in ``federated`` (label -> settings)."""
     arns: dict[str, str] = {}
     for name in names:
         try:
@@ -494,6 +616,14 @@ def _check_reads(
             continue
         arns[ref.label] = key.secret.arn or guess
         readable.append(key.secret.arn or key.secret.name)
+        if key.federation is not None:
+            federated[ref.label] = key.federation
+            report.add(
+                "ok",
+                f"Key {ref.label} is federated ({key.secret.name} holds its settings: audience "
+                f"{key.federation.audience}, {key.federation.duration_s} s tokens).",
+            )
+            continue
         report.add(
             "ok",
             f"Key {ref.label} is readable ({key.secret.name}, version "
@@ -510,6 +640,7 @@ def _check_grants(
     account: str,
     region: str,
     report: Report,
+    federated: dict[str, Federation] | None = None,
 ) -> None:
     name = role_arn.rsplit("/", 1)[-1]
     try:
@@ -547,6 +678,7 @@ def _check_grants(
     if policies is not None:
         widen = named_probes(policies, widen)
     may: Callable[[str, str], bool]
+    may_token: Callable[[dict[str, str | list[str]]], bool]
     try:
         answers = simulate(iam, role_arn, [READ], list(probes.values()))
         how = "IAM SimulatePrincipalPolicy"
@@ -554,6 +686,10 @@ def _check_grants(
         for target, actions, _ in ESCALATIONS:
             simulated |= simulate(iam, role_arn, actions, widen[target])
         may = lambda action, arn: simulated.get((action, arn), False)  # noqa: E731
+
+        def may_token(context: dict[str, str | list[str]]) -> bool:
+            return simulate(iam, role_arn, [TOKEN], [], context).get((TOKEN, "*"), False)
+
     except Exception as exc:
         if policies is None:
             report.add(
@@ -566,6 +702,7 @@ def _check_grants(
         local = policies
         answers = {(READ, arn): evaluator.allows(local, READ, arn) for arn in probes.values()}
         may = lambda action, arn: evaluator.allows(local, action, arn)  # noqa: E731
+        may_token = lambda context: evaluator.allows(local, TOKEN, "*", context)  # noqa: E731
         how = (
             f"local evaluation of the role's policies (SimulatePrincipalPolicy failed: "
             f"{awserrors.error_code(exc) or type(exc).__name__}; offline, so not IAM's own "
@@ -574,6 +711,16 @@ def _check_grants(
     report.add("info", f"Policy answers below come from {how}.")
     for text, fix in escalations(may, widen):
         report.add("warn", text, fix)
+    try:
+        named = token_audiences(policies) if policies is not None else []
+        for level, text, fix in token_findings(may_token, federated or {}, named, name):
+            report.add(level, text, fix)
+    except Exception as exc:  # a simulation that answered before and fails now
+        report.add(
+            "info",
+            "Skipped the STS token check: SimulatePrincipalPolicy failed "
+            f"({awserrors.error_code(exc) or type(exc).__name__}).",
+        )
     for label, arn in probes.items():
         allowed = answers.get((READ, arn), False)
         if label == "(a secret outside the prefix)":

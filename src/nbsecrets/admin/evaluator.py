@@ -10,14 +10,14 @@ applicable ``Allow`` statement allows it. A statement applies when its ``Action`
   ``?`` is one character of its segment, ``*`` any run within its segment, except that a
   ``*`` ending a segment may expand beyond the colon (AWS: "If the * wildcard is the last
   character of a resource ARN segment, it can expand to match beyond the colon boundaries").
-- Conditions: the String*, Arn* (each of the ARN's six components matched separately), Bool
-  and Null operators, with ``IfExists``, their ``Not`` forms and the set qualifiers
+- Conditions: the String*, Arn* (each of the ARN's six components matched separately),
+  Numeric* (a value that is not a number matches nothing), Bool and Null operators, with
   ``ForAllValues:`` / ``ForAnyValue:``, against a context of keys you pass. Any other
   operator is not understood, and is answered safely: an ``Allow`` carrying it does not
   apply, a ``Deny`` carrying it does.
 
 Not covered, because nbsecrets' policies do not use them: permission boundaries, SCPs and
-session policies, policy variables, numeric, date and IP operators. Resource policies
+session policies, policy variables, date and IP operators. Resource policies
 (``Principal`` / ``NotPrincipal``) are :func:`nbsecrets.admin.resource_policy.decide`'s.
 The tests check this module against an evaluator we did not write (``@cloud-copilot/
 iam-simulate``, tests/iamsim/) on every grant of the generated policies.
@@ -152,9 +152,35 @@ def statements(policy: Mapping[str, Any] | str, source: str = "policy") -> list[
 # -- conditions -------------------------------------------------------------------------------
 
 
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _numeric(test: Callable[[float, float], bool]) -> Callable[[str, str], bool]:
+    """A numeric operator's test; a value or policy value that is not a number fails it."""
+
+    def run(value: str, pattern: str) -> bool:
+        v, p = _number(value), _number(pattern)
+        return v is not None and p is not None and test(v, p)
+
+    return run
+
+
+_NEGATED = ("StringNot", "ArnNot", "NumericNot")
+
+
 def _positive_op(base: str) -> Callable[[str, str], bool] | None:
-    """The test of a positive string, ARN or Bool operator: (context value, policy value)."""
+    """The test of a positive string, ARN, numeric or Bool operator: (context value, policy
+    value)."""
     table: dict[str, Callable[[str, str], bool]] = {
+        "NumericEquals": _numeric(lambda v, p: v == p),
+        "NumericLessThan": _numeric(lambda v, p: v < p),
+        "NumericLessThanEquals": _numeric(lambda v, p: v <= p),
+        "NumericGreaterThan": _numeric(lambda v, p: v > p),
+        "NumericGreaterThanEquals": _numeric(lambda v, p: v >= p),
         "StringEquals": lambda v, p: v == p,
         "StringEqualsIgnoreCase": lambda v, p: v.lower() == p.lower(),
         "StringLike": lambda v, p: _glob(p, False).fullmatch(v) is not None,
@@ -168,7 +194,7 @@ def _positive_op(base: str) -> Callable[[str, str], bool] | None:
 def _value_matches(base: str, value: str, patterns: Sequence[str]) -> bool | None:
     """One context value against the policy's values (ORed): a positive operator matches one;
     its ``Not`` form matches none. None when the operator is not understood."""
-    negated = base.startswith(("StringNot", "ArnNot"))
+    negated = base.startswith(_NEGATED)
     test = _positive_op(base.replace("Not", "", 1) if negated else base)
     if test is None:
         return None
@@ -205,7 +231,7 @@ def _condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Contex
                     return False if _value_matches(base, "", patterns) is not None else None
                 if qualifier == "ForAllValues" or if_exists:
                     continue
-                negated = base.startswith(("StringNot", "ArnNot"))
+                negated = base.startswith(_NEGATED)
                 if _value_matches(base, "", patterns) is None:
                     return None
                 if negated:

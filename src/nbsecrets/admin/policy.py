@@ -17,6 +17,7 @@ from nbsecrets.admin.cfn import to_yaml
 from nbsecrets.aws.admin_records import NAMESPACE
 from nbsecrets.config import DEFAULT_PREFIX
 from nbsecrets.errors import ConfigError
+from nbsecrets.federation.settings import DEFAULT_AUDIENCES, DEFAULT_DURATION_S, FEDERATED
 from nbsecrets.providers import Registry
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ __all__ = [
     "policy_json",
     "primary_key_arn",
     "secret_arns",
+    "token_statement",
 ]
 
 POLICY_NAME = "nbsecrets"
@@ -107,6 +109,16 @@ class PolicyOptions:
     secrets_account : str, optional
         The account that holds the secrets, when not the role's own (cross-account): the
         secret ARNs name it, and a customer managed ``kms_key_arn`` is required.
+    federated : tuple[str, ...]
+        Keyless providers, ``PROVIDER`` or ``PROVIDER=AUDIENCE`` (default audience: the
+        provider's, as ``nbsecrets federate`` sets it up), normalised to
+        ``PROVIDER=AUDIENCE``: sts:GetWebIdentityToken is granted for exactly those audiences
+        (``ForAllValues:StringEquals sts:IdentityTokenAudience``). When ``providers`` names
+        keys, the federated providers' secrets (which hold their settings) are added to them.
+    token_duration_s : int
+        The longest JWT lifetime the role may ask of STS (``NumericLessThanEquals
+        sts:DurationSeconds``), 60-3600, default 300: at least each provider's
+        ``duration_seconds``.
     """
 
     region: str | None
@@ -121,6 +133,8 @@ class PolicyOptions:
     kms_key_arns: tuple[str, ...] = ()
     install_artifact: str | None = None
     secrets_account: str | None = None  # default: account
+    federated: tuple[str, ...] = ()
+    token_duration_s: int = DEFAULT_DURATION_S
 
     def __post_init__(self) -> None:
         if not self.prefix or any(c in self.prefix for c in "*?"):
@@ -140,8 +154,22 @@ class PolicyOptions:
                 "keys and rotation's records), which no notebook role may reach; use "
                 "a prefix of its own such as nbsecrets/."
             )
+        federated = tuple(dict.fromkeys(_federated(f) for f in self.federated))
+        object.__setattr__(self, "federated", federated)
         names = tuple(dict.fromkeys(Registry().get(p).name for p in self.providers))
+        if names:  # the federated providers' secrets hold their settings: readable too
+            names = tuple(dict.fromkeys(names + tuple(f.split("=", 1)[0] for f in federated)))
         object.__setattr__(self, "providers", names)
+        duration = self.token_duration_s
+        if (
+            isinstance(duration, bool)
+            or not isinstance(duration, int)
+            or not 60 <= duration <= 3600
+        ):
+            raise ConfigError(
+                f"--token-duration takes seconds from 60 to 3600 (what STS vends), not "
+                f"{duration!r}."
+            )
         keys = ((self.kms_key_arn,) if self.kms_key_arn else ()) + tuple(self.kms_key_arns)
         object.__setattr__(
             self, "kms_key_arns", tuple(dict.fromkeys("=".join(_key_arn(k)) for k in keys))
@@ -188,6 +216,8 @@ class PolicyOptions:
         secrets_account: str | None = None,
         install_artifact: str | None = None,
         fallback_regions: Iterable[str] | None = None,
+        federated: Iterable[str] = (),
+        token_duration_s: int | None = None,
         defaults: Config | None = None,
         need_ids: bool = False,
     ) -> PolicyOptions:
@@ -197,7 +227,7 @@ class PolicyOptions:
         Parameters
         ----------
         region, account, prefix, providers, kms_key_arns, allow_write, list_secrets,
-        secrets_account, install_artifact, fallback_regions
+        secrets_account, install_artifact, fallback_regions, federated, token_duration_s
             As given by the admin; None (or nothing) takes the default.
         defaults : Config, optional
             Where a missing prefix and fallback regions come from (the CLI passes the loaded
@@ -240,13 +270,63 @@ class PolicyOptions:
             secrets_account=secrets_account,
             install_artifact=install_artifact,
             fallback_regions=tuple(fallback_regions),
+            federated=tuple(federated),
+            token_duration_s=DEFAULT_DURATION_S if token_duration_s is None else token_duration_s,
         )
+
+    @property
+    def audiences(self) -> tuple[str, ...]:
+        """The audiences of the federated providers, each once, in order."""
+        return tuple(dict.fromkeys(f.split("=", 1)[1] for f in self.federated))
 
     @property
     def primary_kms_key(self) -> str:
         """The key ARN of the primary region (given without ``REGION=``, and not naming a
         fallback region), or ""."""
         return next((arn for r, arn in _region_keys(self) if r == str(self.region)), "")
+
+
+def _federated(entry: str) -> str:
+    """``PROVIDER=AUDIENCE`` from ``PROVIDER`` (its default audience) or ``PROVIDER=AUDIENCE``."""
+    name, sep, audience = entry.partition("=")
+    try:
+        provider = Registry().get(name.strip()).name
+    except ConfigError:
+        provider = name.strip()
+    if provider not in FEDERATED:
+        raise ConfigError(
+            f"--federated takes {' or '.join(FEDERATED)} (optionally =AUDIENCE), not {entry!r}."
+        )
+    audience = audience.strip() if sep else DEFAULT_AUDIENCES[provider]
+    if not audience or any(c in audience for c in "*?$,") or len(audience) > 1000:
+        raise ConfigError(
+            f"--federated {entry!r}: the audience must be the exact value the provider's issuer "
+            "expects (no wildcards or commas, at most 1000 characters), e.g. "
+            f"{DEFAULT_AUDIENCES[provider]}."
+        )
+    return f"{provider}={audience}"
+
+
+def token_statement(audiences: Any, duration_s: Any) -> dict[str, Any]:
+    """The one grant of sts:GetWebIdentityToken: only for ``audiences`` (every audience asked
+    must be one of them, and one must be asked) and a lifetime of at most ``duration_s``.
+
+    ``ForAllValues`` (not ``ForAnyValue``, which allows extra audiences beside one listed) with
+    a ``Null`` guard (``ForAllValues`` holds vacuously when no audience is in the request). A
+    request without DurationSeconds has no ``sts:DurationSeconds`` and fails the numeric test,
+    so it is denied; nbsecrets always sends it. A template passes ``Ref`` values.
+    """
+    return {
+        "Sid": "FederatedTokens",
+        "Effect": "Allow",
+        "Action": "sts:GetWebIdentityToken",
+        "Resource": "*",
+        "Condition": {
+            "ForAllValues:StringEquals": {"sts:IdentityTokenAudience": audiences},
+            "Null": {"sts:IdentityTokenAudience": "false"},
+            "NumericLessThanEquals": {"sts:DurationSeconds": duration_s},
+        },
+    }
 
 
 def _resolve_ids(region: str | None, account: str | None, config: Config | None) -> tuple[str, str]:
@@ -343,7 +423,8 @@ def policy_document(opts: PolicyOptions) -> dict[str, Any]:
     ListSecrets on ``*`` unless ``list_secrets`` is off, kms:Decrypt on the named key through
     Secrets Manager only. With ``allow_write``: PutSecretValue, UpdateSecretVersionStage and
     TagResource (which CreateSecret with tags needs) on the same ARNs, and CreateSecret only
-    for those names (condition ``secretsmanager:Name``).
+    for those names (condition ``secretsmanager:Name``). With ``federated``:
+    sts:GetWebIdentityToken for those audiences and lifetime only (:func:`token_statement`).
 
     Raises
     ------
@@ -454,6 +535,8 @@ def policy_document(opts: PolicyOptions) -> dict[str, Any]:
                 "Resource": f"arn:{partition}:s3:::{bucket_key}",
             }
         )
+    if opts.federated:  # last, as the template appends its conditional copy
+        statements.append(token_statement(list(opts.audiences), str(opts.token_duration_s)))
     return {"Version": "2012-10-17", "Statement": statements}
 
 

@@ -4,7 +4,10 @@ the notebook-instance and Studio lifecycle configurations with the scripts.
 Generated from the scripts and :mod:`nbsecrets.admin.policy`, so the template never drifts
 from either. The install artifact (bucket, key, sha256) and the secret prefix are template
 parameters, used by both the scripts and the policy; region, fallback regions and KMS keys
-are fixed when the template is generated (``nbsecrets lifecycle --template`` options).
+are fixed when the template is generated (``nbsecrets lifecycle --template`` options). The
+keyless providers' audiences and token lifetime are parameters too (``FederatedAudiences``,
+``FederationTokenSeconds``), defaulting to the ``--federated`` and ``--token-duration``
+options; with no audience the role gets no sts:GetWebIdentityToken at all.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from typing import Any
 
 from nbsecrets.admin import studio
 from nbsecrets.admin.lifecycle import fill, script_text
-from nbsecrets.admin.policy import PolicyOptions, primary_key_arn
+from nbsecrets.admin.policy import PolicyOptions, primary_key_arn, token_statement
 
 __all__ = ["LOGS_POLICY_NAME", "logs_policy_document", "template_text"]
 
@@ -235,9 +238,22 @@ def template_text(opts: PolicyOptions | None = None) -> str:
 
     opts = opts or PolicyOptions(region=None, account=None)
     policy_opts = replace(
-        opts, prefix=_PREFIX_MARK, install_artifact="s3://${ArtifactBucket}/${ArtifactKey}"
+        opts,
+        prefix=_PREFIX_MARK,
+        install_artifact="s3://${ArtifactBucket}/${ArtifactKey}",
+        federated=(),  # from the parameters below, so a stack update can change them
     )
     policy = _mark_prefix(cloudformation_policy(policy_opts))
+    # The federated providers' secrets stay readable: __post_init__ added them to providers.
+    policy["Statement"].append(
+        {
+            "Fn::If": [
+                "HasFederatedAudiences",
+                token_statement({"Ref": "FederatedAudiences"}, {"Ref": "FederationTokenSeconds"}),
+                {"Ref": "AWS::NoValue"},
+            ]
+        }
+    )
     template: dict[str, Any] = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Description": "nbsecrets: notebook execution role with least-privilege access to its "
@@ -286,6 +302,21 @@ def template_text(opts: PolicyOptions | None = None) -> str:
                 Default="none",
                 AllowedValues=["none", "account", "arn"],
             ),
+            "FederatedAudiences": {
+                "Type": "CommaDelimitedList",
+                "Default": ",".join(opts.audiences),
+                "Description": "Keyless providers (docs/keyless.md): the audiences the role may "
+                "ask STS GetWebIdentityToken for, exactly (https://api.openai.com/v1, "
+                "https://api.anthropic.com); empty: no GetWebIdentityToken at all.",
+            },
+            "FederationTokenSeconds": {
+                "Type": "Number",
+                "Default": str(opts.token_duration_s),
+                "MinValue": 60,
+                "MaxValue": 3600,
+                "Description": "The longest lifetime of those tokens the role may ask "
+                "(sts:DurationSeconds); at least the federation settings' duration_seconds.",
+            },
             "NotebookInstanceName": _parameter(
                 "Also create this notebook instance (leave empty for none).", Default=""
             ),
@@ -326,6 +357,7 @@ def template_text(opts: PolicyOptions | None = None) -> str:
         "Conditions": {
             "CreateNotebook": _not_empty("NotebookInstanceName"),
             "HasManagedPolicies": _not_empty("ManagedPolicyArns", is_list=True),
+            "HasFederatedAudiences": _not_empty("FederatedAudiences", is_list=True),
             "HasSubnet": _not_empty("SubnetId"),
             "HasSecurityGroups": _not_empty("SecurityGroupIds", is_list=True),
             "TrustSourceAccount": {"Fn::Equals": [{"Ref": "TrustCondition"}, "account"]},

@@ -17,7 +17,7 @@ from nbsecrets.errors import (
     SecretFormatError,
     combine,
 )
-from nbsecrets.refs import KeyRef, extract_value
+from nbsecrets.refs import KeyRef, extract_value, federation_of
 
 __all__ = ["BATCH_LIMIT", "Reader"]
 
@@ -85,6 +85,10 @@ class Reader:
             if isinstance(got, tuple):
                 secret, cached = got
                 try:
+                    fed = federation_of(secret.payload, ref, secret.name)
+                    if fed is not None:
+                        loaded.append(LoadedKey(ref, secret, "", cached, federation=fed))
+                        continue
                     value = extract_value(secret.payload, ref, secret.name)
                 except SecretFormatError as exc:
                     by_key[ref.name] = exc

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from nbsecrets.federation.settings import Federation
 from nbsecrets.refs import KeyRef
 
 __all__ = ["CURRENT", "PREVIOUS", "LoadedKey", "SecretInfo", "SecretVersion", "VersionInfo"]
@@ -34,6 +35,10 @@ class LoadedKey:
     secret: SecretVersion
     value: str = field(repr=False, compare=False)
     cached: bool = False
+    # A secret with federation settings instead of a key (value ""), and once its tokens
+    # are had, until when the one shown is valid (epoch seconds).
+    federation: Federation | None = None
+    valid_until: float | None = None
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,7 @@ class Row:
     last_changed: datetime | None
     loadable: bool
     rotation: str = "-"  # on, last DATE / on, not yet / off
+    mode: str = "key"  # or "federated": short-lived tokens instead of a key
 
     @property
     def key(self) -> tuple[str, str]:
@@ -109,6 +110,7 @@ def build_rows(
                 info.last_changed,
                 True,
                 rotation_text(info),
+                status.mode,
             )
         )
     shown = {r.key for r in rows}
@@ -296,7 +298,9 @@ class KeyPicker(widgets.VBox):
             cells += [
                 box,
                 widgets.HTML(
-                    f'<span style="color:{_COLORS[row.status]};font-weight:600">{row.status}</span>'
+                    f'<span style="color:{_COLORS[row.status]};font-weight:600">'
+                    f"{row.status}</span>"
+                    + (" <i>federated</i>" if row.mode == "federated" else "")
                 ),
                 widgets.HTML("<code>" + _text(", ".join(row.env_vars)) + "</code>"),
                 widgets.HTML(_text(row.secret)),

@@ -95,11 +95,18 @@ class Index:
     shortest: int  # bytes of the shortest text that can hold a match
 
     @classmethod
-    def of(cls, values: dict[str, str]) -> Index | None:
-        """The index of ``values`` (value -> label); None when none is long enough."""
-        run_forms: list[bytes] = []
-        run_labels: list[str] = []
-        exact_labels: dict[bytes, str] = {}
+    def of(cls, values: dict[str, str], base: Index | None = None) -> Index | None:
+        """The index of ``values`` (value -> label); None when none is long enough.
+
+        With ``base``, the index of ``base``'s values and ``values``, built by indexing only
+        the new forms: a process that registers short-lived tokens all day pays for each new
+        token, not again for every value it holds.
+        """
+        run_forms: list[bytes] = list(base.forms) if base else []
+        run_labels: list[str] = list(base.form_labels) if base else []
+        exact_labels: dict[bytes, str] = dict(base.exact) if base else {}
+        seen = set(run_forms)
+        start = len(run_forms)
         for value, label in values.items():
             if len(value) < MIN_EXACT:
                 continue
@@ -107,17 +114,19 @@ class Index:
             for form in forms(value):
                 b = form.encode("utf-8", "surrogatepass")
                 if RUN <= len(value) <= MAX_RUN_VALUE and len(b) >= RUN and form != hexed:
-                    if b not in run_forms:
+                    if b not in seen:
+                        seen.add(b)
                         run_forms.append(b)
                         run_labels.append(label)
                 else:
                     exact_labels.setdefault(b, label)
         if not run_forms and not exact_labels:
             return None
-        anchors: set[int] = set()
+        anchors: set[int] = set(base.anchor_set) if base else set()
         after: dict[bytes, list[tuple[int, int]]] = {}
         before: dict[bytes, list[tuple[int, int]]] = {}
-        for i, b in enumerate(run_forms):
+        for i in range(start, len(run_forms)):
+            b = run_forms[i]
             for j in range(len(b) - ANCHOR + 1):
                 anchors.add(int.from_bytes(b[j : j + ANCHOR], "little"))
                 if j + 8 <= len(b):
@@ -129,9 +138,19 @@ class Index:
         return cls(
             forms=tuple(run_forms),
             form_labels=tuple(run_labels),
-            after={k: tuple(v) for k, v in after.items()},
-            before={k: tuple(v) for k, v in before.items()},
+            after=_merged(base.after if base else None, after),
+            before=_merged(base.before if base else None, before),
             anchor_set=frozenset(anchors),
             exact=tuple(exact_labels.items()),
             shortest=min(lengths),
         )
+
+
+def _merged(
+    base: dict[bytes, Positions] | None, new: dict[bytes, list[tuple[int, int]]]
+) -> dict[bytes, Positions]:
+    """``base``'s positions with ``new``'s added (``base`` is not changed)."""
+    out = dict(base) if base else {}
+    for key, positions in new.items():
+        out[key] = (*out.get(key, ()), *positions)
+    return out

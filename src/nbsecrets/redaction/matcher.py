@@ -100,6 +100,12 @@ class Redactor:
         index = Index.of(values)
         return None if index is None else cls(index)
 
+    def plus(self, values: dict[str, str]) -> Redactor:
+        """A redactor for this one's values and ``values``, indexing only the new ones."""
+        index = Index.of(values, base=self.index)
+        assert index is not None  # this index is not empty, so neither is the new one
+        return type(self)(index)
+
     def text(self, text: str) -> str:
         """``text`` with the values replaced; the same object when nothing matched."""
         if len(text) < self.index.shortest // 4:

@@ -2,7 +2,8 @@
 
 Every value loaded by nbsecrets is registered here (:func:`register`) before it reaches the
 environment, so redaction is in force from the first moment the value exists in the process,
-and it stays in force until the process ends (``--unload`` does not forget a value). What is
+and it stays in force until the process ends (``--unload`` does not forget a value);
+short-lived tokens registered with an expiry stay until shortly after they expire. What is
 matched, and how it stays fast, is in :mod:`nbsecrets.redaction.matcher`.
 
 This is core code: the API registers values, and the kernel hooks (``nbsecrets.notebook``)
@@ -15,6 +16,7 @@ subscribe with :func:`on_register` to scrub what a kernel kept before a value wa
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -37,6 +39,13 @@ T = TypeVar("T")
 S = TypeVar("S", str, bytes)
 _lock = threading.Lock()
 _values: dict[str, str] = {}  # value -> provider label
+# Short-lived tokens (federated providers' JWTs and access tokens): value -> when it expires.
+# An expired token is no credential; it is dropped RETIRE_AFTER_S later, at the next
+# registration, so a kernel that refreshes tokens all day keeps a bounded set (every value
+# makes each registration and scan dearer). Values without an expiry stay until the end.
+_expiry: dict[str, float] = {}
+RETIRE_AFTER_S = 120.0
+RETIRE_BATCH = 8  # expired tokens dropped together, in one rebuild of the matcher
 _matcher: Redactor | None = None
 _enabled = True
 _listeners: list[Callable[[bool], None]] = []
@@ -71,10 +80,12 @@ def active() -> bool:
     return _enabled and _matcher is not None
 
 
-def register(label: str, value: str) -> None:
+def register(label: str, value: str, *, expires_at: float | None = None) -> None:
     """Remember ``value`` (loaded for ``label``) for redaction until the kernel ends.
 
-    Also re-reads the ``NBSECRETS_REDACT`` setting and tells the listeners (inside IPython, the
+    ``expires_at`` (epoch seconds) marks a short-lived token: it is forgotten
+    :data:`RETIRE_AFTER_S` after it expired. Also re-reads the ``NBSECRETS_REDACT`` setting
+    and tells the listeners (inside IPython, the
     kernel hooks: they install themselves and scrub what the shell kept before this value).
     """
     global _matcher
@@ -83,8 +94,18 @@ def register(label: str, value: str) -> None:
     with _lock:
         new = value not in _values
         _values.setdefault(value, label)
+        if expires_at is not None and new:
+            _expiry[value] = expires_at
         if new:
-            _matcher = Redactor.of(_values)
+            now = time.time()
+            expired = [v for v, exp in _expiry.items() if exp + RETIRE_AFTER_S < now and v != value]
+            if _matcher is None or len(expired) >= RETIRE_BATCH:
+                for old in expired:  # retired in batches: each batch is one full rebuild
+                    _values.pop(old, None)
+                    del _expiry[old]
+                _matcher = Redactor.of(_values)
+            else:
+                _matcher = _matcher.plus({value: label})
     refresh_setting()
     for listener in list(_listeners):
         listener(new)

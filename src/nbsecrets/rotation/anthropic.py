@@ -21,8 +21,8 @@ from typing import Any
 
 from nbsecrets.aws.admin_records import ADMIN_KEY_SECRETS
 from nbsecrets.errors import AccessDeniedError, KeyNotFoundError
+from nbsecrets.provider_http import ProviderError, listing, request
 from nbsecrets.rotation.base import Context, KeyProvider, Verdict, hint_matches
-from nbsecrets.rotation.http import ProviderError, listing, request
 from nbsecrets.rotation.ledger import Minted
 
 __all__ = ["ADMIN_SECRET", "Anthropic"]

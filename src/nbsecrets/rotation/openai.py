@@ -20,8 +20,8 @@ from dataclasses import replace
 
 from nbsecrets.aws.admin_records import ADMIN_KEY_SECRETS
 from nbsecrets.errors import ConfigError
+from nbsecrets.provider_http import ProviderError, listing, request
 from nbsecrets.rotation.base import Context, KeyProvider, Verdict, hint_matches
-from nbsecrets.rotation.http import ProviderError, listing, request
 from nbsecrets.rotation.ledger import Minted
 from nbsecrets.rotation.settings import PROJECT_ENV, PROJECT_ID, SETTINGS_PREFIX
 

@@ -1,5 +1,8 @@
 """JSON over HTTPS with the standard library, for the providers' key and admin APIs.
 
+Core, so that both rotation/ (minting, testing and revoking keys) and admin/ (``nbsecrets
+federate``'s identity providers and rules) use one implementation.
+
 Error messages carry the method, the path and the HTTP status (and the provider's error
 ``type`` when it gives one), never a request or response body: a create-key response holds
 the new key, and a rejection can echo part of the key that was sent.
