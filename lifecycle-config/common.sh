@@ -7,12 +7,14 @@
 #
 # In seconds it writes the deploy-time settings where every kernel reads them, the IPython
 # config that loads nbsecrets (%aikey with no %load_ext) and a stand-in %aikey for kernels
-# started while the install runs, then returns. In the background (nohup) it downloads the
-# pinned artifact from S3 with the role's credentials, refuses it unless its sha256 is the one
-# fixed at deploy time, and installs it offline (pip --no-index --find-links, upgrading
-# nothing that is already there) into each environment ENVS names except SKIP_ENV, as NB_USER;
-# then `nbsecrets doctor --at-start`. It logs to stdout (CloudWatch) and to $LOG. It never
-# changes the role it runs as.
+# started while the install runs. Then, in the background (nohup), it downloads the pinned
+# artifact from S3 with the role's credentials, refuses it unless its sha256 is the one fixed
+# at deploy time, installs it offline (pip --no-index --find-links; a dependency is upgraded
+# only where an environment's is older than nbsecrets needs, and the log says which) into each
+# environment ENVS names except SKIP_ENV, as NB_USER; then `nbsecrets doctor --at-start`. It
+# waits for that up to NBSECRETS_WAIT seconds (within SageMaker's 5 minutes) and copies its
+# log to stdout, which reaches CloudWatch; past that the install goes on in the background and
+# only $LOG has the rest. It never changes the role it runs as.
 : "${NB_USER:?}" "${NB_HOME:?}" "${ENVS:?}"
 SKIP_ENV="${SKIP_ENV:--}"  # an environment not to install into ("-": none)
 
@@ -27,6 +29,9 @@ KMS_KEY_ID=""
 # <<< settings <<<
 
 LOG="${NBSECRETS_LOG:-$NB_HOME/nbsecrets-lifecycle.log}"
+WAIT="${NBSECRETS_WAIT:-200}"  # seconds on-start waits for the install (SageMaker allows 300)
+# STS through its regional endpoint even with a boto3 older than 1.40 (VPC-only networks)
+export AWS_STS_REGIONAL_ENDPOINTS="${AWS_STS_REGIONAL_ENDPOINTS:-regional}"
 METADATA="/opt/ml/metadata/resource-metadata.json"
 export PATH="$PATH:/usr/sbin:/sbin"  # runuser, where there is no sudo
 
@@ -80,7 +85,8 @@ PY
   # The stand-in %aikey: while the install runs, says so; once done, loads the real one.
   cat >"$dir/startup/00-nbsecrets.py" <<PY
 def _nbsecrets_standin(log="$LOG"):
-    import importlib, importlib.util
+    import importlib, importlib.util, os
+    os.environ.setdefault("AWS_STS_REGIONAL_ENDPOINTS", "regional")
     ip = get_ipython()
     if ip is None or "aikey" in ip.magics_manager.magics["line"]:
         return
@@ -158,11 +164,21 @@ install_all() {
   else
     log "no install source set: deploy with 'nbsecrets lifecycle --artifact s3://...'"; return 0
   fi
-  local doctor_py=""
+  local doctor_py="" pip changed
   while IFS= read -r env; do
-    if as_user "$env/bin/python" -m pip install --quiet --disable-pip-version-check \
+    pip=(as_user "$env/bin/python" -m pip)
+    "${pip[@]}" list --format=freeze --disable-pip-version-check >"$work/before" 2>/dev/null \
+      || true
+    if "${pip[@]}" install --quiet --disable-pip-version-check \
         --upgrade-strategy only-if-needed "${args[@]}" >>"$LOG" 2>&1; then
-      log "installed into $env"
+      "${pip[@]}" list --format=freeze --disable-pip-version-check >"$work/after" 2>/dev/null \
+        || true
+      changed="$(awk -F'==' 'NR == FNR { old[tolower($1)] = $2; next }
+        { n = tolower($1) } !(n in old) { a = a " " $1 " " $2; next }
+        old[n] != $2 { u = u " " $1 " " old[n] "->" $2 }
+        END { printf "added:%s; upgraded:%s", (a ? a : " -"), (u ? u : " -") }' \
+        "$work/before" "$work/after")"
+      log "installed into $env ($changed)"
       doctor_py="${doctor_py:-$env/bin/python}"
     else
       log "FAILED to install into $env (see above)"
@@ -170,7 +186,8 @@ install_all() {
   done < <(targets)
   rm -rf "$work"
   if [ -n "$doctor_py" ]; then
-    as_user "$doctor_py" -m nbsecrets.cli doctor --at-start >>"$LOG" 2>&1 \
+    as_user env AWS_STS_REGIONAL_ENDPOINTS="$AWS_STS_REGIONAL_ENDPOINTS" "$doctor_py" \
+      -m nbsecrets.cli doctor --at-start >>"$LOG" 2>&1 \
       || log "doctor found problems (above); the fix is in each FAIL/WARN line"
   fi
   log "done"
@@ -178,6 +195,7 @@ install_all() {
 
 touch "$LOG"
 chown "$NB_USER" "$LOG" 2>/dev/null || true
+start="$(wc -c <"$LOG")"
 log "on-start: artifact ${ARTIFACT_URI:-${PIP_REQUIREMENT:-(none)}}; environments $ENVS"
 write_settings
 write_ipython
@@ -185,4 +203,14 @@ export ARTIFACT_URI ARTIFACT_SHA256 PIP_REQUIREMENT REGION NB_USER NB_HOME ENVS 
   METADATA
 export -f log as_user targets sha256 download install_all
 nohup bash -c 'install_all >/dev/null' >>"$LOG" 2>&1 </dev/null &
-log "installing in the background (pid $!, log $LOG); this script returns now"
+pid=$!
+log "installing in the background (pid $pid, log $LOG); waiting up to ${WAIT}s for it"
+until ! kill -0 "$pid" 2>/dev/null || [ "$SECONDS" -ge "$WAIT" ]; do sleep 1; done
+# What the install logged (installed, refused, failed, doctor's warnings) goes to stdout too.
+tail -c +"$((start + 1))" "$LOG" | grep -v ' nbsecrets: \(settings\|IPython config\|on-start\|installing in\)' \
+  || true
+if kill -0 "$pid" 2>/dev/null; then
+  log "still installing after ${WAIT}s: it goes on in the background; the rest is in $LOG only"
+else
+  log "install finished; this script returns now"
+fi

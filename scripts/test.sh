@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium chromium-driver)
 command -v shellcheck >/dev/null 2>&1 || need+=(shellcheck)
+# tests/iamsim/: an IAM evaluator we did not write (@cloud-copilot/iam-simulate) runs on node.
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 # tests/sagemaker/ builds the simulated machine's environments from a Python outside /root.
 /usr/bin/python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if ((${#need[@]})); then
@@ -20,6 +23,12 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev,pulumi,sagemaker-sdk]' 2>&1 \
   | grep -v "^WARNING: Location" || true
+
+# The pinned simulator, exactly as package-lock.json says (tests skip, saying so, without it).
+if [ ! -d tests/iamsim/node_modules/@cloud-copilot/iam-simulate ]; then
+  (cd tests/iamsim && npm ci --no-audit --no-fund --loglevel=error) \
+    || echo "npm ci in tests/iamsim failed: the tests that compare with iam-simulate will skip." >&2
+fi
 
 .venv/bin/ruff check src tests benchmarks scripts
 .venv/bin/ruff format --check src tests benchmarks scripts

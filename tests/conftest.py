@@ -21,19 +21,16 @@ from tests.keys import SHAPES
 from tests.proxy import Proxy
 
 REGION = DEMO_REGION
+
+
+def trust_policy(principal: dict[str, str]) -> str:
+    """A role's trust policy (JSON) that lets ``principal`` assume it."""
+    statement = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
 # The trust policy of a SageMaker execution role (notebook or job).
-SAGEMAKER_TRUST = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-)
+SAGEMAKER_TRUST = trust_policy({"Service": "sagemaker.amazonaws.com"})
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -1,7 +1,8 @@
 """A loopback HTTP server speaking SageMaker's JSON protocol (``X-Amz-Target:
-SageMaker.<Op>``) for the calls moto does not serve: Studio lifecycle configurations,
-DescribeDomain/UpdateDomain, DescribeSpace/DescribeUserProfile (the execution role of a Studio
-app), and the update of notebook-instance lifecycle configurations.
+SageMaker.<Op>``) for the calls moto does not serve: Studio lifecycle configurations (create,
+describe, list, delete: refused with ResourceInUse while a domain, user profile, space or
+running app names one, as SageMaker documents), domains, user profiles, spaces and apps
+(list, describe, update), and the update of notebook-instance lifecycle configurations.
 Point boto3 at it with ``AWS_ENDPOINT_URL_SAGEMAKER``. It records every request.
 """
 
@@ -25,13 +26,17 @@ class SageMakerApi(Served):
         self.domains: dict[str, dict[str, Any]] = {}
         self.spaces: dict[str, dict[str, Any]] = {}  # space name -> DescribeSpace answer
         self.profiles: dict[str, dict[str, Any]] = {}  # profile -> DescribeUserProfile answer
+        self.apps: dict[str, dict[str, Any]] = {}  # "space/AppType" -> DescribeApp answer
         self.serve(_Handler)
 
     def ops(self) -> list[str]:
         return [op for op, _ in self.requests]
 
     def in_use(self, arn: str) -> bool:
-        return arn in json.dumps(self.domains)
+        """Named anywhere SageMaker's DeleteStudioLifecycleConfig looks: domains' and
+        profiles' settings (allowed lists included), spaces, apps that are not deleted."""
+        live = [a for a in self.apps.values() if a.get("Status") not in ("Deleted", "Failed")]
+        return arn in json.dumps([self.domains, self.profiles, self.spaces, live])
 
     # -- operations: return (status, body) -------------------------------------------------
 
@@ -80,6 +85,36 @@ class SageMakerApi(Served):
         del self.studio[name]
         return 200, {}
 
+    def op_ListStudioLifecycleConfigs(self, body):
+        part = body.get("NameContains", "")
+        kind = body.get("AppTypeEquals")
+        found = [
+            {
+                k: c[k]
+                for k in (
+                    "StudioLifecycleConfigName",
+                    "StudioLifecycleConfigArn",
+                    "StudioLifecycleConfigAppType",
+                )
+            }
+            for name, c in sorted(self.studio.items())
+            if part in name and kind in (None, c["StudioLifecycleConfigAppType"])
+        ]
+        return self._page(body, "StudioLifecycleConfigs", found)
+
+    @staticmethod
+    def _page(body: dict[str, Any], key: str, items: list[Any]) -> tuple[int, dict[str, Any]]:
+        """Two items a page, with NextToken, so that callers must follow pages."""
+        start = int(body.get("NextToken") or 0)
+        page: dict[str, Any] = {key: items[start : start + 2]}
+        if start + 2 < len(items):
+            page["NextToken"] = str(start + 2)
+        return 200, page
+
+    def op_ListDomains(self, body):
+        found = [{"DomainId": d, "DomainArn": v["DomainArn"]} for d, v in self.domains.items()]
+        return self._page(body, "Domains", found)
+
     def op_DescribeDomain(self, body):
         return self._describe(self.domains, body["DomainId"])
 
@@ -87,15 +122,84 @@ class SageMakerApi(Served):
         domain = self.domains.get(body["DomainId"])
         if domain is None:
             return self._missing(body["DomainId"])
-        for key, value in body.get("DefaultUserSettings", {}).items():
-            domain.setdefault("DefaultUserSettings", {})[key] = value
+        for block in ("DefaultUserSettings", "DefaultSpaceSettings"):
+            for key, value in body.get(block, {}).items():
+                domain.setdefault(block, {})[key] = value
         return 200, {"DomainArn": domain["DomainArn"]}
+
+    def op_ListSpaces(self, body):
+        found = [{"DomainId": body.get("DomainIdEquals"), "SpaceName": n} for n in self.spaces]
+        return self._page(body, "Spaces", found)
 
     def op_DescribeSpace(self, body):
         return self._describe(self.spaces, body["SpaceName"])
 
+    def op_ListUserProfiles(self, body):
+        found = [
+            {"DomainId": body.get("DomainIdEquals"), "UserProfileName": n} for n in self.profiles
+        ]
+        return self._page(body, "UserProfiles", found)
+
     def op_DescribeUserProfile(self, body):
         return self._describe(self.profiles, body["UserProfileName"])
+
+    def op_UpdateUserProfile(self, body):
+        profile = self.profiles.get(body["UserProfileName"])
+        if profile is None:
+            return self._missing(body["UserProfileName"])
+        for key, value in body.get("UserSettings", {}).items():
+            profile.setdefault("UserSettings", {})[key] = value
+        return 200, {"UserProfileArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:user-profile/x"}
+
+    def op_ListApps(self, body):
+        found = [
+            {k: a[k] for k in ("AppName", "AppType", "SpaceName", "Status") if k in a}
+            for a in self.apps.values()
+        ]
+        return self._page(body, "Apps", found)
+
+    def op_DescribeApp(self, body):
+        return self._describe(self.apps, f"{body.get('SpaceName', '')}/{body['AppType']}")
+
+    def launch(self, domain_id: str, space: str, app_type: str) -> str:
+        """Start an app in ``space`` as Studio does: the built-in configuration resolved from
+        the domain at this launch, then the space's pre-selected default, each allowed only if
+        in the list (else the launch fails, as in SageMaker). Returns the decoded scripts run,
+        built-in first, joined by a line ``# --- next configuration ---``."""
+        import base64
+
+        key = {"JupyterLab": "JupyterLabAppSettings", "CodeEditor": "CodeEditorAppSettings"}
+        settings = self.spaces[space].get("SpaceSettings", {})
+        shared = self.spaces[space].get("SpaceSharingSettings", {}).get("SharingType") == "Shared"
+        domain = self.domains[domain_id]
+        block = domain.get("DefaultSpaceSettings" if shared else "DefaultUserSettings", {})
+        app = block.get(key[app_type], {})
+        built_in = app.get("BuiltInLifecycleConfigArn")
+        default = (settings.get(key[app_type], {}).get("DefaultResourceSpec") or {}).get(
+            "LifecycleConfigArn"
+        )
+        texts = []
+        for arn in (built_in, default):
+            if not arn:
+                continue
+            if arn != built_in and arn not in app.get("LifecycleConfigArns", []):
+                raise AssertionError(f"{arn} is not in the domain's allowed list")
+            [config] = [c for c in self.studio.values() if c["StudioLifecycleConfigArn"] == arn]
+            assert config["StudioLifecycleConfigAppType"] == app_type
+            texts.append(base64.b64decode(config["StudioLifecycleConfigContent"]).decode())
+        self.apps[f"{space}/{app_type}"] = {
+            "AppName": "default",
+            "AppType": app_type,
+            "SpaceName": space,
+            "DomainId": domain_id,
+            "Status": "InService",
+            "BuiltInLifecycleConfigArn": built_in or "",
+            "ResourceSpec": {"LifecycleConfigArn": default} if default else {},
+        }
+        return "\n# --- next configuration ---\n".join(texts)
+
+    def stop(self, space: str, app_type: str) -> None:
+        self.apps[f"{space}/{app_type}"]["Status"] = "Deleted"
 
     def op_DescribeNotebookInstanceLifecycleConfig(self, body):
         name = body["NotebookInstanceLifecycleConfigName"]

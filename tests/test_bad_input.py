@@ -149,8 +149,14 @@ def before():
 
 
 @pytest.mark.parametrize("case", CASES, ids=list(CASES))
-def test_bad_input(case, ip, seed, proxy, before, capsys):
+def test_bad_input(case, ip, seed, proxy, before, capsys, monkeypatch, tmp_path):
     setup, line, exc_type, words = CASES[case]
+    # This machine's own SageMaker metadata (a simulated machine may have left one) is not
+    # this test's: read it from an empty place.
+    from nbsecrets.aws import sagemaker, transport
+
+    missing = tmp_path / "resource-metadata.json"
+    monkeypatch.setattr(transport, "sagemaker_region", lambda: sagemaker.sagemaker_region(missing))
     seed("nbsecrets/openai", KEY)
     if setup == "json":
         seed("nbsecrets/anthropic", '{"api_key": "sk-unterminated')

@@ -21,11 +21,12 @@ import pulumi
 import pulumi_aws as aws
 from pulumi.runtime.config import is_config_secret
 
-from nbsecrets.admin import lifecycle
+from nbsecrets.admin import lifecycle, studio
 from nbsecrets.admin.artifact import parse_s3_uri
 from nbsecrets.admin.ops_policy import rotation_policy_document
 from nbsecrets.admin.policy import POLICY_NAME, PolicyOptions, policy_document
 from nbsecrets.admin.resource_policy import resource_policy, role_arns
+from nbsecrets.admin.template import LOGS_POLICY_NAME, logs_policy_document
 from nbsecrets.errors import NbSecretsError
 
 TRUST = {"Version": "2012-10-17", "Statement": [{
@@ -35,6 +36,8 @@ LAMBDA_TRUST = {"Version": "2012-10-17", "Statement": [{
     "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"},
     "Action": "sts:AssumeRole"}]}
 KINDS = ("instance", "studio")
+TRUST_CONDITIONS = ("none", "account", "arn")
+PLATFORM = "notebook-al2023-v1"  # AL2 notebook instances can no longer be created
 # Keys the rotation Lambda can mint (nbsecrets.rotation's providers with can_mint); the others
 # are rotated by hand with `nbsecrets rotate NAME`. Kept literal so the program does not import
 # the Lambda's code.
@@ -77,6 +80,12 @@ class Settings:
     rotation_code: tuple[str, str] | None = None  # (bucket, key) of the nbsecrets wheel
     rotation_grace_days: int = 1
     openai_project_id: str = ""
+    trust_condition: str = "none"
+    managed_policy_arns: tuple[str, ...] = ()
+    platform_identifier: str = PLATFORM
+    direct_internet_access: str = "Enabled"
+    subnet_id: str | None = None
+    security_group_ids: tuple[str, ...] = ()
 
     @property
     def rotated(self) -> tuple[str, ...]:
@@ -157,6 +166,20 @@ def settings(cfg: pulumi.Config) -> Settings:
         rotation_grace_days=1 if cfg.get_int("rotationGraceDays") is None
         else cfg.get_int("rotationGraceDays"),
         openai_project_id=cfg.get("openaiProjectId") or "")
+    trust = cfg.get("trustCondition") or "none"
+    if trust not in TRUST_CONDITIONS:
+        raise pulumi.RunError(f"trustCondition is none, account or arn, not {trust!r}.")
+    internet = cfg.get("directInternetAccess") or "Enabled"
+    if internet not in ("Enabled", "Disabled"):
+        raise pulumi.RunError(f"directInternetAccess is Enabled or Disabled, not {internet!r}.")
+    if internet == "Disabled" and not cfg.get("subnetId"):
+        raise pulumi.RunError("directInternetAccess Disabled needs a subnet: pulumi config set "
+                              "subnetId subnet-...")
+    s = dataclasses.replace(
+        s, trust_condition=trust, managed_policy_arns=tuple(_list(cfg, "managedPolicyArns")),
+        platform_identifier=cfg.get("platformIdentifier") or PLATFORM,
+        direct_internet_access=internet, subnet_id=cfg.get("subnetId") or None,
+        security_group_ids=tuple(_list(cfg, "securityGroupIds")))
     if (rotation or code) and not s.rotated:
         raise pulumi.RunError(f"The rotation Lambda mints keys for {', '.join(MINTABLE)} only; "
                               f"rotate {providers[0]} by hand with `nbsecrets rotate "
@@ -245,6 +268,17 @@ def _install(cfg: pulumi.Config, region: str, replicas: tuple[str, ...], kms: st
         raise pulumi.RunError(str(exc)) from None
 
 
+def _trust(s: Settings, account: str) -> dict[str, Any]:
+    """The role's trust policy, with the confused-deputy condition ``trustCondition`` asks."""
+    statement: dict[str, Any] = dict(TRUST["Statement"][0])
+    if s.trust_condition == "account":
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": account}}
+    elif s.trust_condition == "arn":
+        statement["Condition"] = {"ArnLike": {
+            "aws:SourceArn": f"arn:aws:sagemaker:{s.region}:{account}:*"}}
+    return {"Version": "2012-10-17", "Statement": [statement]}
+
+
 def _b64(relative: str, settings: lifecycle.Settings) -> str:
     return base64.b64encode(lifecycle.script_text(relative, settings).encode()).decode()
 
@@ -256,10 +290,15 @@ def main() -> dict[str, Any]:
     account = s.account or aws.get_caller_identity_output().account_id
 
     role = aws.iam.Role("notebook-role", name=s.role_name,
-                        assume_role_policy=json.dumps(TRUST))
+                        assume_role_policy=pulumi.Output.from_input(account).apply(
+                            lambda a: json.dumps(_trust(s, a))),
+                        managed_policy_arns=list(s.managed_policy_arns) or None)
     aws.iam.RolePolicy("notebook-policy", name=POLICY_NAME, role=role.id,
                        policy=pulumi.Output.from_input(account).apply(
                            lambda a: json.dumps(policy_document(s.options(a)))))
+    aws.iam.RolePolicy("notebook-logs", name=LOGS_POLICY_NAME, role=role.id,
+                       policy=pulumi.Output.from_input(account).apply(
+                           lambda a: json.dumps(logs_policy_document(s.region, a))))
 
     lambda_arn, rotation_role = s.rotation_lambda_arn, None
     if s.rotation_code and s.rotated:
@@ -291,12 +330,27 @@ def main() -> dict[str, Any]:
                     automatically_after_days=s.rotation_days))
         secret_arns[provider], secret_names[provider] = secret.arn, secret.name
 
+    extra: dict[str, Any] = {}
     if s.kind == "studio":
-        lcc = aws.sagemaker.StudioLifecycleConfig(
-            "lifecycle", studio_lifecycle_config_name=s.lifecycle_name,
-            studio_lifecycle_config_app_type="JupyterLab",
-            studio_lifecycle_config_content=_b64("studio/on-start.sh", s.install))
+        # Immutable, and SageMaker refuses to delete one in use: named after the content, so
+        # a new artifact is a new configuration (create before delete), and the old one is
+        # retained (deleted later by `nbsecrets lifecycle --studio --prune`).
+        content = _b64("studio/on-start.sh", s.install)
+        made = {
+            app_type: aws.sagemaker.StudioLifecycleConfig(
+                "lifecycle" if app_type == "JupyterLab" else "lifecycle-code-editor",
+                studio_lifecycle_config_name=studio.config_name(
+                    s.lifecycle_name, app_type, content),
+                studio_lifecycle_config_app_type=app_type,
+                studio_lifecycle_config_content=content,
+                opts=pulumi.ResourceOptions(retain_on_delete=True))
+            for app_type in studio.APP_TYPES
+        }
+        lcc = made["JupyterLab"]
         lcc_name = lcc.studio_lifecycle_config_name
+        extra = {"codeEditorLifecycleConfigArn": made["CodeEditor"].arn,
+                 "codeEditorLifecycleConfigName":
+                     made["CodeEditor"].studio_lifecycle_config_name}
     else:
         lcc = aws.sagemaker.NotebookInstanceLifecycleConfiguration(
             "lifecycle", name=s.lifecycle_name,
@@ -306,14 +360,20 @@ def main() -> dict[str, Any]:
     exports: dict[str, Any] = {
         "roleArn": role.arn, "roleName": role.name, "policyName": POLICY_NAME,
         "secretArns": secret_arns, "secretNames": secret_names,
-        "lifecycleConfigArn": lcc.arn, "lifecycleConfigName": lcc_name,
+        "lifecycleConfigArn": lcc.arn, "lifecycleConfigName": lcc_name, **extra,
     }
     if rotation_role is not None:
         exports["rotationFunctionArn"], exports["rotationRoleArn"] = lambda_arn, rotation_role
     if s.notebook_instance and s.kind == "instance":
         notebook = aws.sagemaker.NotebookInstance(
             "notebook", name=s.notebook_instance, instance_type=s.notebook_instance_type,
-            role_arn=role.arn, lifecycle_config_name=lcc_name)
+            role_arn=role.arn, lifecycle_config_name=lcc_name,
+            platform_identifier=s.platform_identifier,
+            instance_metadata_service_configuration=aws.sagemaker.
+            NotebookInstanceInstanceMetadataServiceConfigurationArgs(
+                minimum_instance_metadata_service_version="2"),
+            direct_internet_access=s.direct_internet_access, subnet_id=s.subnet_id,
+            security_groups=list(s.security_group_ids) or None)
         exports["notebookInstanceName"] = notebook.name
     for name, value in exports.items():
         pulumi.export(name, value)

@@ -22,6 +22,7 @@ from nbsecrets.jobs import job_environment, load_environment
 __all__ = [
     *errors.__all__,
     "__version__",
+    "jupyter_pre_save_hook",
     "get",
     "job_environment",
     "list_keys",
@@ -77,3 +78,19 @@ def load_ipython_extension(ipython: Any) -> None:
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove ``%aikey``. Values already loaded stay redacted until the kernel ends."""
     ipython.magics_manager.magics["line"].pop("aikey", None)
+
+
+def jupyter_pre_save_hook(
+    model: dict[str, Any], path: str, contents_manager: Any = None, **kwargs: Any
+) -> None:
+    """The Jupyter server save hook: redacts API keys from a notebook before it is written.
+
+    Set it in ``jupyter_server_config.py``::
+
+        c.FileContentsManager.pre_save_hook = "nbsecrets.jupyter_pre_save_hook"
+
+    See :mod:`nbsecrets.leakscan.jupyter` for what it does and how the user is told.
+    """
+    from nbsecrets.leakscan.jupyter import pre_save_hook
+
+    pre_save_hook(model=model, path=path, contents_manager=contents_manager, **kwargs)

@@ -139,6 +139,10 @@ def _cmd_policy(args: argparse.Namespace) -> int:
         from nbsecrets.admin.ops_policy import audit_policy_document
 
         print(json.dumps(audit_policy_document(), indent=2))
+    elif args.scan:
+        from nbsecrets.admin.scan_policy import scan_policy_document
+
+        print(json.dumps(scan_policy_document(_policy_options(args)), indent=2))
     elif args.resource_policy or args.key_policy:
         from nbsecrets.admin.resource_policy import policy_text
 
@@ -206,6 +210,15 @@ def _cmd_artifact(args: argparse.Namespace) -> int:
     from nbsecrets.admin import deploy_cli
 
     return deploy_cli.run_artifact(args)
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from nbsecrets.leakscan.run import Options
+    from nbsecrets.leakscan.run import main as scan
+
+    return scan(
+        Options(paths=tuple(args.path) or (".",), git=args.git, fix=args.fix, format=args.format)
+    )
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -323,6 +336,35 @@ def build_parser() -> argparse.ArgumentParser:
         "--days", type=float, default=7, metavar="N", help="how far back (1-90, default 7)"
     )
     p.add_argument("--json", action="store_true", help="JSON instead of a table")
+    p = add(
+        "scan",
+        _cmd_scan,
+        "Find API keys that already leaked into notebooks (every cell, "
+        "output, MIME type, attachment, widget state), .env and text files, or a "
+        "repository's history; exit 0 clean, 1 found, 2 error.",
+    )
+    p.add_argument(
+        "path",
+        metavar="PATH",
+        nargs="*",
+        help="files or folders (default: .); with --git, repositories",
+    )
+    p.add_argument(
+        "--git",
+        action="store_true",
+        help="scan every commit of the repository's history (each blob once)",
+    )
+    p.add_argument(
+        "--fix",
+        action="store_true",
+        help="replace each key found by [REDACTED:provider] in place, after a backup",
+    )
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "sarif"),
+        default="text",
+        help="json: the findings as JSON; sarif: SARIF 2.1.0 for code scanning",
+    )
     p = add("demo", _cmd_demo, "Run the quickstart notebook against a local emulator.")
     p.add_argument("--lab", action="store_true", help="open JupyterLab against the emulator")
     p.add_argument(
@@ -344,6 +386,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print instead the policy for "
         "`nbsecrets audit` (cloudtrail:LookupEvents); never for a notebook role",
+    )
+    p.add_argument(
+        "--scan",
+        action="store_true",
+        help="print instead the policy for `nbsecrets scan` (ListSecrets and DescribeSecret "
+        "only: the fingerprint tags, no value)",
     )
     p.add_argument(
         "--resource-policy",

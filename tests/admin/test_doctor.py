@@ -254,13 +254,16 @@ def test_doctor_uses_simulation_when_iam_answers(seed, iam, iam_api):
     assert "Policy answers below come from IAM SimulatePrincipalPolicy." in text
     assert "Cannot read the policies of role notebook (AccessDenied)" in text
     assert "Policy allows GetSecretValue on openai." in text
-    assert iam_api.requests == [
+    assert iam_api.requests[:2] == [
         (
             "ListRolePolicies",
             {"Action": "ListRolePolicies", "Version": "2010-05-08", "RoleName": "notebook"},
         ),
         ("SimulatePrincipalPolicy", simulation([openai, OUTSIDE])),
     ]
+    # Then one simulation per kind of escalation, each answered "implicitDeny": no warning.
+    assert set(iam_api.actions()[2:]) == {"SimulatePrincipalPolicy"}
+    assert len(iam_api.actions()[2:]) == len(doctor.ESCALATIONS)
 
 
 def test_doctor_trusts_the_simulation_over_the_policies(notebook, seed, iam_api):
@@ -283,7 +286,7 @@ def test_doctor_trusts_the_simulation_over_the_policies(notebook, seed, iam_api)
     assert {"ListRolePolicies", "GetRolePolicy", "ListAttachedRolePolicies"} <= set(
         iam_api.actions()
     )
-    assert iam_api.params("SimulatePrincipalPolicy") == [simulation([openai, OUTSIDE])]
+    assert iam_api.params("SimulatePrincipalPolicy")[0] == simulation([openai, OUTSIDE])
     assert KEY not in text
 
 
@@ -371,3 +374,61 @@ def test_generated_policies_have_no_broad_grants():
         ),
     ):
         assert doctor.broad_grants([("nbsecrets", policy_document(opts))]) == []
+
+
+# -- tags a notebook may write (issue 20) -----------------------------------------------------
+
+ANY_NBSECRETS_TAG = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Sid": "TagKeys",
+            "Effect": "Allow",
+            "Action": "secretsmanager:TagResource",
+            "Resource": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:nbsecrets/o*",
+            "Condition": {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}},
+        }
+    ],
+}
+
+
+def test_a_role_that_may_set_other_nbsecrets_tags_is_flagged(notebook, seed):
+    """The tag grant of earlier `--allow-write` policies (any nbsecrets: key) is a finding."""
+    seed("nbsecrets/openai", KEY)
+    report = doctor.run(metadata_path=notebook(ANY_NBSECRETS_TAG, False))
+    assert not report.ok
+    [warn] = [w for w in lines(report, "warn") if "lets the role set the tag" in w]
+    assert "statement TagKeys" in warn and "nbsecrets:openai-project" in warn
+    assert "nbsecrets:provider, nbsecrets:managed, nbsecrets:fingerprint" in warn
+
+
+def test_tag_grants_table():
+    def found(statement, *more):
+        return doctor.tag_grants([("p", {"Statement": [statement, *more]})])
+
+    tag = {"Effect": "Allow", "Action": "secretsmanager:TagResource", "Resource": "*"}
+    assert found(tag)  # any key at all
+    assert found({**tag, "Action": "secretsmanager:*"})
+    only = {"ForAllValues:StringEquals": {"aws:TagKeys": ["nbsecrets:provider"]}}
+    assert found({**tag, "Condition": only}) == []
+    deny = {"Effect": "Deny", "Action": "secretsmanager:TagResource", "Resource": "*"}
+    assert found(tag, deny) == []  # a Deny wins
+    assert found({**tag, "Action": "secretsmanager:GetSecretValue"}) == []
+
+
+def test_generated_write_policies_grant_only_the_client_tags():
+    from nbsecrets.admin import evaluator
+    from nbsecrets.admin.policy import CLIENT_TAG_KEYS
+
+    opts = PolicyOptions(
+        region="us-east-1", account=ACCOUNT, providers=("openai", "anthropic"), allow_write=True
+    )
+    doc = policy_document(opts)
+    assert doctor.tag_grants([("nbsecrets", doc)]) == []
+    arn = f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:nbsecrets/openai-AbCdEf"
+    tag = "secretsmanager:TagResource"
+    assert evaluator.allows([doc], tag, arn, {"aws:TagKeys": list(CLIENT_TAG_KEYS)})
+    for key in ("nbsecrets:openai-project", "nbsecrets:rotation-grace-days", "SageMaker"):
+        assert not evaluator.allows([doc], tag, arn, {"aws:TagKeys": ["nbsecrets:managed", key]})
+        create = {"aws:TagKeys": [key], "secretsmanager:Name": "nbsecrets/openai"}
+        assert not evaluator.allows([doc], "secretsmanager:CreateSecret", arn, create)

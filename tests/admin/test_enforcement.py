@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -32,6 +33,7 @@ from nbsecrets import api
 from nbsecrets.admin.policy import PolicyOptions, policy_document
 from nbsecrets.errors import AccessDeniedError
 from nbsecrets.notebook.magic import AikeyMagics
+from tests.conftest import trust_policy
 
 REGION = "us-east-1"
 KEY = "sk-enforced-0123456789abcdefghijkl"
@@ -50,6 +52,28 @@ def _post(url: str, body: bytes = b"") -> None:
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         assert resp.status == 200
+
+
+def assumer(iam: Any, user: str, roles: dict[str, Any]) -> dict[str, Any]:
+    """Create the roles (name: policy) and ``user``, who may assume them; the user's key."""
+    trust = trust_policy({"AWS": f"arn:aws:iam::123456789012:user/{user}"})
+    for role, policy in roles.items():
+        iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
+        iam.put_role_policy(
+            RoleName=role, PolicyName="nbsecrets", PolicyDocument=json.dumps(policy)
+        )
+    iam.create_user(UserName=user)
+    iam.put_user_policy(
+        UserName=user,
+        PolicyName="assume",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
+            }
+        ),
+    )
+    return iam.create_access_key(UserName=user)["AccessKey"]
 
 
 @pytest.fixture(scope="module")
@@ -124,35 +148,7 @@ def enforcing(auth_server, aws_env, monkeypatch):
             UserName=name, PolicyName="nbsecrets", PolicyDocument=json.dumps(policy)
         )
         users[name] = iam.create_access_key(UserName=name)["AccessKey"]
-    trust = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "arn:aws:iam::123456789012:user/assumer"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
-    for role, policy in (("notebook", widened(OPTS)), ("bare", NO_SECRETS)):
-        iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
-        iam.put_role_policy(
-            RoleName=role, PolicyName="nbsecrets", PolicyDocument=json.dumps(policy)
-        )
-    iam.create_user(UserName="assumer")
-    iam.put_user_policy(
-        UserName="assumer",
-        PolicyName="assume",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
-            }
-        ),
-    )
-    users["assumer"] = iam.create_access_key(UserName="assumer")["AccessKey"]
+    users["assumer"] = assumer(iam, "assumer", {"notebook": widened(OPTS), "bare": NO_SECRETS})
     _post(f"{auth_server}/moto-api/reset-auth", b"0")  # every request checked from here
 
     def as_user(name: str) -> None:

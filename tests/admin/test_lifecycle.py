@@ -22,6 +22,7 @@ from nbsecrets.admin import lifecycle
 from nbsecrets.admin.lifecycle import Settings
 from nbsecrets.admin.template import template_text
 from nbsecrets.errors import ConfigError
+from tests.conftest import SAGEMAKER_TRUST
 
 ROOT = Path(__file__).resolve().parents[2]
 LC = ROOT / "lifecycle-config"
@@ -67,11 +68,20 @@ def test_scripts_dir_is_the_source_tree():
 # -- a run in a fake SageMaker layout ---------------------------------------------------------
 
 FAKE_PYTHON = """#!/bin/bash
-# Records its calls; "pip install" waits for the gate file, to show the script does not wait.
-echo "$(basename "$(dirname "$(dirname "$0")")") $*" >>"$RECORD"
-if [ "$2" = pip ]; then
-  for _ in $(seq 600); do [ -e "$GATE" ] && break; sleep 0.1; done
+# Records its calls; "pip install" waits for the gate file (if GATE is set), to show the
+# script stops waiting after NBSECRETS_WAIT; "pip list" answers as an environment whose boto3
+# the install upgrades.
+env="$(basename "$(dirname "$(dirname "$0")")")"
+echo "$env $*" >>"$RECORD"
+state="$(dirname "$RECORD")/$env.installed"
+if [ "$2 $3" = "pip install" ]; then
+  if [ -n "$GATE" ]; then for _ in $(seq 600); do [ -e "$GATE" ] && break; sleep 0.1; done; fi
   echo "fake pip: installed $5"
+  touch "$state"
+fi
+if [ "$2 $3" = "pip list" ]; then
+  if [ -e "$state" ]; then printf 'boto3==1.35.0\\nnbsecrets==0.1.0\\nsix==1.16.0\\n'
+  else printf 'boto3==1.26.0\\nsix==1.16.0\\n'; fi
 fi
 if [ "$2" = nbsecrets.cli ]; then echo "FAKE DOCTOR REPORT"; fi
 """
@@ -115,6 +125,7 @@ def fake_env(tmp_path: Path, env_names: list[str]) -> tuple[dict[str, str], Path
         "HOME": str(tmp_path),
         "RECORD": str(tmp_path / "record.txt"),
         "GATE": str(tmp_path / "gate"),
+        "NBSECRETS_WAIT": "1",  # the install waits at the gate: on-start stops waiting
         "NBSECRETS_USER": "notebook-user",  # not us: the script must go through sudo
         "NBSECRETS_HOME": str(home),
         "NBSECRETS_ENVS_DIR": str(home / "anaconda3" / "envs"),
@@ -164,7 +175,8 @@ def test_notebook_on_start_in_fake_layout(tmp_path):
     log = Path(env["NBSECRETS_LOG"])
     # It returned while the first install is still held at the gate, and logged to stdout.
     assert "nbsecrets: done" not in log.read_text()
-    assert "this script returns now" in log.read_text() and "this script returns now" in out.stdout
+    assert "still installing after 1s: it goes on in the background" in out.stdout
+    assert "waiting up to 1s" in log.read_text()
     check_ipython_config(home)  # written before returning
     settings = (home / ".config" / "nbsecrets" / "config.toml").read_text()
     for line in (
@@ -177,14 +189,17 @@ def test_notebook_on_start_in_fake_layout(tmp_path):
     Path(env["GATE"]).touch()
     text = wait_for_done(log)
     calls = Path(env["RECORD"]).read_text().splitlines()
-    installs = [c for c in calls if " pip " in c and not c.startswith("sudo")]
+    installs = [c for c in calls if " pip install " in c and not c.startswith("sudo")]
     assert sorted(c.split(" ", 1)[0] for c in installs) == ["python3", "pytorch_p310"]
     assert all(c.split(" ", 1)[1].startswith(PIP_ARGS) for c in installs), installs
     assert not any(c.startswith("JupyterSystemEnv") for c in calls)
     assert any(c.endswith("-m nbsecrets.cli doctor --at-start") for c in calls)
     assert all(c.startswith("sudo -u notebook-user -H -- ") for c in calls if c.startswith("sudo"))
-    assert len([c for c in calls if c.startswith("sudo")]) == 3  # two installs and doctor
+    # two environments (pip list, install, pip list) and doctor
+    assert len([c for c in calls if c.startswith("sudo")]) == 7
     assert "installed into" in text and "FAKE DOCTOR REPORT" in text
+    # What pip changed in a curated environment is in the log.
+    assert "(added: nbsecrets 0.1.0; upgraded: boto3 1.26.0->1.35.0)" in text
     # A second start does not add the extension twice.
     subprocess.run(["bash", str(path)], env=env, check=True, timeout=60, capture_output=True)
     wait_for_done(log)
@@ -211,8 +226,31 @@ def test_studio_on_start_in_fake_layout(tmp_path):
     Path(env["GATE"]).touch()
     wait_for_done(log)
     calls = Path(env["RECORD"]).read_text().splitlines()
-    assert len(calls) == 2 and calls[0].startswith(f"conda {PIP_ARGS}")
-    assert calls[1] == "conda -m nbsecrets.cli doctor --at-start"  # no sudo: already the user
+    assert len(calls) == 4 and calls[1].startswith(f"conda {PIP_ARGS}")
+    assert calls[0] == calls[2] == "conda -m pip list --format=freeze --disable-pip-version-check"
+    assert calls[3] == "conda -m nbsecrets.cli doctor --at-start"  # no sudo: already the user
+
+
+def test_on_start_waits_for_the_install_and_copies_its_outcome_to_stdout(tmp_path):
+    """SageMaker sends only the script's stdout to CloudWatch: with no gate the install ends
+    within the wait, and its outcome (installed, what changed, doctor) is in stdout."""
+    env, _ = fake_env(tmp_path, ["python3", "JupyterSystemEnv"])
+    env.pop("GATE")
+    env["NBSECRETS_WAIT"] = "100"
+    out = subprocess.run(
+        ["bash", str(script(tmp_path, "notebook-instance/on-start.sh"))],
+        env=env,
+        check=True,
+        timeout=120,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "nbsecrets: installed into" in out and "upgraded: boto3 1.26.0->1.35.0" in out
+    assert "FAKE DOCTOR REPORT" in out and "nbsecrets: done" in out
+    assert out.rstrip().endswith("install finished; this script returns now")
+    assert out.count("installing in the background") == 1  # foreground lines not repeated
+    calls = Path(env["RECORD"]).read_text()
+    assert "env AWS_STS_REGIONAL_ENDPOINTS=regional " in calls  # doctor's STS: regional
 
 
 def test_shipped_scripts_install_nothing_without_a_source(tmp_path):
@@ -374,76 +412,9 @@ def test_lifecycle_update_request(sm_api, capsys):
     ]
 
 
-def test_studio_create_switch_domain_and_never_delete_an_attached_one(sm_api, capsys):
-    sm_api.add_domain(
-        "d-team",
-        DefaultUserSettings={
-            "ExecutionRole": "arn:aws:iam::1:role/r",
-            "JupyterLabAppSettings": {"LifecycleConfigArns": ["arn:other"]},
-        },
-    )
-    argv = [
-        "lifecycle",
-        "--studio",
-        "--name",
-        "team",
-        "--domain-id",
-        "d-team",
-        "--artifact",
-        ART.artifact_uri,
-        "--artifact-sha256",
-        SHA,
-    ]
-    assert cli.main(argv) == 0
-    first = sm_api.studio["team"]["StudioLifecycleConfigArn"]
-    lab = sm_api.domains["d-team"]["DefaultUserSettings"]["JupyterLabAppSettings"]
-    assert lab == {
-        "LifecycleConfigArns": ["arn:other", first],
-        "DefaultResourceSpec": {"LifecycleConfigArn": first},
-    }
-    assert sm_api.studio["team"]["StudioLifecycleConfigContent"] == b64(
-        lifecycle.script_text("studio/on-start.sh", ART)
-    )
-    # A new artifact: a new configuration, the domain switches, the attached one stays.
-    argv[-1] = "cd" * 32
-    capsys.readouterr()
-    assert cli.main(argv) == 0
-    out = capsys.readouterr().out
-    [new] = [n for n in sm_api.studio if n != "team"]
-    assert new.startswith("team-") and len(new) == len("team-") + 8
-    second = sm_api.studio[new]["StudioLifecycleConfigArn"]
-    lab = sm_api.domains["d-team"]["DefaultUserSettings"]["JupyterLabAppSettings"]
-    assert lab == {
-        "LifecycleConfigArns": ["arn:other", second],
-        "DefaultResourceSpec": {"LifecycleConfigArn": second},
-    }
-    assert "team" in sm_api.studio and "DeleteStudioLifecycleConfig" not in sm_api.ops()
-    assert f"It replaces {first}, which is kept" in out
-    # The execution role was not touched.
-    assert (
-        sm_api.domains["d-team"]["DefaultUserSettings"]["ExecutionRole"] == "arn:aws:iam::1:role/r"
-    )
-    # Again: nothing to do, no update of the domain.
-    n = len(sm_api.requests)
-    assert cli.main(argv) == 0
-    assert (
-        "UpdateDomain" not in sm_api.ops()[n:] and "already up to date" in capsys.readouterr().out
-    )
-
-
 def test_provision_sh_sets_up_role_and_lifecycle(aws_env, tmp_path):
     iam = boto3.client("iam", region_name="us-east-1")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Action": "sts:AssumeRole",
-                "Principal": {"Service": "sagemaker.amazonaws.com"},
-            }
-        ],
-    }
-    iam.create_role(RoleName="nb", AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_role(RoleName="nb", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
     env = {
         **os.environ,
         "NBSECRETS_CLI": f"{sys.executable} -m nbsecrets.cli",
@@ -535,7 +506,8 @@ def test_template_policy_and_scripts():
     assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {
         "Service": "sagemaker.amazonaws.com"
     }
-    [policy] = role["Policies"]
+    policy, logs = role["Policies"]
+    assert (policy["PolicyName"], logs["PolicyName"]) == ("nbsecrets", "nbsecrets-lifecycle-logs")
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
     assert statements["ReadKeys"]["Resource"] == [
         {

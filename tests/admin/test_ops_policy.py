@@ -37,7 +37,6 @@ def test_rotation_role_may_rotate_its_secret_only(action):
         "secretsmanager:CreateSecret",
         "secretsmanager:PutResourcePolicy",
         "secretsmanager:RotateSecret",
-        "secretsmanager:TagResource",
         "secretsmanager:ListSecrets",
         "secretsmanager:BatchGetSecretValue",
     ],
@@ -45,6 +44,17 @@ def test_rotation_role_may_rotate_its_secret_only(action):
 def test_rotation_role_cannot_do_anything_else_to_secrets(action):
     for target in (f"{ARN}nbsecrets/openai-AbCdEf", "*"):
         assert not allows([DOC], action, target)
+
+
+def test_rotation_role_tags_only_the_fingerprint():
+    secret = f"{ARN}nbsecrets/openai-AbCdEf"
+    tag = {"aws:TagKeys": ["nbsecrets:fingerprint"]}
+    assert allows([DOC], "secretsmanager:TagResource", secret, tag)
+    for keys in (["nbsecrets:provider"], ["SageMaker"], ["nbsecrets:fingerprint", "owner"]):
+        assert not allows([DOC], "secretsmanager:TagResource", secret, {"aws:TagKeys": keys})
+    assert not allows(
+        [DOC], "secretsmanager:TagResource", f"{ARN}nbsecrets-admin/openai-AbCdEf", tag
+    )
 
 
 def test_admin_secret_is_read_only_for_rotation_and_unreadable_by_notebooks():

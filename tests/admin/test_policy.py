@@ -40,10 +40,18 @@ DECRYPT = {
 }
 
 
-TAGS = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
+# Exactly the keys the client writes (issue 20: rotation once read other nbsecrets: tags).
+TAGS = {
+    "ForAllValues:StringEquals": {
+        "aws:TagKeys": ["nbsecrets:provider", "nbsecrets:managed", "nbsecrets:fingerprint"]
+    }
+}
 
 
-def write(resources, names):
+def write(resources, names, key=None):
+    create = {"StringLike": {"secretsmanager:Name": names}, **TAGS}
+    if key:  # a new secret must be under the customer managed key
+        create["ArnEquals"] = {"secretsmanager:KmsKeyArn": key}
     return [
         {
             "Sid": "WriteKeys",
@@ -63,7 +71,7 @@ def write(resources, names):
             "Effect": "Allow",
             "Action": "secretsmanager:CreateSecret",
             "Resource": resources,
-            "Condition": {"StringLike": {"secretsmanager:Name": names}, **TAGS},
+            "Condition": create,
         },
     ]
 
@@ -124,7 +132,7 @@ CASES = {
             {**READ, "Resource": TWO},
             BATCH,
             DECRYPT,
-            *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"]),
+            *write(TWO, ["nbsecrets/openai", "nbsecrets/anthropic"], KMS),
             ENCRYPT,
         ],
     ),
@@ -288,3 +296,38 @@ def test_admin_docs_show_the_generated_policy():
     assert shown == policy_document(
         PolicyOptions(region="us-east-1", account="111122223333", providers=("openai", "anthropic"))
     )
+
+
+# -- PolicyOptions.resolve: the defaults every deploy path takes ------------------------------
+
+
+def test_resolve_takes_the_configured_defaults_and_splits_an_arn_prefix(monkeypatch):
+    from nbsecrets.config import Config
+
+    monkeypatch.setenv("NBSECRETS_FALLBACK_REGIONS", "us-west-2")
+    monkeypatch.setenv("NBSECRETS_PREFIX", "team-a/")
+    opts = PolicyOptions.resolve(defaults=Config.load())
+    assert (opts.region, opts.account, opts.prefix, opts.fallback_regions) == (
+        None,
+        None,
+        "team-a/",
+        ("us-west-2",),
+    )
+    assert PolicyOptions.resolve().prefix == "nbsecrets/"  # no configuration: the package's
+    central = PolicyOptions.resolve(
+        prefix="arn:aws:secretsmanager:eu-west-1:111122223333:secret:team/",
+        account="444455556666",
+        kms_key_arns=["arn:aws:kms:eu-west-1:111122223333:key/k"],
+    )
+    assert (central.region, central.secrets_account, central.prefix) == (
+        "eu-west-1",
+        "111122223333",
+        "team/",
+    )
+    assert central.primary_kms_key == "arn:aws:kms:eu-west-1:111122223333:key/k"
+
+
+def test_resolve_looks_up_region_and_account_only_when_asked(aws_env):
+    opts = PolicyOptions.resolve(need_ids=True)
+    assert (opts.region, opts.account) == ("us-east-1", "123456789012")
+    assert PolicyOptions.resolve().account is None

@@ -191,8 +191,15 @@ def test_resources_and_role_policy_equal_the_cli(case, capsys):
     [role] = of_type(mocks, "aws:iam/role:Role")
     trust = json.loads(role.inputs["assumeRolePolicy"])
     assert trust["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
-    [inline] = of_type(mocks, "aws:iam/rolePolicy:RolePolicy")
-    assert inline.inputs["name"] == "nbsecrets"
+    inline, logs = sorted(
+        of_type(mocks, "aws:iam/rolePolicy:RolePolicy"), key=lambda r: r.inputs["name"]
+    )
+    assert (inline.inputs["name"], logs.inputs["name"]) == ("nbsecrets", "nbsecrets-lifecycle-logs")
+    [logs_statement] = json.loads(logs.inputs["policy"])["Statement"]
+    assert (
+        f"arn:aws:logs:{R}:{ACCOUNT}:log-group:/aws/sagemaker/NotebookInstances"
+        in (logs_statement["Resource"])
+    )
     if not cli_args:  # every key under the prefix, as the CLI gives with no --provider
         cli_args = tuple(a for p in providers for a in ("--provider", p))
     assert json.loads(inline.inputs["policy"]) == cli_policy(*cli_args, capsys=capsys)
@@ -208,8 +215,14 @@ def test_resources_and_role_policy_equal_the_cli(case, capsys):
     assert len(versions) == ("openai" in providers)
     # The lifecycle configuration carries the package's scripts.
     if config.get("notebookKind") == "studio":
-        [lcc] = of_type(mocks, "aws:sagemaker/studioLifecycleConfig:StudioLifecycleConfig")
-        assert lcc.inputs["studioLifecycleConfigAppType"] == "JupyterLab"
+        lcc, code = of_type(mocks, "aws:sagemaker/studioLifecycleConfig:StudioLifecycleConfig")
+        if lcc.inputs["studioLifecycleConfigAppType"] != "JupyterLab":
+            lcc, code = code, lcc
+        assert code.inputs["studioLifecycleConfigAppType"] == "CodeEditor"
+        assert (
+            code.inputs["studioLifecycleConfigContent"]
+            == lcc.inputs["studioLifecycleConfigContent"]
+        )
         import base64
 
         text = base64.b64decode(lcc.inputs["studioLifecycleConfigContent"]).decode()
@@ -478,7 +491,8 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
     rendered = capsys.readouterr().out
     assert rendered == template_text(PolicyOptions(region=None, account=None, **kwargs))
     template = json.loads(json.dumps(loads(rendered)))
-    [entry] = template["Resources"]["NotebookRole"]["Properties"]["Policies"]
+    [entry, _logs] = template["Resources"]["NotebookRole"]["Properties"]["Policies"]
+    assert entry["PolicyName"] == "nbsecrets"
     by_cfn = _substitute(entry["PolicyDocument"])
     # 3. Pulumi
     config: dict[str, Any] = {
@@ -496,7 +510,9 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
         config["replicaRegions"] = list(kwargs["fallback_regions"])
         config["replicaKmsKeyArns"] = dict(k.split("=", 1) for k in kwargs["kms_key_arns"])
     mocks, _ = run(config)
-    [inline] = of_type(mocks, "aws:iam/rolePolicy:RolePolicy")
+    [inline] = [
+        r for r in of_type(mocks, "aws:iam/rolePolicy:RolePolicy") if r.name == "notebook-policy"
+    ]
     by_pulumi = json.loads(inline.inputs["policy"])
     if not kwargs.get("providers"):
         # Pulumi creates named secrets, so it always names providers: compare with the CLI's
@@ -517,17 +533,21 @@ def test_three_deploy_paths_grant_the_same(kwargs, capsys):
             f"arn:aws:secretsmanager:us-west-2:{ACCOUNT}:secret:nbsecrets/openai-??????"
             in read["Resource"]
         )
-        [decrypt] = [st for st in by_pulumi["Statement"] if st["Sid"] == "DecryptKeys"]
-        assert decrypt["Resource"] == [KMS, KMS_WEST]
-        assert decrypt["Condition"]["StringEquals"]["kms:ViaService"] == [
-            f"secretsmanager.{R}.amazonaws.com",
-            "secretsmanager.us-west-2.amazonaws.com",
-        ]
+        # Each region's key through that region's Secrets Manager only.
+        decrypt = {
+            st["Resource"]: st["Condition"]["StringEquals"]["kms:ViaService"]
+            for st in by_pulumi["Statement"]
+            if st["Sid"].startswith("DecryptKeys")
+        }
+        assert decrypt == {
+            KMS: f"secretsmanager.{R}.amazonaws.com",
+            KMS_WEST: "secretsmanager.us-west-2.amazonaws.com",
+        }
     # The checked-in template is the default rendering: the same policy as the CLI's.
     checked_in = json.loads(
         json.dumps(loads((ROOT / "lifecycle-config" / "template.yaml").read_text()))
     )
-    [entry] = checked_in["Resources"]["NotebookRole"]["Properties"]["Policies"]
+    [entry, _logs] = checked_in["Resources"]["NotebookRole"]["Properties"]["Policies"]
     assert _substitute(entry["PolicyDocument"]) == policy_document(
         PolicyOptions(region=R, account=ACCOUNT, install_artifact=ARTIFACT)
     )
@@ -610,7 +630,12 @@ def test_every_deploy_path_deploys_the_same_scripts(sm_api, iam, capsys):
     capsys.readouterr()
     for name in ("cli", "sh"):
         found["notebook-instance"].append(b64(api.notebook[name]["OnStart"][0]["Content"]))
-        found["studio"].append(b64(api.studio[name]["StudioLifecycleConfigContent"]))
+        [config] = [
+            c
+            for n, c in api.studio.items()
+            if n.startswith(f"{name}-") and c["StudioLifecycleConfigAppType"] == "JupyterLab"
+        ]
+        found["studio"].append(b64(config["StudioLifecycleConfigContent"]))
     template = json.loads(json.dumps(loads(template_text())))["Resources"]
     for kind, content in (
         ("notebook-instance", template["LifecycleConfig"]["Properties"]["OnStart"][0]["Content"]),
@@ -640,10 +665,160 @@ def test_every_deploy_path_deploys_the_same_scripts(sm_api, iam, capsys):
                 "artifactSha256": sha,
             }
         )
-        [lcc] = of_type(mocks, typ)
+        [lcc] = [
+            r
+            for r in of_type(mocks, typ)
+            if r.inputs.get("studioLifecycleConfigAppType", "JupyterLab") == "JupyterLab"
+        ]
         found[kind].append(b64(lcc.inputs[field]).decode())
     for kind, texts in found.items():
         assert len(texts) == 4
         assert [_without_settings(t if isinstance(t, str) else t.decode()) for t in texts] == [
             expected[kind]
         ] * 4, kind
+
+
+def test_a_provider_alias_names_the_secret_the_policy_grants(capsys):
+    """`claude` is anthropic: the secret is nbsecrets/anthropic, the name the policy grants
+    (both resolved by PolicyOptions.resolve)."""
+    mocks, exports = run({"providers": ["claude"]})
+    assert exports["secretNames"] == {"anthropic": "nbsecrets/anthropic"}
+    [inline] = of_type(mocks, "aws:iam/rolePolicy:RolePolicy")
+    assert json.loads(inline.inputs["policy"]) == cli_policy("--provider", "claude", capsys=capsys)
+
+
+# -- an upgrade: two runs, the second with a new artifact ------------------------------------
+
+
+class RecordingMonitor(pulumi.runtime.mocks.MockMonitor):
+    """Pulumi's mock engine, also keeping each resource's retainOnDelete option."""
+
+    def __init__(self, mocks: Mocks) -> None:
+        super().__init__(mocks)
+        self.retained: dict[str, bool] = {}
+
+    def RegisterResource(self, request):
+        self.retained[request.name] = request.retainOnDelete
+        return super().RegisterResource(request)
+
+
+def run_recorded(config: dict[str, Any]) -> tuple[Mocks, RecordingMonitor]:
+    mocks = Mocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(
+        mocks, project="nbsecrets", stack="test", preview=False, monitor=monitor
+    )
+    pulumi.runtime.set_all_config(
+        {
+            **{
+                f"nbsecrets:{k}": v if isinstance(v, str) else json.dumps(v)
+                for k, v in config.items()
+            },
+            "aws:region": R,
+        },
+        [],
+    )
+
+    @pulumi.runtime.test
+    def go():
+        return pulumi.Output.from_input(program.main()).apply(lambda _: None)
+
+    go()
+    return mocks, monitor
+
+
+# What the provider replaces when it changes (the resources' ForceNew inputs): Studio
+# configurations are immutable; a notebook instance's name, platform and network are create-only.
+CREATE_ONLY = {
+    "aws:sagemaker/studioLifecycleConfig:StudioLifecycleConfig": (
+        "studioLifecycleConfigName",
+        "studioLifecycleConfigAppType",
+        "studioLifecycleConfigContent",
+    ),
+    "aws:sagemaker/notebookInstance:NotebookInstance": (
+        "name",
+        "platformIdentifier",
+        "directInternetAccess",
+        "subnetId",
+        "securityGroups",
+    ),
+    "aws:iam/role:Role": ("name",),
+    "aws:sagemaker/notebookInstanceLifecycleConfiguration:NotebookInstanceLifecycleConfiguration": (
+        "name",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", ["studio", "instance"])
+def test_an_upgrade_replaces_no_attached_configuration(kind):
+    config = {
+        "providers": ["openai"],
+        "notebookKind": kind,
+        "artifactUri": ARTIFACT,
+        "artifactSha256": "ab" * 32,
+        "notebookInstanceName": "nb-1",
+        "directInternetAccess": "Disabled",
+        "subnetId": "subnet-0123",
+        "securityGroupIds": ["sg-1"],
+    }
+    first, monitor = run_recorded(config)
+    second, _ = run_recorded(
+        {
+            **config,
+            "artifactUri": ARTIFACT.replace("0.1.0-0123456789ab", "0.2.0-fedcba987654"),
+            "artifactSha256": "cd" * 32,
+        }
+    )
+    before = {(r.typ, r.name): r.inputs for r in first.resources}
+    after = {(r.typ, r.name): r.inputs for r in second.resources}
+    assert before.keys() == after.keys()
+    replaced = {
+        key
+        for key, inputs in after.items()
+        if any(before[key].get(f) != inputs.get(f) for f in CREATE_ONLY.get(key[0], ()))
+    }
+    studio_type = "aws:sagemaker/studioLifecycleConfig:StudioLifecycleConfig"
+    if kind == "studio":
+        # Only the Studio configurations are replaced: under a new name (Pulumi creates the new
+        # one before the old one goes) and the old one is retained, not deleted.
+        assert replaced == {(studio_type, "lifecycle"), (studio_type, "lifecycle-code-editor")}
+        for key in replaced:
+            assert (
+                before[key]["studioLifecycleConfigName"] != after[key]["studioLifecycleConfigName"]
+            )
+            assert monitor.retained[key[1]] is True
+    else:
+        # The notebook instance's configuration is updated in place; nothing is replaced.
+        assert replaced == set()
+        [notebook] = of_type(second, "aws:sagemaker/notebookInstance:NotebookInstance")
+        assert notebook.inputs["platformIdentifier"] == "notebook-al2023-v1"
+        assert notebook.inputs["instanceMetadataServiceConfiguration"] == {
+            "minimumInstanceMetadataServiceVersion": "2"
+        }
+        assert notebook.inputs["directInternetAccess"] == "Disabled"
+        assert notebook.inputs["subnetId"] == "subnet-0123"
+        assert notebook.inputs["securityGroups"] == ["sg-1"]
+    assert not any(monitor.retained[name] for typ, name in before if typ != studio_type)
+
+
+@pytest.mark.parametrize(
+    ("condition", "expected"),
+    [
+        ("none", None),
+        ("account", {"StringEquals": {"aws:SourceAccount": ACCOUNT}}),
+        ("arn", {"ArnLike": {"aws:SourceArn": f"arn:aws:sagemaker:{R}:{ACCOUNT}:*"}}),
+    ],
+)
+def test_trust_condition_and_managed_policies(condition, expected):
+    mocks, _ = run(
+        {
+            "providers": ["openai"],
+            "account": ACCOUNT,
+            "trustCondition": condition,
+            "managedPolicyArns": ["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"],
+        }
+    )
+    [role] = of_type(mocks, "aws:iam/role:Role")
+    [statement] = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement.get("Condition") == expected
+    assert role.inputs["managedPolicyArns"] == ["arn:aws:iam::aws:policy/AmazonSageMakerFullAccess"]

@@ -40,7 +40,13 @@ def test_shape():
     assert allow["Principal"] == {"AWS": [NOTEBOOK]}
     assert allow["Action"] == ["secretsmanager:DescribeSecret", GET]
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
-    assert deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"] == [NOTEBOOK, ADMIN]
+    # Each exempt role by name, with or without a path (role/service-role/NAME).
+    assert deny["Condition"]["ArnNotLike"]["aws:PrincipalArn"] == [
+        NOTEBOOK,
+        NOTEBOOK.replace("role/", "role/*/"),
+        ADMIN,
+        ADMIN.replace("role/", "role/*/"),
+    ]
 
 
 def test_named_role_reads_even_without_its_own_grant_in_the_account():

@@ -106,6 +106,7 @@ def test_targets(seed, sm):
 
 def test_provision_resource_policy_puts_both_sides(seed, sm, iam, capsys):
     iam.create_role(RoleName="notebook", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
+    iam.create_role(RoleName="admin", AssumeRolePolicyDocument=SAGEMAKER_TRUST)
     seed("nbsecrets/openai", KEY)
     seed("nbsecrets/anthropic", KEY)
     args = [

@@ -30,8 +30,12 @@ def read_event(
     error: str | None = None,
     name: str = "GetSecretValue",
     user: str | None = None,
+    region: str = "us-east-1",
+    arn: str | None = None,
 ) -> dict:
-    """One LookupEvents record of a GetSecretValue call by a notebook's role (or a user)."""
+    """One LookupEvents record of a GetSecretValue call by a notebook's role (or a user), in
+    ``region`` (CloudTrail keeps each region's events there); ``secret_id`` as the caller gave
+    it (a name, a full ARN or a partial one), ``arn`` the secret's full ARN."""
     if user:
         identity = {
             "type": "IAMUser",
@@ -73,7 +77,7 @@ def read_event(
         "eventTime": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
         "eventSource": "secretsmanager.amazonaws.com",
         "eventName": name,
-        "awsRegion": "us-east-1",
+        "awsRegion": region,
         "sourceIPAddress": ip,
         "userAgent": "Boto3/1.35.0 md/Botocore#1.35.0 ua/2.0 os/linux nbsecrets/0.1.0",
         "requestParameters": params,
@@ -85,7 +89,12 @@ def read_event(
             {
                 "accountId": ACCOUNT,
                 "type": "AWS::SecretsManager::Secret",
-                "ARN": f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:{secret_id}-AbCdEf",
+                "ARN": arn
+                or (
+                    secret_id
+                    if secret_id.startswith("arn:")
+                    else f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:{secret_id}-AbCdEf"
+                ),
             }
         ],
         "eventType": "AwsApiCall",
@@ -127,7 +136,10 @@ class CloudTrail(Served):
                 "__type": "InvalidLookupAttributesException",
                 "message": "only one lookup attribute",
             }
-        found = self.events
+        # Each region's CloudTrail answers with that region's events only (the region is the
+        # one the request was signed for).
+        region = body.pop("_region", "")
+        found = [e for e in self.events if json.loads(e["CloudTrailEvent"])["awsRegion"] == region]
         for attr in attrs:
             key = {"EventName": "EventName", "ResourceName": None}.get(attr["AttributeKey"])
             if key:
@@ -150,7 +162,10 @@ class _Handler(Handler):
     def do_POST(self) -> None:
         body = json.loads(self.body() or b"{}")
         target = self.headers.get("X-Amz-Target")
-        self.owner.requests.append({"target": target, "body": body})
+        scope = self.headers.get("Authorization", "").split("Credential=", 1)[-1].split("/")
+        region = scope[2] if len(scope) > 2 else ""
+        self.owner.requests.append({"target": target, "body": dict(body), "region": region})
+        body["_region"] = region
         if target != TARGET:
             self.reply(400, {"__type": "UnknownOperationException"})
         else:

@@ -164,7 +164,7 @@ def test_denied_lookup_points_to_the_audit_policy(aws_env, capsys):
     assert "nbsecrets policy --audit" in err and err.count("\n") == 1
 
 
-def test_policy_audit_is_lookup_events_only(capsys):
+def test_policy_audit_is_lookup_events_and_metadata_only(capsys):
     assert cli.main(["policy", "--audit"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert doc["Statement"] == [
@@ -173,7 +173,19 @@ def test_policy_audit_is_lookup_events_only(capsys):
             "Effect": "Allow",
             "Action": "cloudtrail:LookupEvents",
             "Resource": "*",
-        }
+        },
+        {  # the replica regions, whose CloudTrail holds the reads there; never a value
+            "Sid": "FindReplicaRegions",
+            "Effect": "Allow",
+            "Action": "secretsmanager:DescribeSecret",
+            "Resource": "arn:aws:secretsmanager:*:*:secret:*",
+        },
+        {
+            "Sid": "ListSecretsToAudit",
+            "Effect": "Allow",
+            "Action": "secretsmanager:ListSecrets",
+            "Resource": "*",
+        },
     ]
 
 

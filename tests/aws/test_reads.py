@@ -144,6 +144,7 @@ def test_put_creates_then_versions(sm):
 
     first = api.store_key("openai", KEY)
     tags = {t["Key"]: t["Value"] for t in sm.describe_secret(SecretId="nbsecrets/openai")["Tags"]}
+    assert tags.pop("nbsecrets:fingerprint").startswith("v1:")
     assert tags == {"nbsecrets:provider": "openai", "nbsecrets:managed": "true"}
     second = api.store_key("openai", KEY + "2")
     assert first.version_id != second.version_id

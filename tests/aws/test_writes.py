@@ -136,14 +136,19 @@ def test_new_key_is_created_first_and_with_the_configured_kms_key(sm, proxy, mon
     assert proxy.actions() == ["CreateSecret"]
     desc = sm.describe_secret(SecretId="nbsecrets/openai")
     assert desc["KmsKeyId"] == key_arn
-    assert {t["Key"] for t in desc["Tags"]} == {"nbsecrets:provider", "nbsecrets:managed"}
+    assert {t["Key"] for t in desc["Tags"]} == {
+        "nbsecrets:provider",
+        "nbsecrets:managed",
+        "nbsecrets:fingerprint",
+    }
 
 
 def test_existing_key_gets_a_new_version_after_resource_exists(seed, sm, proxy):
     seed("nbsecrets/openai", "sk-test-old-value-00000000000000000")
     proxy.requests.clear()
     api.store_key("openai", "sk-test-new-value-00000000000000000")
-    assert proxy.actions() == ["CreateSecret", "PutSecretValue"]
+    # DescribeSecret: the fingerprint tag to keep; TagResource: the new version's fingerprint
+    assert proxy.actions() == ["CreateSecret", "DescribeSecret", "PutSecretValue", "TagResource"]
     assert (
         sm.get_secret_value(SecretId="nbsecrets/openai")["SecretString"]
         == "sk-test-new-value-00000000000000000"

@@ -136,6 +136,19 @@ def loaded(seed, proxy):
     return client
 
 
+def _python(code: str) -> subprocess.CompletedProcess[str]:
+    """Run ``code`` in a fresh interpreter with this environment; it must exit 0."""
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 def test_every_guarded_operation_is_a_sagemaker_operation_and_has_a_test():
     model = botocore.session.get_session().get_service_model("sagemaker")
     assert set(GUARDED) <= set(model.operation_names)
@@ -276,14 +289,7 @@ def test_a_fresh_process_guards_clients_of_any_session_made_before_the_load(seed
         "    except guard.KeyInRequestError as exc:\n"
         "        print('refused:', exc)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _python(code)
     lines = done.stdout.splitlines()
     refused = "refused: CreateModel was not sent: PrimaryContainer.Environment.K holds"
     assert len(lines) == 3 and all(line.startswith(refused) for line in lines)
@@ -329,14 +335,7 @@ def test_a_value_registered_before_botocore_is_guarded_once_botocore_loads(aws_e
         "except guard.KeyInRequestError as exc:\n"
         "    print(str(exc).split(':')[0])\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
+    done = _python(code)
     assert done.stdout.splitlines() == ["False False", "True", "CreateModel was not sent"]
 
 

@@ -17,7 +17,7 @@ import boto3
 import pytest
 
 from nbsecrets.admin.policy import PolicyOptions
-from tests.admin.test_enforcement import NO_SECRETS, _post, auth_server, widened  # noqa: F401
+from tests.admin.test_enforcement import NO_SECRETS, _post, assumer, auth_server, widened  # noqa: F401
 
 REGION = "us-east-1"
 KEY = "sk-job-iam-0123456789abcdefghijklmnopqr"
@@ -37,35 +37,9 @@ def job_roles(auth_server, tmp_path):  # noqa: F811
     admin = {"region_name": REGION, "endpoint_url": auth_server}
     boto3.client("secretsmanager", **admin).create_secret(Name="nbsecrets/openai", SecretString=KEY)
     iam = boto3.client("iam", **admin)
-    trust = json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"AWS": "arn:aws:iam::123456789012:user/sagemaker"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
-    )
     policy = widened(JOB_POLICY)
     assert "secretsmanager:ListSecrets" not in json.dumps(policy)
-    for role, doc in (("training-job", policy), ("bare", NO_SECRETS)):
-        iam.create_role(RoleName=role, AssumeRolePolicyDocument=trust)
-        iam.put_role_policy(RoleName=role, PolicyName="nbsecrets", PolicyDocument=json.dumps(doc))
-    iam.create_user(UserName="sagemaker")
-    iam.put_user_policy(
-        UserName="sagemaker",
-        PolicyName="assume",
-        PolicyDocument=json.dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": "*"}],
-            }
-        ),
-    )
-    key = iam.create_access_key(UserName="sagemaker")["AccessKey"]
+    key = assumer(iam, "sagemaker", {"training-job": policy, "bare": NO_SECRETS})
     _post(f"{auth_server}/moto-api/reset-auth", b"0")  # every request checked from here
     sts = boto3.client(
         "sts",

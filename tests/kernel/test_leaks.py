@@ -188,8 +188,8 @@ def kernel_env(endpoint: str, tmp: Path, redact: bool) -> dict[str, str]:
     return env
 
 
-def execute(nb: Any, endpoint: str, tmp: Path, key: str, redact: bool) -> Run:
-    env = kernel_env(endpoint, tmp, redact)
+def seed_keys(endpoint: str, env: dict[str, str], **values: str) -> None:
+    """Store each value in the emulator as the secret ``{NBSECRETS_PREFIX}{name}``."""
     sm = boto3.client(
         "secretsmanager",
         region_name=REGION,
@@ -197,10 +197,12 @@ def execute(nb: Any, endpoint: str, tmp: Path, key: str, redact: bool) -> Run:
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
     )
-    sm.create_secret(Name=env["NBSECRETS_PREFIX"] + "openai", SecretString=key)
-    workdir = tmp / "work"
-    workdir.mkdir()
-    history = Path(env["IPYTHONDIR"]) / "profile_default" / "history.sqlite"
+    for name, value in values.items():
+        sm.create_secret(Name=env["NBSECRETS_PREFIX"] + name, SecretString=value)
+
+
+def run_cells(nb: Any, env: dict[str, str], history: Path, workdir: Path) -> None:
+    """Execute ``nb`` in a fresh kernel with ``env``, its history in the file ``history``."""
     # nbclient keeps history in memory unless told otherwise; a Jupyter server does not.
     client = NotebookClient(
         nb,
@@ -212,6 +214,15 @@ def execute(nb: Any, endpoint: str, tmp: Path, key: str, redact: bool) -> Run:
     )
     # The kernel ends with a shutdown request, so its history thread writes everything out.
     client.execute(env=env)
+
+
+def execute(nb: Any, endpoint: str, tmp: Path, key: str, redact: bool) -> Run:
+    env = kernel_env(endpoint, tmp, redact)
+    seed_keys(endpoint, env, openai=key)
+    workdir = tmp / "work"
+    workdir.mkdir()
+    history = Path(env["IPYTHONDIR"]) / "profile_default" / "history.sqlite"
+    run_cells(nb, env, history, workdir)
     path = tmp / "executed.ipynb"
     nbformat.write(nb, path)
     return Run(nb, path, workdir, Path(env["IPYTHONDIR"]))
@@ -409,14 +420,7 @@ def _messages(endpoint: str, tmp: Path, redact: bool, shape: str) -> tuple[dict[
 
     key = make_key(shape)
     env = kernel_env(endpoint, tmp, redact)
-    sm = boto3.client(
-        "secretsmanager",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    sm.create_secret(Name=env["NBSECRETS_PREFIX"] + "openai", SecretString=key)
+    seed_keys(endpoint, env, openai=key)
     km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp))
     seen: dict[str, list[Any]] = {}
 

@@ -13,11 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
-from tests.conftest import REGION
-from tests.kernel.test_leaks import kernel_env, leaks
+from tests.kernel.test_leaks import kernel_env, leaks, seed_keys
 from tests.keys import make_key
 
 pytestmark = pytest.mark.kernel
@@ -78,14 +76,7 @@ def _run(endpoint: str, tmp: Path, redact: bool, shape: str) -> tuple[str, dict[
 
     key = make_key(shape)
     env = kernel_env(endpoint, tmp, redact)
-    sm = boto3.client(
-        "secretsmanager",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    sm.create_secret(Name=env["NBSECRETS_PREFIX"] + "openai", SecretString=key)
+    seed_keys(endpoint, env, openai=key)
     out_path, err_path = tmp / "kernel.out", tmp / "kernel.err"
     km = KernelManager(kernel_name="python3")
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
@@ -107,8 +98,8 @@ def _run(endpoint: str, tmp: Path, redact: bool, shape: str) -> tuple[str, dict[
             reply = kc.execute_interactive(code, timeout=60, output_hook=keep)
             assert reply["content"]["status"] == "ok", (channel, reply["content"])
             # fd output reaches ipykernel's relay after the cell may have ended: let it come
-            # (on a loaded machine that takes a while: wait for it, a bounded number of rounds)
-            for _round in range(25):
+            # (on a loaded machine that takes a while: up to 150 rounds of 0.2 s, stopping early)
+            for _round in range(150):
                 kc.execute_interactive("time.sleep(0.2)", timeout=60, output_hook=keep)
                 if channel.endswith("_log") or _tag in "".join(texts):
                     break

@@ -14,13 +14,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-import boto3
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from tests.conftest import REGION
-from tests.kernel.test_leaks import kernel_env, leaks, notebook
+from tests.kernel.test_leaks import kernel_env, leaks, notebook, run_cells, seed_keys
 from tests.keys import make_key
 
 pytestmark = pytest.mark.kernel
@@ -99,32 +96,18 @@ class Run:
 def _execute(endpoint: str, tmp: Path, redact: bool, shape: str) -> Run:
     keys = {name: make_key(shape) for name in ("openai", "old", "mistral", "db")}
     env = kernel_env(endpoint, tmp, redact)
-    sm = boto3.client(
-        "secretsmanager",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    for name in ("openai", "old"):
-        sm.create_secret(Name=env["NBSECRETS_PREFIX"] + name, SecretString=keys[name])
-    sm.create_secret(
-        Name=env["NBSECRETS_PREFIX"] + "bundle",
-        SecretString=json.dumps({"mistral": keys["mistral"], "db": keys["db"]}),
+    seed_keys(
+        endpoint,
+        env,
+        openai=keys["openai"],
+        old=keys["old"],
+        bundle=json.dumps({"mistral": keys["mistral"], "db": keys["db"]}),
     )
     workdir = tmp / "work"
     workdir.mkdir()
     history = tmp / "ipython" / "profile_default" / "history.sqlite"
     nb = notebook(CELLS)
-    client = NotebookClient(
-        nb,
-        timeout=120,
-        kernel_name="python3",
-        allow_errors=True,
-        ipython_hist_file=str(history),
-        resources={"metadata": {"path": str(workdir)}},
-    )
-    client.execute(env=env)
+    run_cells(nb, env, history, workdir)
     nbformat.write(nb, tmp / "executed.ipynb")
     return Run(nb, tmp, keys)
 

@@ -1,12 +1,13 @@
 """A loopback stand-in for the OpenAI and Anthropic endpoints rotation uses (real HTTP).
 
 OpenAI (base ``/v1``): ``GET /v1/models`` (Bearer key), ``POST
-/v1/organization/projects/{p}/service_accounts``, ``DELETE .../service_accounts/{id}``,
-``GET .../api_keys``, ``DELETE .../api_keys/{id}`` (Bearer admin key). Anthropic: ``GET
-/v1/models`` (x-api-key), ``GET /v1/organizations/api_keys``, ``POST
+/v1/organization/projects/{p}/service_accounts``, ``GET``/``DELETE .../service_accounts/{id}``,
+``GET .../api_keys``, ``GET``/``DELETE .../api_keys/{id}`` (Bearer admin key). Anthropic:
+``GET /v1/models`` (x-api-key), ``GET /v1/organizations/api_keys``, ``GET``/``POST
 /v1/organizations/api_keys/{id}`` (x-api-key admin key). Shapes follow the providers' docs.
-Faults: ``down`` answers 503 to everything; ``reject_new`` makes keys minted from now on fail
-``/models``.
+Every request is recorded; :meth:`StandIn.admin_writes` are those that change something
+(create, delete, archive). Faults: ``down`` answers 503 to everything; ``reject_new`` makes
+keys minted from now on fail ``/models``.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ class StandIn(Served):
         self.anthropic_admin = "sk-ant-admin01-" + secrets.token_hex(16)
         self.openai_keys: dict[str, dict] = {}  # key value -> {id, service_account, project}
         self.service_accounts: dict[str, dict] = {}  # id -> {project, name, key}
-        self.anthropic_keys: dict[str, dict] = {}  # key value -> {id, status}
+        self.anthropic_keys: dict[str, dict] = {}  # key value -> {id, status, workspace}
+        self.minted: set[str] = set()  # service accounts created through the Admin API
         self.requests: list[dict] = []
         self.down = False
         self.reject_new = False
@@ -54,10 +56,35 @@ class StandIn(Served):
         }
         return value
 
-    def add_anthropic_key(self) -> str:
+    def add_anthropic_key(self, workspace: str | None = None) -> str:
         value = "sk-ant-api03-" + secrets.token_urlsafe(40)
-        self.anthropic_keys[value] = {"id": "apikey_" + secrets.token_hex(8), "status": "active"}
+        self.anthropic_keys[value] = {
+            "id": "apikey_" + secrets.token_hex(8),
+            "status": "active",
+            "workspace": workspace,
+        }
         return value
+
+    def add_service_account(self, project: str, name: str = "another-app") -> tuple[str, str]:
+        """A service account made outside nbsecrets (another app or team): (id, key value)."""
+        sid = "svc_acct_" + secrets.token_hex(6)
+        value = "sk-svcacct-" + secrets.token_urlsafe(32)
+        self.openai_keys[value] = {
+            "id": "key_" + secrets.token_hex(6),
+            "service_account": sid,
+            "project": project,
+        }
+        self.service_accounts[sid] = {"project": project, "name": name, "key": value}
+        return sid, value
+
+    def admin_writes(self) -> list[dict]:
+        """The recorded admin requests that create, delete or archive something."""
+        return [
+            r
+            for r in self.requests
+            if r["method"] in ("POST", "DELETE")
+            and r["path"].startswith(("/v1/organization/", "/v1/organizations/"))
+        ]
 
     def openai_valid(self, value: str) -> bool:
         return value in self.openai_keys and value not in self.rejected
@@ -128,6 +155,7 @@ class StandIn(Served):
             key_id = "key_" + secrets.token_hex(6)
             self.openai_keys[value] = {"id": key_id, "service_account": sid, "project": project}
             self.service_accounts[sid] = {"project": project, "name": body["name"], "key": value}
+            self.minted.add(sid)
             if self.reject_new:
                 self.rejected.add(value)
             return 200, {
@@ -163,6 +191,17 @@ class StandIn(Served):
                 "first_id": accts[0]["id"] if accts else None,
                 "last_id": accts[-1]["id"] if accts else None,
             }
+        if kind == "service_accounts" and method == "GET" and item:
+            acct = self.service_accounts.get(item)
+            if acct is None or acct["project"] != project:
+                return 404, {"error": {"type": "invalid_request_error", "code": "not_found"}}
+            return 200, {
+                "object": "organization.project.service_account",
+                "id": item,
+                "name": acct["name"],
+                "role": "member",
+                "created_at": 1711471533,
+            }
         if kind == "service_accounts" and method == "DELETE" and item:
             acct = self.service_accounts.get(item)
             if acct is None or acct["project"] != project:
@@ -193,6 +232,24 @@ class StandIn(Served):
                 "first_id": keys[0]["id"] if keys else None,
                 "last_id": keys[-1]["id"] if keys else None,
             }
+        if kind == "api_keys" and method == "GET" and item:
+            hit = next(
+                (
+                    (v, k)
+                    for v, k in self.openai_keys.items()
+                    if k["id"] == item and k["project"] == project
+                ),
+                None,
+            )
+            if hit is None:
+                return 404, {"error": {"type": "invalid_request_error", "code": "not_found"}}
+            return 200, {
+                "object": "organization.project.api_key",
+                "id": item,
+                "name": "key",
+                "redacted_value": hint(hit[0], 8),
+                "created_at": 1711471533,
+            }
         if kind == "api_keys" and method == "DELETE" and item:
             found = next(
                 (
@@ -222,7 +279,7 @@ class StandIn(Served):
                     "status": k["status"],
                     "partial_key_hint": hint(v, 16),
                     "created_at": "2024-10-30T23:58:27Z",
-                    "workspace_id": None,
+                    "workspace_id": k.get("workspace"),
                 }
                 for v, k in self.anthropic_keys.items()
                 if k["status"] == "active"
@@ -233,6 +290,19 @@ class StandIn(Served):
                 "first_id": keys[0]["id"] if keys else None,
                 "last_id": keys[-1]["id"] if keys else None,
             }
+        if method == "GET" and item:
+            for v, k in self.anthropic_keys.items():
+                if k["id"] == item:
+                    return 200, {
+                        "type": "api_key",
+                        "id": item,
+                        "name": "key",
+                        "status": k["status"],
+                        "partial_key_hint": hint(v, 16),
+                        "workspace_id": k.get("workspace"),
+                        "created_at": "2024-10-30T23:58:27Z",
+                    }
+            return 404, {"error": {"type": "not_found_error"}}
         if method == "POST" and item:
             for v, k in self.anthropic_keys.items():
                 if k["id"] == item:

@@ -47,6 +47,12 @@ def current(sm, name=SECRET) -> str:
     return sm.get_secret_value(SecretId=name, VersionStage="AWSCURRENT")["SecretString"]
 
 
+def ledger(sm, name=SECRET) -> list[dict]:
+    """The entries rotation recorded under nbsecrets-admin/minted/ for ``name``."""
+    text = sm.get_secret_value(SecretId=f"nbsecrets-admin/minted/{name}")["SecretString"]
+    return json.loads(text)["keys"]
+
+
 def test_rotation_end_to_end_new_key_current_old_revoked_after_grace(
     openai_secret, provider, sm, capsys, caplog
 ):
@@ -61,18 +67,31 @@ def test_rotation_end_to_end_new_key_current_old_revoked_after_grace(
     assert payload["openai_service_account_id"] in provider.service_accounts
     assert stages(sm)[token] == {"AWSCURRENT"}
     assert "AWSPREVIOUS" in next(st for v, st in stages(sm).items() if v != token)
-    # The hand-stored old key is found by its redacted form and deleted (grace 0).
-    assert old not in provider.openai_keys
-    deletes = [r for r in provider.requests if r["method"] == "DELETE"]
-    assert [r["path"].rsplit("/", 2)[-2] for r in deletes] == ["api_keys"]
+    # The key stored by hand was not minted by rotation: it is left alone, with a note.
+    assert provider.openai_valid(old)
+    assert not [r for r in provider.requests if r["method"] == "DELETE"]
+    assert "leaves it alone" in caplog.text
+    [entry] = ledger(sm)
+    assert (entry["state"], entry["version"], entry["project"]) == ("current", token, "proj_test")
+    assert entry["service_account_id"] == payload["openai_service_account_id"]
     # The cached value is replaced by the next refresh.
     assert nbsecrets.get("openai") == old  # still cached
     assert nbsecrets.get("openai", refresh=True) == new
-    # A second rotation deletes the first rotation's service account (it minted that key).
-    os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "0"
+    # A second rotation deletes the first rotation's service account (it minted that key),
+    # after asking the Admin API that the recorded id is that account in the project.
     rotate(str(uuid.uuid4()))
     assert new not in provider.openai_keys
     assert payload["openai_service_account_id"] not in provider.service_accounts
+    gets = [
+        r["path"]
+        for r in provider.requests
+        if r["method"] == "GET" and r["path"].endswith(payload["openai_service_account_id"])
+    ]
+    assert gets == [
+        f"/v1/organization/projects/proj_test/service_accounts/"
+        f"{payload['openai_service_account_id']}"
+    ]
+    assert [e["state"] for e in ledger(sm)] == ["revoked", "current"]
     # No key value reached any output or log record.
     out = capsys.readouterr()
     for value in (old, new, provider.openai_admin, json.loads(current(sm))["api_key"]):
@@ -81,25 +100,30 @@ def test_rotation_end_to_end_new_key_current_old_revoked_after_grace(
 
 def test_old_key_kept_until_the_grace_period_has_passed(openai_secret, provider, sm):
     os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "2"
-    token = str(uuid.uuid4())
-    rotate(token)
-    assert provider.openai_valid(openai_secret)  # still valid: notebooks keep working
+    rotate(str(uuid.uuid4()))
+    first = json.loads(current(sm))["api_key"]
+    rotate(str(uuid.uuid4()))
+    assert provider.openai_valid(first)  # still valid: notebooks keep working
     staging = Store().staging
     assert Rotation(staging).revoke_previous(SECRET) is None
     later = Rotation(staging, now=lambda: datetime.now(timezone.utc) + timedelta(days=1))
-    assert later.revoke_previous(SECRET) is None and provider.openai_valid(openai_secret)
+    assert later.revoke_previous(SECRET) is None and provider.openai_valid(first)
     later = Rotation(staging, now=lambda: datetime.now(timezone.utc) + timedelta(days=3))
     assert "deleted" in later.revoke_previous(SECRET)
-    assert not provider.openai_valid(openai_secret)
+    assert not provider.openai_valid(first)
     # The scheduled event does the same, and again is harmless.
     rotation.handler({"SecretId": SECRET, "Step": "revokePrevious"}, None)
+    assert provider.openai_valid(json.loads(current(sm))["api_key"])
 
 
-def test_grace_from_a_tag_on_the_secret(openai_secret, provider, sm):
+def test_grace_from_the_admins_settings_record(openai_secret, provider, seed, sm):
+    """nbsecrets-admin/rotation/<secret> (admins only) beats the environment."""
     os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "30"
-    sm.tag_resource(SecretId=SECRET, Tags=[{"Key": "nbsecrets:rotation-grace-days", "Value": "0"}])
+    seed("nbsecrets-admin/rotation/nbsecrets/openai", {"grace_days": 0})
     rotate(str(uuid.uuid4()))
-    assert not provider.openai_valid(openai_secret)
+    first = json.loads(current(sm))["api_key"]
+    rotate(str(uuid.uuid4()))
+    assert not provider.openai_valid(first)
 
 
 def test_every_step_retried_after_success_changes_nothing(openai_secret, provider, sm):
@@ -188,7 +212,7 @@ def test_unknown_step_and_provider_are_one_sentence_errors(seed):
     seed("nbsecrets/mistral", "m-0123456789abcdef")
     with pytest.raises(NbSecretsError, match="unknown rotation step"):
         rotation.handler(event("rotateEverything", "t"), None)
-    with pytest.raises(NbSecretsError, match="not mistral"):
+    with pytest.raises(NbSecretsError, match="not 'mistral'"):
         rotation.handler(event("createSecret", str(uuid.uuid4()), "nbsecrets/mistral"), None)
 
 
@@ -215,7 +239,7 @@ def test_the_lambda_runs_with_boto3_alone(openai_secret, provider, sm, aws_env):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert stages(sm)[token] == {"AWSCURRENT"} and not provider.openai_valid(openai_secret)
+    assert stages(sm)[token] == {"AWSCURRENT"} and [e["state"] for e in ledger(sm)] == ["current"]
     new = json.loads(current(sm))["api_key"]
     assert new not in result.stdout + result.stderr
     assert openai_secret not in result.stdout + result.stderr
@@ -223,15 +247,17 @@ def test_the_lambda_runs_with_boto3_alone(openai_secret, provider, sm, aws_env):
 
 def test_provider_down_while_revoking_postpones_revocation_only(openai_secret, provider, sm):
     os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "0"
+    rotate(str(uuid.uuid4()))
+    first = json.loads(current(sm))["api_key"]
     token = str(uuid.uuid4())
     rotate(token, STEPS[:3])
     provider.down = True
     rotation.handler(event("finishSecret", token), None)  # promoted; revocation waits
     assert stages(sm)[token] == {"AWSCURRENT"}
-    assert openai_secret in provider.openai_keys
+    assert first in provider.openai_keys
     provider.down = False
     rotation.handler({"SecretId": SECRET, "Step": "revokePrevious"}, None)
-    assert openai_secret not in provider.openai_keys
+    assert first not in provider.openai_keys
 
 
 def test_aikey_refresh_in_a_notebook_gets_the_rotated_key(openai_secret, provider, sm, ip, capsys):
@@ -250,13 +276,19 @@ def test_aikey_refresh_in_a_notebook_gets_the_rotated_key(openai_secret, provide
 def test_create_retried_after_a_crash_between_mint_and_put_leaves_no_orphan(
     openai_secret, provider, sm
 ):
-    """The Lambda died after OpenAI created the key but before PutSecretValue: AWS retries
-    createSecret with the same token, and the orphan (same name) is deleted first."""
+    """The Lambda died after OpenAI created the key but before its ids were recorded: AWS
+    retries createSecret with the same token, and the orphan (named in the record written
+    before it was minted) is deleted first."""
     from nbsecrets.rotation.openai import OpenAI
 
     token = str(uuid.uuid4())
-    staging = Store().staging
-    orphan = OpenAI().mint(Rotation(staging).context(SECRET), token)  # minted, never stored
+    rot = Rotation(Store().staging)
+    ctx = rot.context(SECRET)
+    intent = OpenAI().intent(ctx, token)
+    book = rot.ledger(ctx)
+    book.put(intent)
+    rot._save(ctx, book)  # what rotation records before it asks for the key
+    orphan, _ = OpenAI().mint(ctx, intent)  # minted; the Lambda dies here
     assert len(provider.service_accounts) == 1
     rotate(token)
     assert orphan["openai_service_account_id"] not in provider.service_accounts
@@ -274,28 +306,47 @@ def test_the_role_policy_allows_every_call_a_rotation_makes_and_no_more(
 
     os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "0"
     arn = sm.describe_secret(SecretId=SECRET)["ARN"]
-    admin_arn = sm.describe_secret(SecretId="nbsecrets-admin/openai")["ARN"]
+    account = arn.split(":")[4]
+    base = f"arn:aws:secretsmanager:us-east-1:{account}:secret:"
     first = len(proxy.requests)
     rotate(str(uuid.uuid4()))
+    rotate(str(uuid.uuid4()))  # the second one revokes the first one's key
     calls = [
-        (a, json.loads(b or b"{}").get("SecretId"))
+        (a, json.loads(b or b"{}"))
         for a, b in zip(proxy.requests[first:], proxy.bodies[first:], strict=True)
     ]
-    doc = rotation_policy_document(region="us-east-1", account=arn.split(":")[4], secrets=[SECRET])
-    used = set()
-    for action, secret_id in calls:
-        target = admin_arn if secret_id == "nbsecrets-admin/openai" else arn
+    doc = rotation_policy_document(region="us-east-1", account=account, secrets=[SECRET])
+    used, records = set(), set()
+    for action, body in calls:
+        secret_id = body.get("SecretId") or body.get("Name")
+        target = arn if secret_id == SECRET else f"{base}{secret_id}-AbCdEf"
         iam_action = action.replace("secretsmanager.", "secretsmanager:")
-        assert allows([doc], iam_action, target), (iam_action, secret_id)
+        context = {"secretsmanager:Name": body["Name"]} if "Name" in body else {}
+        assert allows([doc], iam_action, target, context), (iam_action, secret_id)
         if target == arn:
             used.add(iam_action)
-    assert used == set(ROTATION_ACTIONS)  # each granted action is needed
+        else:
+            records.add((iam_action, secret_id))
+    # each granted action is needed (TagResource: the new version's fingerprint tag)
+    assert used == {*ROTATION_ACTIONS, "secretsmanager:TagResource"}
+    ledger_name = "nbsecrets-admin/minted/nbsecrets/openai"
+    assert {
+        ("secretsmanager:CreateSecret", ledger_name),
+        ("secretsmanager:PutSecretValue", ledger_name),
+    } <= records
+    # The rotation role may write nothing else under the admin namespace.
+    for other in (
+        "nbsecrets-admin/openai",
+        "nbsecrets-admin/rotation/nbsecrets/openai",
+        "nbsecrets-admin/minted/nbsecrets/other",
+    ):
+        assert not allows([doc], "secretsmanager:PutSecretValue", f"{base}{other}-AbCdEf")
 
 
 def test_each_step_reads_the_secret_once(openai_secret, provider, sm, proxy):
-    """A step reads the secret's state once (one DescribeSecret, ListSecretVersionIds only
-    where the grace period needs the dates) and hands it down; finishSecret reads it once more
-    only to check that AWSPREVIOUS followed AWSCURRENT."""
+    """A step reads the secret's state once (one DescribeSecret; no ListSecretVersionIds: the
+    grace period runs from the ledger's times, not the versions' dates) and hands it down;
+    finishSecret reads it once more only to check that AWSPREVIOUS followed AWSCURRENT."""
     from collections import Counter
 
     os.environ["NBSECRETS_ROTATION_GRACE_DAYS"] = "0"
@@ -310,9 +361,9 @@ def test_each_step_reads_the_secret_once(openai_secret, provider, sm, proxy):
             seen["secretsmanager.ListSecretVersionIds"],
         )
     assert reads == {
-        "createSecret": (1, 1),
+        "createSecret": (1, 0),
         "setSecret": (1, 0),
         "testSecret": (1, 0),
-        "finishSecret": (2, 1),
+        "finishSecret": (2, 0),
     }
     assert stages(sm)[token] == {"AWSCURRENT"}

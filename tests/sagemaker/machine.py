@@ -80,6 +80,49 @@ def base_python() -> str:
     pytest.skip("no Python outside /root with venv and ensurepip (apt-get install python3-venv)")
 
 
+PYENV = Path("/root/.pyenv/versions")
+
+
+def target_python(version: str, made: list[Path]) -> str | None:
+    """A CPython ``version`` that the notebook user may run: Debian's, or a copy of pyenv's
+    outside /root (its interpreter's RUNPATH, which names the pyenv folder, rewritten to the
+    copy's); None if this machine has neither."""
+    found = shutil.which(f"python{version}")
+    if found and not os.path.realpath(found).startswith("/root/"):
+        return os.path.realpath(found)
+    sources = sorted(PYENV.glob(f"{version}.*"))
+    if not sources:
+        return None
+    src, dest = sources[-1], Path(f"/opt/nbsecrets-sim-py{version}")
+    if dest.exists():
+        return None
+    made.append(dest)
+    shutil.copytree(
+        src,
+        dest,
+        symlinks=True,
+        ignore=shutil.ignore_patterns("test", "tests", "idle_test", "__pycache__", "*.a"),
+    )
+    exe = dest / "bin" / f"python{version}"
+    old, new = f"{src}/lib".encode(), f"{dest}/lib".encode()
+    data = exe.read_bytes()
+    if old in data and len(new) <= len(old):
+        exe.write_bytes(data.replace(old, new + b"\0" * (len(old) - len(new))))
+    subprocess.run(["chmod", "-R", "a+rX", str(dest)], check=True)
+    ok = subprocess.run([str(exe), "-c", "import venv, ensurepip, ssl"], capture_output=True)
+    return str(exe) if ok.returncode == 0 else None
+
+
+def python_version(py: Path) -> str:
+    done = subprocess.run(
+        [str(py), "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
+
+
 @dataclass
 class Machine:
     """What the fixture made; ``cleanup`` removes it."""
@@ -180,7 +223,7 @@ def make_env(py: str, path: Path, wheels: Path, packages: list[str], owner: str)
 def local_wheels(py: str, dest: Path, packages: list[str]) -> Path:
     """Wheels of ``packages`` for ``py`` (from PyPI, through pip's cache)."""
     dest.mkdir(parents=True, exist_ok=True)
-    builder = dest.parent / "builder"
+    builder = dest.parent / f"builder-{dest.name}"  # one per Python
     subprocess.run([py, "-m", "venv", str(builder)], check=True, capture_output=True)
     done = subprocess.run(
         [
@@ -235,23 +278,35 @@ def machine(kind: str, tmp: Path) -> Iterator[Machine]:
             else "arn:aws:sagemaker:us-east-1:123456789012:app/d-sim/sim/JupyterLab/default"
         )
         METADATA.write_text(json.dumps({"ResourceArn": arn, "ResourceName": "sim"}))
-        wheels = local_wheels(py, tmp / "wheels", ["ipykernel", "boto3"])
+        # The targets' Pythons where this machine has them (else the machine's own): notebook
+        # kernels 3.10, SageMaker Distribution 3.12.
+        py310 = target_python("3.10", made) or py
+        py312 = target_python("3.12", made) or py
+        wheels: dict[str, Path] = {}
+        for interp in {py, py310, py312}:
+            wheels[interp] = local_wheels(
+                interp, tmp / f"wheels-{os.path.basename(interp)}", ["ipykernel", "boto3"]
+            )
         subprocess.run(["chmod", "-R", "a+rX", str(tmp)], check=True)
         envs: dict[str, Path] = {}
         if kind == "notebook":
+            # The AL2023 layout (notebook-al2023-v1): conda_python3 (3.10) and conda_pytorch
+            # kernels, SageMaker's own JupyterSystemEnv.
             base = home / "anaconda3" / "envs"
             base.mkdir(parents=True)
-            for name in ("python3", "pytorch_p310"):
-                envs[name] = make_env(py, base / name, wheels, ["ipykernel"], user)
+            for name, interp in (("python3", py310), ("pytorch", py312)):
+                envs[name] = make_env(interp, base / name, wheels[interp], ["ipykernel"], user)
             # SageMaker's own environment: has boto3, no kernel; the scripts skip it.
             envs["JupyterSystemEnv"] = make_env(
-                py, base / "JupyterSystemEnv", wheels, ["boto3"], user
+                py, base / "JupyterSystemEnv", wheels[py], ["boto3"], user
             )
             subprocess.run(["chown", "-R", f"{user}:{user}", str(home / "anaconda3")], check=True)
         else:
             made.append(Path("/opt/conda"))
-            envs["conda"] = make_env(py, Path("/opt/conda"), wheels, ["ipykernel", "boto3"], user)
-        yield Machine(user, home, envs, wheels, made, users)
+            envs["conda"] = make_env(
+                py312, Path("/opt/conda"), wheels[py312], ["ipykernel", "boto3"], user
+            )
+        yield Machine(user, home, envs, wheels[py], made, users)
     finally:
         for path in reversed(made):
             if path.is_dir():
@@ -267,6 +322,27 @@ def built_artifact(tmp: Path) -> artifact.Built:
     return artifact.build(tmp / "artifact")
 
 
+def bumped_artifact(tmp: Path, version: str) -> artifact.Built:
+    """The wheelhouse of this checkout with nbsecrets as ``version``: the next release."""
+    tree = tmp / "next-release"
+    for part in ("pyproject.toml", "README.md", "src", "lifecycle-config", "notebooks"):
+        src = ROOT / part
+        if src.is_dir():
+            shutil.copytree(src, tree / part, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (tree / part).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, tree / part)
+    (tree / "src" / "nbsecrets" / "_version.py").write_text(f'__version__ = "{version}"\n')
+    wheels = tmp / "next-wheel"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), str(tree)],
+        check=True,
+        capture_output=True,
+    )
+    [wheel] = wheels.glob("nbsecrets-*.whl")
+    return artifact.build(tmp / "next-artifact", wheel=wheel)
+
+
 BUCKET = "team-artifacts"
 
 
@@ -279,16 +355,21 @@ def simulated(kind: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[M
         yield m
 
 
-def publish(m: Machine, secret: str, key: str) -> artifact.Artifact:
-    """Upload the machine's wheelhouse to s3://team-artifacts/nbsecrets/ and store ``key`` as
-    the secret ``secret``, as an admin does before deploying."""
-    assert m.built is not None
+def publish(
+    m: Machine, secret: str, key: str, built: artifact.Built | None = None
+) -> artifact.Artifact:
+    """Upload the machine's wheelhouse (or ``built``) to s3://team-artifacts/nbsecrets/ and
+    store ``key`` as the secret ``secret``, as an admin does before deploying."""
+    built = built or m.built
+    assert built is not None
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket=BUCKET)
-    up = artifact.upload(s3, m.built, f"s3://{BUCKET}/nbsecrets/")
-    boto3.client("secretsmanager", region_name="us-east-1").create_secret(
-        Name=secret, SecretString=key
-    )
+    up = artifact.upload(s3, built, f"s3://{BUCKET}/nbsecrets/")
+    sm = boto3.client("secretsmanager", region_name="us-east-1")
+    try:
+        sm.create_secret(Name=secret, SecretString=key)
+    except sm.exceptions.ResourceExistsException:
+        pass
     return up
 
 
@@ -355,11 +436,14 @@ __all__ = [
     "Machine",
     "aws_for_kernel",
     "built_artifact",
+    "bumped_artifact",
     "digest",
     "machine",
     "publish",
+    "python_version",
     "run_script",
     "simulated",
     "tamper",
+    "target_python",
     "wait_for",
 ]

@@ -1,7 +1,9 @@
 """A simulated SageMaker notebook instance: what an admin deploys loads a key, no manual step.
 
-Real user ec2-user, real virtual environments as anaconda3/envs/{python3, pytorch_p310,
-JupyterSystemEnv} (ipykernel in the kernel environments, no boto3 nor nbsecrets), the
+Real user ec2-user, real virtual environments in the AL2023 layout (notebook-al2023-v1) as
+anaconda3/envs/{python3 (Python 3.10), pytorch (3.12), JupyterSystemEnv} (ipykernel in the
+kernel environments, no boto3 nor nbsecrets; 3.10 and 3.12 are copies of pyenv's where this
+machine has them, else its own Python, and the test says which), the
 resource metadata file, the moto server as AWS with the wheelhouse in an S3 bucket. The
 lifecycle configuration is deployed with `nbsecrets lifecycle`, read back from SageMaker and
 run as SageMaker runs it (as root, within 5 minutes); kernels run as ec2-user.
@@ -24,7 +26,7 @@ from tests.sagemaker import machine as sim
 pytestmark = pytest.mark.sagemaker
 
 KEY = "sk-sim-notebook-0123456789abcdefABCDEF"
-KERNEL_ENVS = ("python3", "pytorch_p310")
+KERNEL_ENVS = ("python3", "pytorch")
 
 
 @pytest.fixture(scope="module")
@@ -155,6 +157,16 @@ def test_deployed_notebook_instance_loads_the_key_in_every_kernel_env(
         assert nb.installed(env, "nbsecrets") == nb.built.version
         # boto3 came from the wheelhouse, offline, where the environment lacked it.
         assert boto_before[env] is None and nb.installed(env, "boto3")
+    # The 3.10 kernel got the tomllib backport from the wheelhouse; the log says what pip
+    # added in each environment.
+    versions = {env: sim.python_version(nb.envs[env] / "bin" / "python") for env in KERNEL_ENVS}
+    if versions["python3"] == "3.10":
+        assert nb.installed("python3", "tomli") and "tomli" in log
+    else:  # only where this machine has no Python 3.10 at all (the tags are tested instead)
+        assert not list(sim.PYENV.glob("3.10.*")) and not shutil.which("python3.10")
+    if versions["pytorch"] == "3.12":
+        assert nb.installed("pytorch", "tomli") is None
+    assert f"installed into {nb.envs['python3']} (added:" in log
     # SageMaker's own environment is left alone, its boto3 not upgraded.
     assert not nb.has_nbsecrets("JupyterSystemEnv")
     assert nb.installed("JupyterSystemEnv", "boto3") == boto_before["JupyterSystemEnv"]

@@ -36,13 +36,28 @@ def add_lifecycle_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--studio",
         action="store_true",
-        help="a Studio JupyterLab configuration (default: notebook instance)",
+        help="Studio JupyterLab and Code Editor configurations, named NAME-XXXXXXXX after "
+        "their content (default: notebook instance)",
     )
     p.add_argument(
         "--domain-id",
         metavar="d-xxxx",
-        help="with --studio: make it this domain's "
-        "default JupyterLab configuration (an attached one is never deleted)",
+        help="with --studio: make them this domain's built-in configurations, for private and "
+        "shared spaces (an attached one is never deleted)",
+    )
+    p.add_argument(
+        "--user-profile",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --domain-id: also a user profile that has its own JupyterLab or Code "
+        "Editor settings (repeat)",
+    )
+    p.add_argument(
+        "--prune",
+        action="store_true",
+        help="with --studio: delete the NAME-* configurations that no domain, user profile, "
+        "space or running app uses (all domains, or --domain-id), and nothing else",
     )
     p.add_argument(
         "--artifact",
@@ -156,6 +171,13 @@ def run_lifecycle(args: argparse.Namespace) -> int:
             "them to `nbsecrets provision` (or with --template), not to a "
             "lifecycle deploy."
         )
+    if (args.prune or args.user_profile or args.domain_id) and not args.studio:
+        raise ConfigError(
+            "--domain-id, --user-profile and --prune are for Studio: add --studio (a "
+            "notebook-instance configuration is updated in place)."
+        )
+    if args.prune:
+        return _prune(args)
     uri, sha = args.artifact or "", args.artifact_sha256 or ""
     if uri.endswith("/"):
         built = _publish(uri, args.wheel)
@@ -181,22 +203,71 @@ def run_lifecycle(args: argparse.Namespace) -> int:
         settings,
         studio=args.studio,
         domain_id=args.domain_id,
+        user_profiles=tuple(args.user_profile),
     )
-    kind = "Studio (JupyterLab)" if done.studio else "notebook instance"
-    if done.action == "unchanged":
-        print(f"The {kind} lifecycle configuration {done.name} is already up to date ({done.arn}).")
+    if isinstance(done, lifecycle.Deployed):
+        kind = "notebook instance"
+        if done.action == "unchanged":
+            print(
+                f"The {kind} lifecycle configuration {done.name} is already up to date "
+                f"({done.arn})."
+            )
+        else:
+            print(
+                f"{done.action.capitalize()} the {kind} lifecycle configuration "
+                f"{done.name} ({done.arn})."
+            )
     else:
-        print(
-            f"{done.action.capitalize()} the {kind} lifecycle configuration {done.name} "
-            f"({done.arn})."
-        )
-    if done.replaced:
-        print(f"It replaces {done.replaced}, which is kept: delete it once nothing uses it.")
-    if done.domain:
-        print(f"Domain {done.domain}: new JupyterLab spaces start with it by default.")
+        _print_studio(done, args.name)
     if uri:
         print(
             f"The execution role needs s3:GetObject on {uri}: nbsecrets provision --role ROLE "
             f"--artifact {uri}"
         )
+    return 0
+
+
+def _print_studio(done, name: str) -> None:
+    for config in done.configs:
+        what = "Created" if config.action == "created" else "Already there:"
+        print(
+            f"{what} the Studio {config.app_type} lifecycle configuration {config.name} "
+            f"({config.arn})."
+        )
+    attached = done.attached
+    if attached is None:
+        print("Attach them with --domain-id d-xxxx (the domain's built-in configurations).")
+        return
+    if attached.changed:
+        print(
+            f"{', '.join(attached.changed)}: spaces run them at their next start (built-in "
+            "configurations; shared spaces: JupyterLab only, the API has no Code Editor "
+            "settings for them)."
+        )
+    else:
+        print(f"Domain {done.domain} already runs them.")
+    if attached.kept:
+        print(
+            f"Older configurations stay allowed while spaces may use them: "
+            f"{', '.join(attached.kept)}; nbsecrets lifecycle --studio --name {name} "
+            "--prune deletes those nothing uses."
+        )
+    for profile in attached.own_settings:
+        print(
+            f"User profile {profile} has its own JupyterLab or Code Editor settings, which "
+            f"win over the domain's for its private spaces: add --user-profile {profile}."
+        )
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from nbsecrets.admin import studio
+    from nbsecrets.aws.store import Store
+
+    done = studio.prune(Store().client(service="sagemaker"), args.name, args.domain_id)
+    for name in done.deleted:
+        print(f"Deleted the unused Studio lifecycle configuration {name}.")
+    for name, where in done.kept.items():
+        print(f"Kept {name}: used by {', '.join(where)}.")
+    if not done.deleted and not done.kept:
+        print(f"No Studio lifecycle configuration named {args.name}-* here.")
     return 0

@@ -12,20 +12,30 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from nbsecrets.admin import evaluator, secret_policy
-from nbsecrets.admin.policy import partition_of
+from nbsecrets.admin.policy import CLIENT_TAG_KEYS, partition_of
 from nbsecrets.aws import errors as awserrors
 from nbsecrets.aws.sagemaker import SAGEMAKER_METADATA, execution_role
 from nbsecrets.aws.store import Store
 from nbsecrets.config import Config
 from nbsecrets.errors import AccessDeniedError, NbSecretsError
 
-__all__ = ["Finding", "Report", "broad_grants", "run", "simulate"]
+__all__ = [
+    "ESCALATIONS",
+    "Finding",
+    "Report",
+    "broad_grants",
+    "escalation_probes",
+    "escalations",
+    "run",
+    "simulate",
+    "tag_grants",
+]
 
 READ = "secretsmanager:GetSecretValue"
 
@@ -116,6 +126,162 @@ def broad_grants(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
                 f"{where} allows secretsmanager:GetSecretValue on every secret (Resource *)"
             )
     return found
+
+
+# nbsecrets: tag keys no client writes; a role that may set one could steer whatever reads it
+# (rotation once read nbsecrets:openai-project and nbsecrets:rotation-grace-days).
+_PROBE_TAGS = ("nbsecrets:openai-project", "nbsecrets:rotation-grace-days", "nbsecrets:x-probe")
+
+
+def tag_grants(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
+    """Grants by which the role may write an ``nbsecrets:`` tag other than the client's own
+    (:data:`nbsecrets.admin.policy.CLIENT_TAG_KEYS`) on a secret its policies name.
+
+    Probed with TagResource, which every tag write needs (CreateSecret with tags too), with
+    the evaluator over all the role's policies, so a Deny still wins.
+    """
+    found: list[str] = []
+    action = "secretsmanager:TagResource"
+    for st in (s for name, doc in policies for s in evaluator.statements(doc, name)):
+        if st.effect != "Allow" or not st.covers_action(action):
+            continue
+        arns = ["*"] if st.not_resource else [r.replace("?", "A") for r in st.resources]
+        for tag in _PROBE_TAGS:
+            context = {"aws:TagKeys": [tag]}
+            hit = next((a for a in arns if evaluator.allows(policies, action, a, context)), None)
+            if hit is not None:
+                found.append(
+                    f"{st.source}, statement {st.sid} lets the role set the tag {tag} "
+                    f"(TagResource on {hit}); a notebook may set only "
+                    f"{', '.join(CLIENT_TAG_KEYS)}"
+                )
+                break
+    return found
+
+
+# Every path by which a role could widen its own power or the rotation's: (target, actions,
+# what it would let the role do). Targets are probes: the role itself, another role (such as
+# the rotation Lambda's), any managed policy, any Lambda function (the rotation function holds
+# the organization's admin keys), the secrets, a record under the admin namespace, the key.
+ESCALATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
+    (
+        "self",
+        (
+            "iam:PutRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:PutRolePermissionsBoundary",
+            "iam:DeleteRolePermissionsBoundary",
+            "iam:UpdateAssumeRolePolicy",
+        ),
+        "it could grant itself anything",
+    ),
+    (
+        "role",
+        (
+            "iam:PutRolePolicy",
+            "iam:AttachRolePolicy",
+            "iam:UpdateAssumeRolePolicy",
+            "iam:PassRole",
+            "sts:AssumeRole",
+        ),
+        "it could act as, or widen, another role such as the rotation Lambda's",
+    ),
+    (
+        "policy",
+        ("iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"),
+        "it could rewrite a managed policy attached to itself or to the rotation role",
+    ),
+    (
+        "function",
+        (
+            "lambda:UpdateFunctionCode",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:CreateFunction",
+        ),
+        "it could run its own code, or change the settings, of the rotation Lambda, which "
+        "holds the admin keys",
+    ),
+    (
+        "secret",
+        (
+            "secretsmanager:PutResourcePolicy",
+            "secretsmanager:DeleteResourcePolicy",
+            "secretsmanager:RotateSecret",
+            "secretsmanager:CancelRotateSecret",
+            "secretsmanager:UpdateSecret",
+            "secretsmanager:ReplicateSecretToRegions",
+        ),
+        "it could open the keys to others, move them off the customer managed key, or change "
+        "how and when they rotate",
+    ),
+    (
+        "admin",
+        (
+            "secretsmanager:GetSecretValue",
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:CreateSecret",
+            "secretsmanager:TagResource",
+            "secretsmanager:UpdateSecretVersionStage",
+            "secretsmanager:DeleteSecret",
+        ),
+        "the admin namespace nbsecrets-admin/ holds the admin keys and the settings and "
+        "records rotation trusts",
+    ),
+    (
+        "key",
+        ("kms:PutKeyPolicy", "kms:CreateGrant"),
+        "it could let itself or others decrypt outside Secrets Manager",
+    ),
+)
+
+
+def escalation_probes(
+    role_arn: str, region: str, secret_arns: Sequence[str], key_arn: str | None = None
+) -> dict[str, list[str]]:
+    """The resource ARNs each :data:`ESCALATIONS` target is probed on."""
+    account = role_arn.split(":")[4]
+    part = role_arn.split(":")[1]
+    probe = "nbsecrets-doctor-probe"
+    sm = f"arn:{part}:secretsmanager:{region}:{account}:secret:"
+    return {
+        "self": [role_arn],
+        "role": [f"arn:{part}:iam::{account}:role/{probe}"],
+        "policy": [f"arn:{part}:iam::{account}:policy/{probe}"],
+        "function": [f"arn:{part}:lambda:{region}:{account}:function:{probe}"],
+        "secret": list(secret_arns) or [f"{sm}nbsecrets/{probe}-AbCdEf"],
+        "admin": [f"{sm}nbsecrets-admin/{probe}-AbCdEf"],
+        "key": [key_arn or f"arn:{part}:kms:{region}:{account}:key/{probe}"],
+    }
+
+
+def escalations(
+    allowed: Callable[[str, str], bool], probes: dict[str, list[str]]
+) -> list[tuple[str, str]]:
+    """``(finding, fix)`` for each :data:`ESCALATIONS` entry that ``allowed(action, arn)``
+    answers yes for on one of its probes."""
+    out = []
+    for target, actions, why in ESCALATIONS:
+        hits = [(a, arn) for a in actions for arn in probes[target] if allowed(a, arn)]
+        if not hits:
+            continue
+        names = ", ".join(dict.fromkeys(a for a, _ in hits))
+        where = {
+            "self": "itself",
+            "role": "other roles",
+            "policy": "managed policies",
+            "function": "Lambda functions",
+            "secret": "the keys",
+            "admin": "the admin namespace nbsecrets-admin/",
+            "key": "the KMS key",
+        }[target]
+        out.append(
+            (
+                f"The role may {names} on {where} ({hits[0][1]}): {why}.",
+                "remove that grant: a notebook role needs only what `nbsecrets policy` prints "
+                "(docs/security-policies.md lists what an admin must not grant).",
+            )
+        )
+    return out
 
 
 def simulate(
@@ -315,7 +481,7 @@ def _check_grants(
             f"run `nbsecrets doctor --role {name}` to check them.",
         )
     if policies is not None:
-        broad = broad_grants(policies)
+        broad = broad_grants(policies) + tag_grants(policies)
         for text in broad:
             report.add(
                 "warn",
@@ -333,9 +499,17 @@ def _check_grants(
     )
     probes = {**arns, "(a secret outside the prefix)": outside}
     answers, how = None, ""
+    widen = escalation_probes(
+        role_arn, region, [a for a in arns.values()], store.config.kms_key_id or None
+    )
+    may: Callable[[str, str], bool]
     try:
         answers = simulate(iam, role_arn, [READ], list(probes.values()))
         how = "IAM SimulatePrincipalPolicy"
+        simulated: dict[tuple[str, str], bool] = {}
+        for target, actions, _ in ESCALATIONS:
+            simulated |= simulate(iam, role_arn, actions, widen[target])
+        may = lambda action, arn: simulated.get((action, arn), False)  # noqa: E731
     except Exception as exc:
         if policies is None:
             report.add(
@@ -345,12 +519,17 @@ def _check_grants(
                 "policies could not be read.",
             )
             return
-        answers = {(READ, arn): evaluator.allows(policies, READ, arn) for arn in probes.values()}
+        local = policies
+        answers = {(READ, arn): evaluator.allows(local, READ, arn) for arn in probes.values()}
+        may = lambda action, arn: evaluator.allows(local, action, arn)  # noqa: E731
         how = (
             f"local evaluation of the role's policies (SimulatePrincipalPolicy failed: "
-            f"{awserrors.error_code(exc) or type(exc).__name__})"
+            f"{awserrors.error_code(exc) or type(exc).__name__}; offline, so not IAM's own "
+            "evaluator)"
         )
     report.add("info", f"Policy answers below come from {how}.")
+    for text, fix in escalations(may, widen):
+        report.add("warn", text, fix)
     for label, arn in probes.items():
         allowed = answers.get((READ, arn), False)
         if label == "(a secret outside the prefix)":

@@ -6,16 +6,21 @@ applicable ``Allow`` statement allows it. A statement applies when its ``Action`
 ``NotAction``), its ``Resource`` (or ``NotResource``) and its ``Condition`` all match.
 
 - Actions match case-insensitively; ``*`` matches any run of characters, ``?`` any one.
-- Resources (ARNs) match case-sensitively with the same wildcards. ``*`` may run across the
-  ``:`` between ARN segments (AWS: a ``*`` at the end of a segment can match beyond it).
-- Conditions: the String*, Arn* and Bool operators, with ``IfExists``, against a context of
-  keys you pass. Any other operator is not understood, and is answered safely: an ``Allow``
-  carrying it does not apply, a ``Deny`` carrying it does.
+- Resources (ARNs) match case-sensitively, segment by segment (the parts between colons):
+  ``?`` is one character of its segment, ``*`` any run within its segment, except that a
+  ``*`` ending a segment may expand beyond the colon (AWS: "If the * wildcard is the last
+  character of a resource ARN segment, it can expand to match beyond the colon boundaries").
+- Conditions: the String*, Arn* (each of the ARN's six components matched separately), Bool
+  and Null operators, with ``IfExists``, their ``Not`` forms and the set qualifiers
+  ``ForAllValues:`` / ``ForAnyValue:``, against a context of keys you pass. Any other
+  operator is not understood, and is answered safely: an ``Allow`` carrying it does not
+  apply, a ``Deny`` carrying it does.
 
-Not covered, because nbsecrets' policies do not use them: resource policies, permission
-boundaries, SCPs and session policies, policy variables. ``ForAllValues:`` (every value of a
-multi-valued key, such as ``aws:TagKeys``, matches; true when there is none) and
-``ForAnyValue:`` qualify the operators above.
+Not covered, because nbsecrets' policies do not use them: permission boundaries, SCPs and
+session policies, policy variables, numeric, date and IP operators. Resource policies
+(``Principal`` / ``NotPrincipal``) are :func:`nbsecrets.admin.resource_policy.decide`'s.
+The tests check this module against an evaluator we did not write (``@cloud-copilot/
+iam-simulate``, tests/iamsim/) on every grant of the generated policies.
 
 This module depends on nothing outside the standard library, on purpose: ``nbsecrets doctor``
 uses it at run time, where parliament (a dev dependency) is not installed, and parliament's
@@ -51,6 +56,24 @@ def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
     return re.compile("".join(parts), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
+@functools.lru_cache(maxsize=1024)
+def _arn_glob(pattern: str) -> re.Pattern[str]:
+    """A Resource pattern: wildcards within the colon-separated segments of the ARN; a ``*``
+    that ends a segment may expand beyond the colon (IAM User Guide, "Resource": "If the *
+    wildcard is the last character of a resource ARN segment, it can expand to match beyond
+    the colon boundaries"); any other ``*``, and every ``?``, stays within its segment."""
+    out = []
+    for i, c in enumerate(pattern):
+        if c == "?":
+            out.append("[^:]")
+        elif c == "*":
+            last = i + 1 == len(pattern) or pattern[i + 1] == ":"
+            out.append(".*" if last else "[^:]*")
+        else:
+            out.append(re.escape(c))
+    return re.compile("".join(out), re.DOTALL)
+
+
 def action_matches(pattern: str, action: str) -> bool:
     """True if the policy's action ``pattern`` (``secretsmanager:Get*``) covers ``action``."""
     if pattern == "*":
@@ -62,7 +85,18 @@ def resource_matches(pattern: str, arn: str) -> bool:
     """True if the policy's resource ``pattern`` covers the ARN ``arn`` (case-sensitive)."""
     if pattern == "*":
         return True
-    return _glob(pattern, False).fullmatch(arn) is not None
+    return _arn_glob(pattern).fullmatch(arn) is not None
+
+
+def arn_like(pattern: str, value: str) -> bool:
+    """The ArnLike / ArnEquals test: each of the six colon-delimited components of the ARN is
+    matched separately, with ``*`` and ``?`` (IAM User Guide, condition operators)."""
+    if pattern == "*":
+        return True
+    want, got = pattern.split(":", 5), value.split(":", 5)
+    if len(want) != 6 or len(got) != 6:
+        return False
+    return all(_glob(w, False).fullmatch(g) is not None for w, g in zip(want, got, strict=True))
 
 
 def _list(value: Any) -> list[Any]:
@@ -118,56 +152,76 @@ def statements(policy: Mapping[str, Any] | str, source: str = "policy") -> list[
 # -- conditions -------------------------------------------------------------------------------
 
 
-def _string_op(base: str) -> Callable[[str, Any], bool] | None:
-    """The test of a string or ARN condition operator: (context value, policy value)."""
-    table: dict[str, Callable[[str, Any], bool]] = {
+def _positive_op(base: str) -> Callable[[str, str], bool] | None:
+    """The test of a positive string, ARN or Bool operator: (context value, policy value)."""
+    table: dict[str, Callable[[str, str], bool]] = {
         "StringEquals": lambda v, p: v == p,
-        "StringNotEquals": lambda v, p: v != p,
         "StringEqualsIgnoreCase": lambda v, p: v.lower() == p.lower(),
-        "StringNotEqualsIgnoreCase": lambda v, p: v.lower() != p.lower(),
-        "StringLike": lambda v, p: resource_matches(p, v),
-        "StringNotLike": lambda v, p: not resource_matches(p, v),
-        "ArnEquals": lambda v, p: resource_matches(p, v),
-        "ArnLike": lambda v, p: resource_matches(p, v),
-        "ArnNotEquals": lambda v, p: not resource_matches(p, v),
-        "ArnNotLike": lambda v, p: not resource_matches(p, v),
-        "Bool": lambda v, p: v.lower() == str(p).lower(),
+        "StringLike": lambda v, p: _glob(p, False).fullmatch(v) is not None,
+        "ArnEquals": lambda v, p: arn_like(p, v),
+        "ArnLike": lambda v, p: arn_like(p, v),
+        "Bool": lambda v, p: v.lower() == p.lower(),
     }
     return table.get(base)
 
 
+def _value_matches(base: str, value: str, patterns: Sequence[str]) -> bool | None:
+    """One context value against the policy's values (ORed): a positive operator matches one;
+    its ``Not`` form matches none. None when the operator is not understood."""
+    negated = base.startswith(("StringNot", "ArnNot"))
+    test = _positive_op(base.replace("Not", "", 1) if negated else base)
+    if test is None:
+        return None
+    hit = any(test(value, p) for p in patterns)
+    return not hit if negated else hit
+
+
 def _condition_holds(condition: Mapping[str, Mapping[str, Any]], context: Context) -> bool | None:
-    """True or False; None when an operator is not understood."""
+    """True or False; None when an operator is not understood.
+
+    AWS's rules (IAM User Guide, "Condition operators" and "Multivalued context keys"):
+    several policy values are ORed, and a ``Not`` operator holds when the value matches none
+    of them; a missing key fails a positive operator and passes a negated one or ``IfExists``;
+    ``ForAllValues`` holds when every value of the key holds (also when there are none),
+    ``ForAnyValue`` when at least one does (never when there are none); an operator without a
+    set qualifier does not hold for a key with several values. ``Null`` tests presence.
+    """
     ctx = {k.lower(): v for k, v in context.items()}
     for op, entries in condition.items():
         qualifier, _, op = op.rpartition(":")  # ForAllValues / ForAnyValue on multi-valued keys
-        if qualifier not in ("", "ForAllValues", "ForAnyValue"):
+        if qualifier not in ("", "ForAllValues", "ForAnyValue") or not isinstance(entries, Mapping):
             return None
         if_exists = op.endswith("IfExists")
         base = op.removesuffix("IfExists")
-        test = _string_op(base)
-        if test is None or not isinstance(entries, Mapping):
-            return None
-        negated = "Not" in base
         for key, wanted in entries.items():
-            if key.lower() not in ctx or (qualifier and not _list(ctx[key.lower()])):
-                # A missing key fails a positive test and passes a negated one (AWS docs);
-                # ForAllValues holds for no values at all.
-                if if_exists or negated or qualifier == "ForAllValues":
-                    continue
-                return False
-            values = [str(v) for v in _list(ctx[key.lower()])]
-            patterns = [str(p) for p in _list(wanted)]
-            if qualifier == "ForAllValues":  # every value must match some pattern
-                if not all(any(test(v, p) for p in patterns) for v in values):
+            present = key.lower() in ctx and _list(ctx[key.lower()]) != []
+            patterns = [str(p).lower() if base == "Null" else str(p) for p in _list(wanted)]
+            if base == "Null":
+                if not any((p == "true") != present for p in patterns):
                     return False
                 continue
-            # Several values in the policy are ORed; a negated operator needs none to match.
-            ok = (
-                all(test(v, p) for v in values for p in patterns)
-                if negated
-                else any(test(v, p) for v in values for p in patterns)
-            )
+            if not present:
+                if qualifier == "ForAnyValue":
+                    return False if _value_matches(base, "", patterns) is not None else None
+                if qualifier == "ForAllValues" or if_exists:
+                    continue
+                negated = base.startswith(("StringNot", "ArnNot"))
+                if _value_matches(base, "", patterns) is None:
+                    return None
+                if negated:
+                    continue
+                return False
+            raw = ctx[key.lower()]
+            values = [str(v) for v in _list(raw)]
+            results = [_value_matches(base, v, patterns) for v in values]
+            if any(r is None for r in results):
+                return None
+            if qualifier == "ForAllValues":
+                ok = all(results)
+            elif qualifier == "ForAnyValue":
+                ok = any(results)
+            else:  # without a set qualifier, a key with several values does not match
+                ok = len(values) == 1 and bool(results[0])
             if not ok:
                 return False
     return True

@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nbsecrets.aws import errors as awserrors
 from nbsecrets.errors import AccessDeniedError, ConfigError, NbSecretsError
+
+if TYPE_CHECKING:
+    from nbsecrets.admin.studio import StudioDeployed
 
 __all__ = [
     "MAX_SCRIPT_BYTES",
     "Deployed",
     "Settings",
     "assemble",
-    "attach_to_domain",
     "deploy",
-    "deploy_studio",
     "script_text",
     "scripts_dir",
 ]
@@ -187,15 +187,13 @@ def _b64(text: str) -> str:
 
 @dataclass(frozen=True)
 class Deployed:
-    """What :func:`deploy` did: ``created``, ``updated`` or ``unchanged``, the ARN and name,
-    and for Studio the domain it switched (``domain``) and the configuration it replaced."""
+    """What :func:`deploy` did to a notebook-instance configuration: ``created``,
+    ``updated`` or ``unchanged``, its ARN and name."""
 
     name: str
     action: str
     arn: str
-    studio: bool
-    domain: str = ""
-    replaced: str = ""
+    studio: bool = False
 
 
 def _exists_error(exc: BaseException) -> bool:
@@ -229,11 +227,14 @@ def deploy(
     *,
     studio: bool = False,
     domain_id: str | None = None,
-) -> Deployed:
+    user_profiles: tuple[str, ...] = (),
+) -> Deployed | StudioDeployed:
     """Create or update the lifecycle configuration ``name``.
 
     Notebook instances get ``OnCreate`` and ``OnStart`` from ``notebook-instance/``. Studio
-    gets a JupyterLab configuration from ``studio/on-start.sh``: see :func:`deploy_studio`.
+    gets ``studio/on-start.sh`` as a JupyterLab and a Code Editor configuration named after
+    their content, attached to ``domain_id`` (and ``user_profiles``) as the built-in ones:
+    see :mod:`nbsecrets.admin.studio`.
 
     Raises
     ------
@@ -242,8 +243,14 @@ def deploy(
     """
     _need_source(settings)
     if studio:
-        return deploy_studio(
-            sagemaker, name, _b64(script_text("studio/on-start.sh", settings)), domain_id
+        from nbsecrets.admin import studio as studio_configs
+
+        return studio_configs.deploy(
+            sagemaker,
+            name,
+            _b64(script_text("studio/on-start.sh", settings)),
+            domain_id=domain_id,
+            user_profiles=user_profiles,
         )
     on_create = _b64(script_text("notebook-instance/on-create.sh", settings))
     on_start = _b64(script_text("notebook-instance/on-start.sh", settings))
@@ -273,101 +280,3 @@ def deploy(
         return Deployed(name, "updated", arn, False)
     except Exception as exc:
         raise _sm_error(exc, "CreateNotebookInstanceLifecycleConfig", name) from None
-
-
-def content_name(name: str, content: str) -> str:
-    """``NAME-XXXXXXXX``: a Studio configuration name fixed by its content (at most 63)."""
-    return f"{name[:54]}-{hashlib.sha256(content.encode()).hexdigest()[:8]}"
-
-
-# -- Studio -----------------------------------------------------------------------------------
-# Studio has no update call, and a configuration a domain or user profile uses cannot be
-# deleted. So a changed script gets a new configuration named after its content
-# (``NAME-XXXXXXXX``), the domain's default switches to it, and the old one stays (delete it
-# once nothing uses it). Nothing attached is ever deleted.
-
-APP_TYPE = "JupyterLab"
-
-
-def _describe(sagemaker: Any, name: str) -> dict[str, Any] | None:
-    try:
-        return sagemaker.describe_studio_lifecycle_config(StudioLifecycleConfigName=name)
-    except Exception as exc:
-        if not _exists_error(exc):
-            raise _sm_error(exc, "DescribeStudioLifecycleConfig", name) from None
-        return None
-
-
-def _same(found: dict[str, Any] | None, content: str) -> bool:
-    return (
-        found is not None
-        and found.get("StudioLifecycleConfigContent") == content
-        and found.get("StudioLifecycleConfigAppType") == APP_TYPE
-    )
-
-
-def deploy_studio(
-    sagemaker: Any, name: str, content: str, domain_id: str | None = None
-) -> Deployed:
-    """Create the configuration (base64 ``content``) as ``name``, or as a content-named
-    sibling when ``name`` exists with other content; then, with ``domain_id``, make it the
-    domain's default JupyterLab configuration.
-
-    Raises
-    ------
-    NbSecretsError
-        If SageMaker refuses.
-    """
-    old = _describe(sagemaker, name)
-    replaced = ""
-    if _same(old, content):
-        target, action, arn = name, "unchanged", old["StudioLifecycleConfigArn"]  # type: ignore[index]
-    else:
-        target = name if old is None else content_name(name, content)
-        found = _describe(sagemaker, target) if old is not None else None
-        replaced = old["StudioLifecycleConfigArn"] if old is not None else ""
-        if _same(found, content):
-            action, arn = "unchanged", found["StudioLifecycleConfigArn"]  # type: ignore[index]
-        else:
-            try:
-                arn = sagemaker.create_studio_lifecycle_config(
-                    StudioLifecycleConfigName=target,
-                    StudioLifecycleConfigContent=content,
-                    StudioLifecycleConfigAppType=APP_TYPE,
-                )["StudioLifecycleConfigArn"]
-            except Exception as exc:
-                raise _sm_error(exc, "CreateStudioLifecycleConfig", target) from None
-            action = "created" if old is None else "updated"
-    if domain_id:
-        if attach_to_domain(sagemaker, domain_id, arn, replaced) and action == "unchanged":
-            action = "updated"
-    return Deployed(target, action, arn, True, domain=domain_id or "", replaced=replaced)
-
-
-def attach_to_domain(sagemaker: Any, domain_id: str, arn: str, replaced: str = "") -> bool:
-    """Make ``arn`` the default JupyterLab configuration of the domain's users.
-
-    It goes into ``DefaultUserSettings.JupyterLabAppSettings``: in place of ``replaced``
-    in ``LifecycleConfigArns`` (or added), and as ``DefaultResourceSpec.LifecycleConfigArn``
-    so it runs without the user choosing it. Private spaces run their owner's settings.
-    Returns whether the domain changed.
-    """
-    try:
-        domain = sagemaker.describe_domain(DomainId=domain_id)
-    except Exception as exc:
-        raise _sm_error(exc, "DescribeDomain", domain_id) from None
-    lab = dict(domain.get("DefaultUserSettings", {}).get("JupyterLabAppSettings", {}))
-    arns = [a for a in lab.get("LifecycleConfigArns", []) if a not in (replaced, arn)]
-    spec = dict(lab.get("DefaultResourceSpec", {}))
-    if lab.get("LifecycleConfigArns", []) == [*arns, arn] and spec.get("LifecycleConfigArn") == arn:
-        return False
-    spec["LifecycleConfigArn"] = arn
-    lab["LifecycleConfigArns"] = [*arns, arn]
-    lab["DefaultResourceSpec"] = spec
-    try:
-        sagemaker.update_domain(
-            DomainId=domain_id, DefaultUserSettings={"JupyterLabAppSettings": lab}
-        )
-    except Exception as exc:
-        raise _sm_error(exc, "UpdateDomain", domain_id) from None
-    return True

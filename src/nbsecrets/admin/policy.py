@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from nbsecrets.config import Config
 
 __all__ = [
+    "ADMIN_PREFIX",
+    "CLIENT_TAG_KEYS",
     "POLICY_NAME",
     "READ_ACTIONS",
     "WRITE_ACTIONS",
@@ -44,9 +46,15 @@ WRITE_ACTIONS = (
     "secretsmanager:TagResource",
     "secretsmanager:UpdateSecretVersionStage",
 )
-# Tag keys a notebook may set. Not e.g. "SageMaker": AmazonSageMakerFullAccess grants
-# GetSecretValue on every secret tagged SageMaker=true.
-TAG_KEYS_CONDITION = {"ForAllValues:StringLike": {"aws:TagKeys": ["nbsecrets:*"]}}
+# The tag keys nbsecrets' clients write (`%aikey --set`, `nbsecrets set`, the scanner's
+# fingerprint), and a notebook may set no other: not another nbsecrets: key (rotation once read
+# its settings from such tags), and not e.g. "SageMaker" (AmazonSageMakerFullAccess grants
+# GetSecretValue on every secret tagged SageMaker=true).
+CLIENT_TAG_KEYS = ("nbsecrets:provider", "nbsecrets:managed", "nbsecrets:fingerprint")
+TAG_KEYS_CONDITION = {"ForAllValues:StringEquals": {"aws:TagKeys": list(CLIENT_TAG_KEYS)}}
+# The admin namespace: admin keys, rotation's settings and its records of minted keys. No
+# notebook policy grants anything under it, and no notebook prefix may reach it.
+ADMIN_PREFIX = "nbsecrets-admin/"
 # Secrets Manager appends "-" and six random characters to every secret's ARN. "-??????"
 # matches exactly that suffix; "-*" would also match "{prefix}openai-extra-AbCdEf".
 ARN_SUFFIX = "-??????"
@@ -125,6 +133,12 @@ class PolicyOptions:
                 f"would also cover {self.prefix + 'x/...'!r}); use "
                 f"{self.prefix + '/'!r}."
             )
+        if self.prefix.startswith(ADMIN_PREFIX):
+            raise ConfigError(
+                f"The prefix {self.prefix!r} is in the admin namespace {ADMIN_PREFIX} (admin "
+                "keys and rotation's records), which no notebook role may reach; use "
+                "a prefix of its own such as nbsecrets/."
+            )
         names = tuple(dict.fromkeys(Registry().get(p).name for p in self.providers))
         object.__setattr__(self, "providers", names)
         keys = ((self.kms_key_arn,) if self.kms_key_arn else ()) + tuple(self.kms_key_arns)
@@ -145,6 +159,12 @@ class PolicyOptions:
             if not (self.secrets_account.isdigit() and len(self.secrets_account) == 12):
                 raise ConfigError(
                     f"--secrets-account takes a 12-digit account ID, not {self.secrets_account!r}."
+                )
+            if self.allow_write:
+                raise ConfigError(
+                    f"--allow-write does not reach keys in account {self.secrets_account}: "
+                    "their resource policy grants other accounts reads only, so store "
+                    "and rotate them there (drop --allow-write here)."
                 )
             if not self.kms_key_arns:
                 raise ConfigError(
@@ -223,8 +243,9 @@ class PolicyOptions:
 
     @property
     def primary_kms_key(self) -> str:
-        """The key ARN of the primary region (the one given without ``REGION=``), or ""."""
-        return primary_key_arn(self.kms_key_arns)
+        """The key ARN of the primary region (given without ``REGION=``, and not naming a
+        fallback region), or ""."""
+        return next((arn for r, arn in _region_keys(self) if r == str(self.region)), "")
 
 
 def _resolve_ids(region: str | None, account: str | None, config: Config | None) -> tuple[str, str]:
@@ -265,9 +286,13 @@ def primary_key_arn(entries: Iterable[str]) -> str:
 
 
 def _region_keys(opts: PolicyOptions) -> list[tuple[str, str]]:
-    return [
-        (r or str(opts.region), arn) for r, _, arn in (k.partition("=") for k in opts.kms_key_arns)
-    ]
+    """``(region, key ARN)`` for each key: the region given as ``REGION=``; else the region its
+    ARN names when that is a fallback region (a replica's key); else the primary region."""
+    out = []
+    for region, _, arn in (k.partition("=") for k in opts.kms_key_arns):
+        named = arn.split(":")[3]
+        out.append((region or (named if named in opts.fallback_regions else str(opts.region)), arn))
+    return out
 
 
 def _key_arn(entry: str) -> tuple[str, str]:
@@ -350,16 +375,19 @@ def policy_document(opts: PolicyOptions) -> dict[str, Any]:
             }
         )
     region_keys = _region_keys(opts)
-    keys = list(dict.fromkeys(arn for _, arn in region_keys))
-    if keys:
-        services = list(dict.fromkeys(f"secretsmanager.{r}.amazonaws.com" for r, _ in region_keys))
+    # One statement per region: a key is used only by its own region's Secrets Manager (a
+    # replica's key by the replica's region, for failover reads), never through another's.
+    for region in dict.fromkeys(r for r, _ in region_keys):
+        keys = list(dict.fromkeys(arn for r, arn in region_keys if r == region))
         statements.append(
             {
-                "Sid": "DecryptKeys",
+                "Sid": "DecryptKeys" + ("" if region == opts.region else _sid_suffix(region)),
                 "Effect": "Allow",
                 "Action": "kms:Decrypt",
                 "Resource": _one(keys),
-                "Condition": {"StringEquals": {"kms:ViaService": _one(services)}},
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com"}
+                },
             }
         )
     if opts.allow_write:
@@ -384,16 +412,22 @@ def policy_document(opts: PolicyOptions) -> dict[str, Any]:
                 "Condition": TAG_KEYS_CONDITION,
             }
         )
+        own = [arn for r, arn in region_keys if r == opts.region]
+        create: dict[str, Any] = {
+            "StringLike": {"secretsmanager:Name": names},
+            **TAG_KEYS_CONDITION,
+        }
+        if own:  # a new secret under aws/secretsmanager would escape the key's policy
+            create["ArnEquals"] = {"secretsmanager:KmsKeyArn": _one(own)}
         statements.append(
             {
                 "Sid": "CreateKeys",
                 "Effect": "Allow",
                 "Action": "secretsmanager:CreateSecret",
                 "Resource": primary_arns,
-                "Condition": {"StringLike": {"secretsmanager:Name": names}, **TAG_KEYS_CONDITION},
+                "Condition": create,
             }
         )
-        own = [arn for r, arn in region_keys if r == opts.region]
         if own:
             statements.append(
                 {
@@ -420,6 +454,13 @@ def policy_document(opts: PolicyOptions) -> dict[str, Any]:
             }
         )
     return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _sid_suffix(region: str) -> str:
+    """``us-west-2`` as ``UsWest2``, for a Sid (letters and digits only)."""
+    return "".join(
+        part.capitalize() for part in region.replace("$", "").split("-") if part.isalnum()
+    )
 
 
 def _one(items: list[str]) -> str | list[str]:

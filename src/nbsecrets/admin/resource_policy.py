@@ -33,6 +33,7 @@ __all__ = [
     "OWN_SIDS",
     "broad_principals",
     "decide",
+    "exempt_patterns",
     "key_policy_statement",
     "policy_text",
     "resource_policies",
@@ -95,6 +96,7 @@ def resource_policy(roles: Sequence[str], admin_roles: Sequence[str] = ()) -> di
             "--role arn:aws:iam::ACCOUNT:role/NAME (repeat for more)."
         )
     admins = tuple(a for a in role_arns(admin_roles, "--admin-role") if a not in readers)
+    exempt = list(dict.fromkeys(p for arn in (*readers, *admins) for p in exempt_patterns(arn)))
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -114,12 +116,25 @@ def resource_policy(roles: Sequence[str], admin_roles: Sequence[str] = ()) -> di
                 "Action": VALUE_READ,
                 "Resource": "*",
                 "Condition": {
-                    "ArnNotEquals": {"aws:PrincipalArn": [*readers, *admins]},
+                    "ArnNotLike": {"aws:PrincipalArn": exempt},
                     "BoolIfExists": {"aws:PrincipalIsAWSService": "false"},
                 },
             },
         ],
     }
+
+
+def exempt_patterns(role_arn: str) -> list[str]:
+    """The ``aws:PrincipalArn`` patterns that match the role ``role_arn`` whatever its path.
+
+    ``aws:PrincipalArn`` of a role session is the role's ARN with its path
+    (``role/service-role/NAME``), which an admin easily leaves out. A role's name is unique in
+    its account whatever the path, so ``role/NAME`` and ``role/*/NAME`` match that role and
+    no other.
+    """
+    head, _, resource = role_arn.partition(":role/")
+    name = resource.rsplit("/", 1)[-1]
+    return [f"{head}:role/{name}", f"{head}:role/*/{name}"]
 
 
 def secret_ids(prefix: str, providers: Sequence[str]) -> list[str]:
@@ -141,9 +156,11 @@ def key_policy_statement(
     """The statement for the KMS key policy that lets ``roles`` decrypt the secrets.
 
     ``kms:Decrypt`` only, only through Secrets Manager (``kms:ViaService`` in each region of
-    ``opts.region`` and ``regions``), and only for secrets under the prefix (Secrets Manager
-    passes the secret's ARN as encryption context ``SecretARN``). The roles' own identity
-    policies still need ``kms:Decrypt`` on the key (``nbsecrets policy --kms-key-arn``).
+    ``opts.region``, ``opts.fallback_regions`` and ``regions``), and only for secrets under the
+    prefix (Secrets Manager passes the secret's ARN as encryption context ``SecretARN``). One
+    statement fits each replica of a multi-region key. The roles' own identity policies still
+    need ``kms:Decrypt`` on the key (``nbsecrets policy --kms-key-arn``), and name each
+    region's key for that region only.
 
     Raises
     ------
@@ -156,7 +173,9 @@ def key_policy_statement(
             "A key policy statement needs the roles that read the keys: "
             "--role arn:aws:iam::ACCOUNT:role/NAME (repeat for more)."
         )
-    all_regions = list(dict.fromkeys(r for r in (opts.region, *regions) if r))
+    all_regions = list(
+        dict.fromkeys(r for r in (opts.region, *opts.fallback_regions, *regions) if r)
+    )
     arns = [a for r in all_regions for a in secret_arns(replace(opts, region=r))]
     return {
         "Sid": KEY_SID,
@@ -200,7 +219,21 @@ def _account_of(arn: str) -> str:
 def _names(statement: dict[str, Any], principal_arn: str, direct: bool) -> bool:
     """True if the statement's Principal covers the IAM role ``principal_arn``: by name or
     ``*`` (``direct``), or also through its account (``ACCOUNT`` / ``:root``), which in an
-    Allow only hands the decision to that account's own policies."""
+    Allow only hands the decision to that account's own policies.
+
+    A ``NotPrincipal`` statement covers every principal that none of its entries names, by
+    ARN, by its account or by ``*`` (an account entry leaves out all of that account's
+    principals): as AWS evaluates it, and as @cloud-copilot/iam-simulate does."""
+    if "NotPrincipal" in statement:
+        return not any(
+            p == "*"
+            or p == principal_arn
+            or (
+                _ACCOUNT_ROOT.match(p)
+                and _account_of(p if ":" in p else f"::::{p}") == _account_of(principal_arn)
+            )
+            for p in _principals(statement["NotPrincipal"])
+        )
     for p in _principals(statement.get("Principal")):
         if p == "*" or p == principal_arn:
             return True
@@ -267,7 +300,8 @@ def decide(
                 return d
     by_identity = evaluator.evaluate(identity, action, secret_arn, ctx)
     by_resource = evaluator.evaluate(resource, action, secret_arn, ctx)
-    same_account = _account_of(principal_arn) == _account_of(secret_arn)
+    # An action without a resource type (Resource "*") is the caller's account's own.
+    same_account = secret_arn == "*" or _account_of(principal_arn) == _account_of(secret_arn)
     if same_account:
         if by_identity.allowed:
             return by_identity
@@ -283,9 +317,26 @@ def decide(
     )
 
 
+# What a resource policy must not let a broad principal do besides reading the value: change
+# who may read (the policy itself), the value and its stages, the tags, the key, rotation.
+CHANGES = (
+    "secretsmanager:PutResourcePolicy",
+    "secretsmanager:DeleteResourcePolicy",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+    "secretsmanager:UpdateSecret",
+    "secretsmanager:TagResource",
+    "secretsmanager:RotateSecret",
+    "secretsmanager:CancelRotateSecret",
+    "secretsmanager:DeleteSecret",
+    "secretsmanager:ReplicateSecretToRegions",
+)
+
+
 def broad_principals(policy: dict[str, Any] | str) -> list[str]:
     """Allow statements that let in everyone (``*``) or a whole account (``ACCOUNT`` or
-    ``arn:aws:iam::ACCOUNT:root``) to read the value, described in a few words each."""
+    ``arn:aws:iam::ACCOUNT:root``) to read the value, or to change the secret, its policy,
+    tags or rotation (:data:`CHANGES`), described in a few words each."""
     doc = json.loads(policy) if isinstance(policy, str) else policy
     raw = doc.get("Statement", [])
     found = []
@@ -294,19 +345,28 @@ def broad_principals(policy: dict[str, Any] | str) -> list[str]:
             continue
         actions = st.get("Action", st.get("NotAction", []))
         actions = actions if isinstance(actions, list) else [actions]
-        reads = "NotAction" in st or any(evaluator.action_matches(a, VALUE_READ) for a in actions)
-        if not reads:
+
+        def covers(action: str, st: dict[str, Any] = st, actions: list[Any] = actions) -> bool:
+            hit = any(evaluator.action_matches(str(a), action) for a in actions)
+            return hit != ("NotAction" in st)
+
+        changes = [c.split(":", 1)[1] for c in CHANGES if covers(c)]
+        what = " and ".join(
+            (["read it"] if covers(VALUE_READ) else [])
+            + ([f"change it ({', '.join(changes)})"] if changes else [])
+        )
+        if not what:
             continue
         sid = st.get("Sid") or f"#{i + 1}"
         cond = " (with conditions: check them)" if st.get("Condition") else ""
         if "NotPrincipal" in st:
-            found.append(f"statement {sid} lets everyone but its NotPrincipal read it{cond}")
+            found.append(f"statement {sid} lets everyone but its NotPrincipal {what}{cond}")
         for p in _principals(st.get("Principal")):
             if p == "*":
-                found.append(f"statement {sid} lets everyone (*) read it{cond}")
+                found.append(f"statement {sid} lets everyone (*) {what}{cond}")
             elif _ACCOUNT_ROOT.match(p):
                 found.append(
                     f"statement {sid} lets every principal of account "
-                    f"{_account_of(p) if ':' in p else p} read it{cond}"
+                    f"{_account_of(p) if ':' in p else p} {what}{cond}"
                 )
     return found

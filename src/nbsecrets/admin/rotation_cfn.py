@@ -21,20 +21,25 @@ RUNTIME = "python3.12"
 _FUNCTION = "${AWS::StackName}-rotation"
 
 
-def rotation_policy() -> dict[str, Any]:
-    """The rotation role's policy with the stack's region, account, secret and function."""
+def rotation_policy(kms_key_arn: str = "") -> dict[str, Any]:
+    """The rotation role's policy with the stack's region, account, secret and function; with
+    the customer managed key of the secrets (``--kms-key-arn``), its KMS statement."""
     doc = rotation_policy_document(
         region="${AWS::Region}",
         account="${AWS::AccountId}",
         secrets=["${RotationSecretName}"],
         admin_secrets=ADMIN_SECRETS,
         function_name=_FUNCTION,
+        kms_key_arn=kms_key_arn or None,
     )
     return fn_sub(doc, partition_arns=True)
 
 
-def rotation_parts() -> dict[str, dict[str, Any]]:
-    """``Parameters``, ``Conditions``, ``Resources`` and ``Outputs`` entries to add."""
+def rotation_parts(kms_key_arn: str = "") -> dict[str, dict[str, Any]]:
+    """``Parameters``, ``Conditions``, ``Resources`` and ``Outputs`` entries to add.
+
+    ``kms_key_arn``: the primary region's customer managed key of the secrets, if any.
+    """
     cond = {"Condition": CONDITION}
     sweep_input = json.dumps({"SecretId": "${RotationSecretName}", "Step": "revokePrevious"})
     return {
@@ -72,6 +77,7 @@ def rotation_parts() -> dict[str, dict[str, Any]]:
                 "Type": "Number",
                 "Default": 1,
                 "MinValue": 0,
+                "MaxValue": 365,
                 "Description": "Days the old key stays valid after a "
                 "rotation, so running notebooks keep working.",
             },
@@ -79,6 +85,17 @@ def rotation_parts() -> dict[str, dict[str, Any]]:
                 "Type": "String",
                 "Default": "",
                 "Description": "OpenAI project whose service accounts hold the minted keys.",
+            },
+            # Secrets Manager rotates at once by default, before the rotation role can be in
+            # the secrets' resource policies; with false it still runs the testSecret step.
+            "RotateImmediatelyOnUpdate": {
+                "Type": "String",
+                "Default": "false",
+                "AllowedValues": ["false", "true"],
+                "Description": "Rotate when the schedule is created or changed (true), or "
+                "wait for the schedule (false; Secrets Manager still tests the function "
+                "once). Set true only once the rotation role is in the secrets' resource "
+                "policies.",
             },
         },
         "Conditions": {
@@ -91,6 +108,7 @@ def rotation_parts() -> dict[str, dict[str, Any]]:
             "RotationCodePinned": {
                 "Fn::Not": [{"Fn::Equals": [{"Ref": "RotationCodeObjectVersion"}, ""]}]
             },
+            "RotateImmediately": {"Fn::Equals": [{"Ref": "RotateImmediatelyOnUpdate"}, "true"]},
         },
         "Resources": {
             "RotationRole": {
@@ -108,7 +126,10 @@ def rotation_parts() -> dict[str, dict[str, Any]]:
                         ],
                     },
                     "Policies": [
-                        {"PolicyName": "nbsecrets-rotation", "PolicyDocument": rotation_policy()}
+                        {
+                            "PolicyName": "nbsecrets-rotation",
+                            "PolicyDocument": rotation_policy(kms_key_arn),
+                        }
                     ],
                 },
             },
@@ -169,6 +190,7 @@ def rotation_parts() -> dict[str, dict[str, Any]]:
                     "SecretId": {"Ref": "RotationSecretName"},
                     "RotationLambdaARN": {"Fn::GetAtt": ["RotationFunction", "Arn"]},
                     "RotationRules": {"AutomaticallyAfterDays": {"Ref": "RotationDays"}},
+                    "RotateImmediatelyOnUpdate": {"Fn::If": ["RotateImmediately", True, False]},
                 },
             },
             # Daily: revoke the old key once its grace period has passed.

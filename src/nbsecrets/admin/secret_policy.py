@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from nbsecrets.admin.policy import PolicyOptions
-from nbsecrets.admin.resource_policy import OWN_SIDS, broad_principals, resource_policy
+from nbsecrets.admin.resource_policy import (
+    ALLOW_SID,
+    DENY_SID,
+    OWN_SIDS,
+    broad_principals,
+    exempt_patterns,
+    resource_policy,
+)
 from nbsecrets.aws import errors as awserrors
 from nbsecrets.errors import AccessDeniedError, ConfigError, NbSecretsError
 
@@ -63,16 +70,40 @@ def current(sm: Any, secret: str) -> dict[str, Any] | None:
     return json.loads(text) if text else None
 
 
+def _values(value: Any) -> list[str]:
+    return [str(v) for v in (value if isinstance(value, list) else [value] if value else [])]
+
+
 def merge(existing: dict[str, Any] | None, ours: dict[str, Any]) -> dict[str, Any]:
-    """``existing`` with nbsecrets' own statements (by Sid) replaced by those of ``ours``."""
+    """``existing`` with nbsecrets' own statements (by Sid) replaced by those of ``ours``, and
+    the readers and exempt roles already in them kept: provisioning a second team's role adds
+    it, it never locks out the first team."""
     if not existing:
         return ours
     raw = existing.get("Statement", [])
-    kept = [s for s in (raw if isinstance(raw, list) else [raw]) if s.get("Sid") not in OWN_SIDS]
-    return {
-        "Version": existing.get("Version", "2012-10-17"),
-        "Statement": [*kept, *ours["Statement"]],
-    }
+    raw = raw if isinstance(raw, list) else [raw]
+    kept = [s for s in raw if s.get("Sid") not in OWN_SIDS]
+    old = {s.get("Sid"): s for s in raw if s.get("Sid") in OWN_SIDS}
+    merged = []
+    for st in ours["Statement"]:
+        st = json.loads(json.dumps(st))
+        before = old.get(st.get("Sid"))
+        if before is not None and st["Sid"] == ALLOW_SID:
+            had = _values((before.get("Principal") or {}).get("AWS"))
+            new = _values(st["Principal"]["AWS"])
+            st["Principal"]["AWS"] = list(dict.fromkeys([*had, *new]))
+        elif before is not None and st["Sid"] == DENY_SID:
+            cond = before.get("Condition") or {}
+            had = [  # an older policy of ours exempted exact ARNs (ArnNotEquals)
+                p
+                for op in ("ArnNotLike", "ArnNotEquals")
+                for v in _values((cond.get(op) or {}).get("aws:PrincipalArn"))
+                for p in (exempt_patterns(v) if ":role/" in v and "*" not in v else [v])
+            ]
+            new = st["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+            st["Condition"]["ArnNotLike"]["aws:PrincipalArn"] = list(dict.fromkeys([*had, *new]))
+        merged.append(st)
+    return {"Version": existing.get("Version", "2012-10-17"), "Statement": [*kept, *merged]}
 
 
 def put(sm: Any, secret: str, policy: dict[str, Any]) -> PutResult:
@@ -193,14 +224,18 @@ def provision_secrets(
             "resource policies there, with that account's admin credentials "
             "(drop --resource-policy here)."
         )
-    if role.startswith("arn:"):
-        role_arn = role
-    else:
+
+    def real_arn(role: str) -> str:
+        """The role's ARN with its path, from iam:GetRole when the role is in this account."""
+        if role.startswith("arn:") and role.split(":")[4:5] != [opts.account]:
+            return role  # another account's role: GetRole cannot see it
         try:
-            role_arn = iam.get_role(RoleName=role_name(role))["Role"]["Arn"]
+            return str(iam.get_role(RoleName=role_name(role))["Role"]["Arn"])
         except Exception as exc:
             raise _iam_error(exc, "iam:GetRole", role) from None
-    policy = resource_policy([role_arn], admin_roles)
+
+    role_arn = real_arn(role)
+    policy = resource_policy([role_arn], [real_arn(a) for a in admin_roles])
     lines = []
     for secret in targets(sm, opts.prefix, opts.providers):
         done = put(sm, secret, policy)

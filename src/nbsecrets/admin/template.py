@@ -12,12 +12,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from nbsecrets.admin import studio
 from nbsecrets.admin.lifecycle import fill, script_text
-from nbsecrets.admin.policy import PolicyOptions
+from nbsecrets.admin.policy import PolicyOptions, primary_key_arn
 
-__all__ = ["template_text"]
+__all__ = ["LOGS_POLICY_NAME", "logs_policy_document", "template_text"]
 
 _PREFIX_MARK = "NBSECRETSPREFIXMARK/"
+LOGS_POLICY_NAME = "nbsecrets-lifecycle-logs"
 
 _TEMPLATE_HEAD = """\
 # nbsecrets: a SageMaker notebook execution role that reads exactly its API keys, and the
@@ -32,13 +34,20 @@ _TEMPLATE_HEAD = """\
 #   aws cloudformation deploy --template-file template.yaml --stack-name nbsecrets \\
 #     --capabilities CAPABILITY_NAMED_IAM --parameter-overrides ArtifactBucket=BUCKET \\
 #     ArtifactKey=KEY ArtifactSha256=HEX NotebookInstanceName=my-notebook
-# A Studio domain uses the JupyterLab configuration through its default user settings
-# (a private space runs its owner's settings):
+# Studio: the JupyterLab and Code Editor configurations are named after their content
+# (StudioLifecycleConfigName-XXXXXXXX-<the artifact key's hash>), so a new artifact or script
+# makes new ones, and old ones are retained (SageMaker refuses to delete an attached one;
+# `nbsecrets lifecycle --studio --name NAME --prune` deletes those nothing uses). A domain runs
+# them as its built-in configurations (resolved at every launch):
 #   DefaultUserSettings:
 #     JupyterLabAppSettings:
+#       BuiltInLifecycleConfigArn: !GetAtt StudioLifecycleConfig.StudioLifecycleConfigArn
 #       LifecycleConfigArns: [!GetAtt StudioLifecycleConfig.StudioLifecycleConfigArn]
-#       DefaultResourceSpec:
-#         LifecycleConfigArn: !GetAtt StudioLifecycleConfig.StudioLifecycleConfigArn
+#     CodeEditorAppSettings:
+#       BuiltInLifecycleConfigArn: !GetAtt StudioCodeEditorLifecycleConfig.StudioLifecycleConfigArn
+#       LifecycleConfigArns: [!GetAtt StudioCodeEditorLifecycleConfig.StudioLifecycleConfigArn]
+#   DefaultSpaceSettings:   (shared spaces: JupyterLab only)
+#     JupyterLabAppSettings: (the same as DefaultUserSettings' JupyterLabAppSettings)
 # or, for an existing domain: nbsecrets lifecycle --studio --name NAME --domain-id d-xxxx.
 """
 
@@ -75,9 +84,139 @@ def _script(relative: str, opts: PolicyOptions) -> dict[str, Any]:
     return {"Fn::Base64": {"Fn::Sub": text}}
 
 
-def _parameter(description: str = "", **fields: str) -> dict[str, str]:
-    """A String parameter of the template: ``fields`` (Default, AllowedPattern), then its
-    description."""
+def _studio_config(app_type: str, opts: PolicyOptions) -> dict[str, Any]:
+    """A Studio configuration of ``app_type``, named after its content and the artifact.
+
+    CloudFormation has no hash function and every property of the resource requires
+    replacement, which fails for a fixed custom name. So the name is the base parameter, the
+    hash of the script as generated (with its ``${Parameter}`` placeholders) and the
+    12-digit content hash in the artifact's key (``...-HASH.tar.gz``, as `nbsecrets artifact`
+    names it): a new script or artifact, a new name. Old ones are retained.
+    """
+    content = _script("studio/on-start.sh", opts)
+    generated = studio.config_name("x", app_type, content["Fn::Base64"]["Fn::Sub"])[2:]
+    # nbsecrets-wheelhouse-VERSION-HASH.tar.gz -> HASH (versions have no "-" in wheel names)
+    artifact_hash = {
+        "Fn::Select": [
+            0,
+            {
+                "Fn::Split": [
+                    ".",
+                    {
+                        "Fn::Select": [
+                            1,
+                            {
+                                "Fn::Split": [
+                                    "-",
+                                    {
+                                        "Fn::Select": [
+                                            1,
+                                            {
+                                                "Fn::Split": [
+                                                    "nbsecrets-wheelhouse-",
+                                                    {"Ref": "ArtifactKey"},
+                                                ]
+                                            },
+                                        ]
+                                    },
+                                ]
+                            },
+                        ]
+                    },
+                ]
+            },
+        ]
+    }
+    return {
+        "Type": "AWS::SageMaker::StudioLifecycleConfig",
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": {
+            "StudioLifecycleConfigName": {
+                "Fn::Join": ["-", [{"Ref": "StudioLifecycleConfigName"}, generated, artifact_hash]]
+            },
+            "StudioLifecycleConfigAppType": app_type,
+            "StudioLifecycleConfigContent": content,
+        },
+    }
+
+
+LOG_GROUPS = ("/aws/sagemaker/NotebookInstances", "/aws/sagemaker/studio")
+
+
+def logs_policy_document(region: str, account: str, partition: str = "aws") -> dict[str, Any]:
+    """What the lifecycle scripts' log streams need of the execution role, and nothing wider:
+    the notebook instances' and Studio's log groups and their streams.
+
+    Parameters
+    ----------
+    region, account, partition : str
+        Of the role (template.yaml passes ``${AWS::Region}`` and the like).
+    """
+    base = f"arn:{partition}:logs:{region}:{account}:log-group:"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "LifecycleLogs",
+                "Effect": "Allow",
+                "Action": [
+                    "logs:CreateLogGroup",
+                    "logs:CreateLogStream",
+                    "logs:DescribeLogStreams",
+                    "logs:PutLogEvents",
+                ],
+                "Resource": [
+                    f"{base}{group}{suffix}"
+                    for group in LOG_GROUPS
+                    for suffix in ("", ":log-stream:*")
+                ],
+            }
+        ],
+    }
+
+
+def _logs_policy() -> dict[str, Any]:
+    doc = logs_policy_document("${AWS::Region}", "${AWS::AccountId}", "${AWS::Partition}")
+    [statement] = doc["Statement"]
+    statement["Resource"] = [{"Fn::Sub": r} for r in statement["Resource"]]
+    return doc
+
+
+_TRUST_CONDITION = {
+    "Fn::If": [
+        "TrustSourceAccount",
+        {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+        {
+            "Fn::If": [
+                "TrustSourceArn",
+                {
+                    "ArnLike": {
+                        "aws:SourceArn": {
+                            "Fn::Sub": "arn:${AWS::Partition}:sagemaker:${AWS::Region}:"
+                            "${AWS::AccountId}:*"
+                        }
+                    }
+                },
+                {"Ref": "AWS::NoValue"},
+            ]
+        },
+    ]
+}
+
+
+def _not_empty(ref: str, is_list: bool = False) -> dict[str, Any]:
+    value: Any = {"Fn::Join": ["", {"Ref": ref}]} if is_list else {"Ref": ref}
+    return {"Fn::Not": [{"Fn::Equals": [value, ""]}]}
+
+
+def _if(condition: str, ref: str) -> dict[str, Any]:
+    return {"Fn::If": [condition, {"Ref": ref}, {"Ref": "AWS::NoValue"}]}
+
+
+def _parameter(description: str = "", **fields: str | list[str]) -> dict[str, Any]:
+    """A String parameter of the template: ``fields`` (Default, AllowedPattern,
+    AllowedValues), then its description."""
     return {"Type": "String", **fields, **({"Description": description} if description else {})}
 
 
@@ -114,7 +253,10 @@ def template_text(opts: PolicyOptions | None = None) -> str:
             ),
             "ArtifactBucket": _parameter("S3 bucket of the install artifact."),
             "ArtifactKey": _parameter(
-                "S3 key of the install artifact (nbsecrets-wheelhouse-VERSION-HASH.tar.gz)."
+                "S3 key of the install artifact, as `nbsecrets artifact` printed it "
+                "(.../nbsecrets-wheelhouse-VERSION-HASH.tar.gz: the Studio configurations "
+                "are named after its HASH).",
+                AllowedPattern=r"^([^/]+/)*nbsecrets-wheelhouse-[^/-]+-[0-9a-f]{12}\.tar\.gz$",
             ),
             "ArtifactSha256": _parameter(
                 "sha256 of the artifact, as `nbsecrets artifact` "
@@ -125,15 +267,69 @@ def template_text(opts: PolicyOptions | None = None) -> str:
                 "Name of the notebook instance lifecycle configuration.", Default="nbsecrets"
             ),
             "StudioLifecycleConfigName": _parameter(
-                "Name of the Studio JupyterLab lifecycle configuration.", Default="nbsecrets-studio"
+                "Start of the Studio configurations' names (JupyterLab and Code Editor), to "
+                "which a hash of their content is added; lower case.",
+                Default="nbsecrets-studio",
+                AllowedPattern="^[a-z0-9](-*[a-z0-9]){0,40}$",
+            ),
+            "ManagedPolicyArns": {
+                "Type": "CommaDelimitedList",
+                "Default": "",
+                "Description": "Managed policies to attach to the role as well, e.g. what a "
+                "Studio user needs to create and start spaces (AmazonSageMakerFullAccess, or "
+                "your own); empty: none.",
+            },
+            "TrustCondition": _parameter(
+                "Confused-deputy condition on the role's trust policy: none, account "
+                "(aws:SourceAccount) or arn (aws:SourceArn of this account's SageMaker). "
+                "Test it with your notebook instances and Studio before turning it on.",
+                Default="none",
+                AllowedValues=["none", "account", "arn"],
             ),
             "NotebookInstanceName": _parameter(
                 "Also create this notebook instance (leave empty for none).", Default=""
             ),
             "NotebookInstanceType": _parameter(Default="ml.t3.medium"),
+            "PlatformIdentifier": _parameter(
+                "Notebook instance platform (Amazon Linux 2023; AL2 instances can no longer "
+                "be created). Create-only: changing it replaces the instance.",
+                Default="notebook-al2023-v1",
+                AllowedValues=["notebook-al2023-v1"],
+            ),
+            "DirectInternetAccess": _parameter(
+                "Enabled, or Disabled for a VPC-only notebook instance (needs SubnetId and "
+                "the VPC endpoints in docs/admin.md).",
+                Default="Enabled",
+                AllowedValues=["Enabled", "Disabled"],
+            ),
+            "SubnetId": _parameter(
+                "Subnet of the notebook instance (empty: SageMaker's network).", Default=""
+            ),
+            "SecurityGroupIds": {
+                "Type": "CommaDelimitedList",
+                "Default": "",
+                "Description": "Security groups of the notebook instance, in SubnetId's VPC "
+                "(at most 5; empty: the VPC's default).",
+            },
+        },
+        "Rules": {
+            "VpcOnlyNeedsASubnet": {
+                "RuleCondition": {"Fn::Equals": [{"Ref": "DirectInternetAccess"}, "Disabled"]},
+                "Assertions": [
+                    {
+                        "Assert": {"Fn::Not": [{"Fn::Equals": [{"Ref": "SubnetId"}, ""]}]},
+                        "AssertDescription": "DirectInternetAccess=Disabled needs a SubnetId.",
+                    }
+                ],
+            }
         },
         "Conditions": {
-            "CreateNotebook": {"Fn::Not": [{"Fn::Equals": [{"Ref": "NotebookInstanceName"}, ""]}]}
+            "CreateNotebook": _not_empty("NotebookInstanceName"),
+            "HasManagedPolicies": _not_empty("ManagedPolicyArns", is_list=True),
+            "HasSubnet": _not_empty("SubnetId"),
+            "HasSecurityGroups": _not_empty("SecurityGroupIds", is_list=True),
+            "TrustSourceAccount": {"Fn::Equals": [{"Ref": "TrustCondition"}, "account"]},
+            "TrustSourceArn": {"Fn::Equals": [{"Ref": "TrustCondition"}, "arn"]},
         },
         "Resources": {
             "NotebookRole": {
@@ -147,10 +343,15 @@ def template_text(opts: PolicyOptions | None = None) -> str:
                                 "Effect": "Allow",
                                 "Principal": {"Service": "sagemaker.amazonaws.com"},
                                 "Action": "sts:AssumeRole",
+                                "Condition": _TRUST_CONDITION,
                             }
                         ],
                     },
-                    "Policies": [{"PolicyName": POLICY_NAME, "PolicyDocument": policy}],
+                    "ManagedPolicyArns": _if("HasManagedPolicies", "ManagedPolicyArns"),
+                    "Policies": [
+                        {"PolicyName": POLICY_NAME, "PolicyDocument": policy},
+                        {"PolicyName": LOGS_POLICY_NAME, "PolicyDocument": _logs_policy()},
+                    ],
                 },
             },
             "LifecycleConfig": {
@@ -163,14 +364,8 @@ def template_text(opts: PolicyOptions | None = None) -> str:
                     "OnStart": [{"Content": _script("notebook-instance/on-start.sh", opts)}],
                 },
             },
-            "StudioLifecycleConfig": {
-                "Type": "AWS::SageMaker::StudioLifecycleConfig",
-                "Properties": {
-                    "StudioLifecycleConfigName": {"Ref": "StudioLifecycleConfigName"},
-                    "StudioLifecycleConfigAppType": "JupyterLab",
-                    "StudioLifecycleConfigContent": _script("studio/on-start.sh", opts),
-                },
-            },
+            "StudioLifecycleConfig": _studio_config("JupyterLab", opts),
+            "StudioCodeEditorLifecycleConfig": _studio_config("CodeEditor", opts),
             "Notebook": {
                 "Type": "AWS::SageMaker::NotebookInstance",
                 "Condition": "CreateNotebook",
@@ -181,6 +376,13 @@ def template_text(opts: PolicyOptions | None = None) -> str:
                     "LifecycleConfigName": {
                         "Fn::GetAtt": ["LifecycleConfig", "NotebookInstanceLifecycleConfigName"]
                     },
+                    "PlatformIdentifier": {"Ref": "PlatformIdentifier"},
+                    "InstanceMetadataServiceConfiguration": {
+                        "MinimumInstanceMetadataServiceVersion": "2"
+                    },
+                    "DirectInternetAccess": {"Ref": "DirectInternetAccess"},
+                    "SubnetId": _if("HasSubnet", "SubnetId"),
+                    "SecurityGroupIds": _if("HasSecurityGroups", "SecurityGroupIds"),
                 },
             },
         },
@@ -192,10 +394,16 @@ def template_text(opts: PolicyOptions | None = None) -> str:
             "StudioLifecycleConfigArn": {
                 "Value": {"Fn::GetAtt": ["StudioLifecycleConfig", "StudioLifecycleConfigArn"]}
             },
+            "StudioCodeEditorLifecycleConfigArn": {
+                "Value": {
+                    "Fn::GetAtt": ["StudioCodeEditorLifecycleConfig", "StudioLifecycleConfigArn"]
+                }
+            },
         },
     }
     from nbsecrets.admin.rotation_cfn import rotation_parts
 
-    for section, entries in rotation_parts().items():  # Conditional on RotationCodeBucket/Key
+    key = primary_key_arn(opts.kms_key_arns)  # the rotation role decrypts and encrypts with it
+    for section, entries in rotation_parts(key).items():  # Conditional on RotationCodeBucket/Key
         template[section].update(entries)
     return _TEMPLATE_HEAD + to_yaml(template)

@@ -24,12 +24,18 @@ __all__ = ["MAX_DAYS", "AuditLog", "SecretRead", "secret_name"]
 
 MAX_DAYS = 90  # what LookupEvents keeps
 _ARN = re.compile(r"^arn:[\w-]+:secretsmanager:[\w-]+:\d+:secret:(.+)-[A-Za-z0-9]{6}$")
+_ARN_HEAD = re.compile(r"^arn:[\w-]+:secretsmanager:[\w-]*:\d*:secret:")
 
 
-def secret_name(secret_id: str) -> str:
-    """A secret's name from its name, or from its ARN (without the random suffix)."""
-    match = _ARN.match(secret_id)
-    return match.group(1) if match else secret_id
+def secret_name(secret_id: str, full_arn: str = "") -> str:
+    """A secret's name from its name, its full ARN (the random suffix dropped) or a partial
+    ARN (``...:secret:NAME``, as a caller may give it). ``full_arn``, the secret's ARN as
+    CloudTrail's ``resources`` records it, wins: it always has the suffix (a partial ARN whose
+    name ends in ``-`` and six letters or digits is otherwise read as a full one)."""
+    for arn in (full_arn, secret_id):
+        if match := _ARN.match(arn):
+            return match.group(1)
+    return _ARN_HEAD.sub("", secret_id)
 
 
 @dataclass(frozen=True)
@@ -75,6 +81,14 @@ def _read(event: dict[str, Any]) -> SecretRead | None:
     )
     if not secret_id:
         return None
+    full_arn = next(
+        (
+            str(r.get("ARN"))
+            for r in detail.get("resources") or []
+            if r.get("type") == "AWS::SecretsManager::Secret" and r.get("ARN")
+        ),
+        "",
+    )
     when = event.get("EventTime")
     if not isinstance(when, datetime):
         when = datetime.fromisoformat(
@@ -83,7 +97,7 @@ def _read(event: dict[str, Any]) -> SecretRead | None:
     version = params.get("versionId") or params.get("versionStage") or ""
     return SecretRead(
         time=when if when.tzinfo else when.replace(tzinfo=timezone.utc),
-        secret=secret_name(str(secret_id)),
+        secret=secret_name(str(secret_id), full_arn),
         principal=_principal(detail.get("userIdentity") or {}),
         source_ip=str(detail.get("sourceIPAddress", "")),
         user_agent=str(detail.get("userAgent", "")),
@@ -134,8 +148,11 @@ class AuditLog:
         self._last = self.clock()
         self.requests += 1
 
-    def events(self, days: float, now: datetime | None = None) -> Iterator[dict[str, Any]]:
-        """Every GetSecretValue event of the last ``days`` days, newest first, page by page.
+    def events(
+        self, days: float, now: datetime | None = None, region: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every GetSecretValue event of the last ``days`` days in ``region`` (default: the
+        primary), newest first, page by page.
 
         Each request is paced; a throttled page is asked again after a backoff (up to
         ``retries`` times per page), from where the pages stopped.
@@ -160,6 +177,7 @@ class AuditLog:
                     client_options={"attempts": 1},
                     start=token,
                     before=self._pace,
+                    region=region,
                     **kwargs,
                 ):
                     attempt = 0
@@ -204,12 +222,44 @@ class AuditLog:
                 f"keeps 1 to {MAX_DAYS} days."
             )
         wanted = {secret_name(n) for n in names}
+        arn_prefix = prefix if prefix.startswith("arn:") else ""
         prefix = prefix.split(":secret:", 1)[-1]  # an ARN prefix (keys in another account)
         out = []
-        for event in self.events(days, now):
-            read = _read(event)
-            if read is None:
-                continue
-            if (read.secret in wanted) if wanted else read.secret.startswith(prefix):
-                out.append(read)
+        for region in self.regions(names, arn_prefix or prefix):
+            for event in self.events(days, now, region):
+                read = _read(event)
+                if read is None:
+                    continue
+                if (read.secret in wanted) if wanted else read.secret.startswith(prefix):
+                    out.append(read)
         return sorted(out, key=lambda r: r.time, reverse=True)
+
+    def regions(self, names: Sequence[str], prefix: str) -> list[str]:
+        """Where CloudTrail holds reads of ``names`` (or of the secrets under ``prefix``): the
+        primary region, the configured fallback regions, and every region DescribeSecret's
+        ``ReplicationStatus`` names (skipped, quietly, where DescribeSecret is refused)."""
+        regions = list(self.transport.regions)
+        targets = list(names)
+        if not targets:
+            try:
+                for page, _ in self.transport.pages(
+                    "list_secrets",
+                    target=f"{prefix}*",
+                    action="secretsmanager:ListSecrets",
+                    Filters=[{"Key": "name", "Values": [prefix.split(":secret:", 1)[-1]]}],
+                ):
+                    targets += [str(s["ARN"]) for s in page.get("SecretList", []) if s.get("ARN")]
+            except NbSecretsError:
+                pass
+        for secret in targets:
+            try:
+                described, _ = self.transport.call(
+                    "describe_secret",
+                    target=secret,
+                    action="secretsmanager:DescribeSecret",
+                    SecretId=secret,
+                )
+            except NbSecretsError:
+                continue
+            regions += [str(r["Region"]) for r in described.get("ReplicationStatus") or []]
+        return list(dict.fromkeys(regions))

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from nbsecrets import fingerprint
 from nbsecrets.aws.cache import Cache
 from nbsecrets.aws.records import CURRENT, PREVIOUS
 from nbsecrets.aws.transport import Transport
-from nbsecrets.errors import KeyNotFoundError
+from nbsecrets.errors import KeyNotFoundError, NbSecretsError
 
 __all__ = ["PENDING", "SecretState", "Stages", "Staging", "holder", "move_current", "version_list"]
 
@@ -198,8 +199,20 @@ class Staging:
         except KeyNotFoundError:
             return None
 
-    def put_pending(self, secret_id: str, token: str, payload: str) -> None:
-        """PutSecretValue with ``token`` as the version id, labelled AWSPENDING only.
+    def put_pending(
+        self,
+        secret_id: str,
+        token: str,
+        payload: str,
+        *,
+        key: str | None = None,
+        old_tag: str | None = None,
+    ) -> None:
+        """PutSecretValue with ``token`` as the version id, labelled AWSPENDING only; then the
+        ``nbsecrets:fingerprint`` tag for it, of ``key`` (the key inside ``payload``; the payload
+        itself when it is the key), keeping the newest entry of ``old_tag`` (the tag as the
+        caller last described it; read with DescribeSecret when not given). A tag that cannot
+        be written is a notice.
 
         Secrets Manager treats a repeated token with the same value as a no-op, so a retried
         step cannot create a second version.
@@ -214,6 +227,33 @@ class Staging:
             SecretString=payload,
             VersionStages=[PENDING],
         )
+        old = old_tag
+        if old is None:
+            desc, _ = self.transport.call(
+                "describe_secret",
+                target=secret_id,
+                write=True,
+                action="secretsmanager:DescribeSecret",
+                SecretId=secret_id,
+            )
+            tags = desc.get("Tags", [])
+            old = next((t.get("Value") for t in tags if t.get("Key") == fingerprint.TAG), "")
+        entry = fingerprint.entry(payload if key is None else key, token)
+        try:
+            self.transport.call(
+                "tag_resource",
+                target=secret_id,
+                write=True,
+                action="secretsmanager:TagResource",
+                SecretId=secret_id,
+                Tags=[{"Key": fingerprint.TAG, "Value": fingerprint.tag_value(entry, old)}],
+            )
+        except NbSecretsError as err:
+            self.transport.on_notice(
+                f"{secret_id}: the new version is stored, but its {fingerprint.TAG} tag was not "
+                f"written ({err.code or type(err).__name__}); `nbsecrets scan` will know this "
+                "key by its format only."
+            )
 
     def promote(self, state: SecretState, token: str) -> tuple[str | None, SecretState]:
         """Move AWSCURRENT to ``token``; the version it leaves becomes AWSPREVIOUS.

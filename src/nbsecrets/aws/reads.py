@@ -342,6 +342,38 @@ class Reader:
                         tags=tags,
                         rotation_enabled=bool(item.get("RotationEnabled")),
                         last_rotated=item.get("LastRotatedDate"),
+                        stages=_stages(item.get("SecretVersionsToStages")),
                     )
                 )
         return sorted(out, key=lambda s: s.name)
+
+    def describe(self, secret_id: str) -> SecretInfo:
+        """One secret as DescribeSecret describes it: tags and version stages, no value.
+
+        Raises
+        ------
+        KeyNotFoundError
+            If the secret does not exist.
+        """
+        item, _ = self.transport.call(
+            "describe_secret",
+            target=secret_id,
+            action="secretsmanager:DescribeSecret",
+            SecretId=secret_id,
+        )
+        name = item.get("Name", secret_id)
+        tags = {t["Key"]: t.get("Value", "") for t in item.get("Tags", [])}
+        return SecretInfo(
+            provider=tags.get("nbsecrets:provider") or name.removeprefix(self.config.prefix),
+            name=name,
+            arn=item.get("ARN", ""),
+            last_changed=item.get("LastChangedDate") or item.get("CreatedDate"),
+            tags=tags,
+            rotation_enabled=bool(item.get("RotationEnabled")),
+            last_rotated=item.get("LastRotatedDate"),
+            stages=_stages(item.get("VersionIdsToStages")),
+        )
+
+
+def _stages(raw: dict[str, list[str]] | None) -> dict[str, tuple[str, ...]]:
+    return {v: tuple(st) for v, st in (raw or {}).items()}

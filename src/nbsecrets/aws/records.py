@@ -47,6 +47,7 @@ class SecretInfo:
     tags: dict[str, str]
     rotation_enabled: bool = False
     last_rotated: datetime | None = None
+    stages: dict[str, tuple[str, ...]] = field(default_factory=dict)  # version id -> labels
 
 
 @dataclass(frozen=True)

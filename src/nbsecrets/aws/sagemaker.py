@@ -121,6 +121,12 @@ def _profile_role(sagemaker: Any, domain: str, profile: str) -> str | None:
     return desc.get("UserSettings", {}).get("ExecutionRole")
 
 
+def _domain_role(sagemaker: Any, domain: str, settings: str) -> str | None:
+    """The execution role of the domain's ``settings`` (DefaultUserSettings or
+    DefaultSpaceSettings), or None."""
+    return sagemaker.describe_domain(DomainId=domain).get(settings, {}).get("ExecutionRole")
+
+
 def _studio_role(sagemaker: Any, meta: dict[str, Any]) -> tuple[str, str] | None:
     """A Studio app's role: a private space runs as its owner's user profile, a shared space
     as the domain's space default; a user's app as the profile, else the domain default."""
@@ -137,27 +143,15 @@ def _studio_role(sagemaker: Any, meta: dict[str, Any]) -> tuple[str, str] | None
             if role:
                 return role, f"user profile {owner}, owner of space {space}"
             # The owner inherits the domain's user default, not its space default.
-            role = (
-                sagemaker.describe_domain(DomainId=domain)
-                .get("DefaultUserSettings", {})
-                .get("ExecutionRole")
-            )
+            role = _domain_role(sagemaker, domain, "DefaultUserSettings")
             if role:
                 return role, f"domain {domain} user default, for the owner of space {space}"
-        role = (
-            sagemaker.describe_domain(DomainId=domain)
-            .get("DefaultSpaceSettings", {})
-            .get("ExecutionRole")
-        )
+        role = _domain_role(sagemaker, domain, "DefaultSpaceSettings")
         if role:
             return role, f"space {space} of domain {domain}"
     if profile:
         role = _profile_role(sagemaker, domain, profile)
         if role:
             return role, f"user profile {profile}"
-    role = (
-        sagemaker.describe_domain(DomainId=domain)
-        .get("DefaultUserSettings", {})
-        .get("ExecutionRole")
-    )
+    role = _domain_role(sagemaker, domain, "DefaultUserSettings")
     return (role, f"domain {domain}") if role else None

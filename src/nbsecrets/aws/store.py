@@ -111,6 +111,10 @@ class Store:
         """Secrets under the prefix that the role can list (no values)."""
         return self.reads.list_keys()
 
+    def describe(self, secret_id: str) -> SecretInfo:
+        """One secret's tags and version stages (DescribeSecret; no value)."""
+        return self.reads.describe(secret_id)
+
     def forget(self, secret_id: str | None = None) -> None:
         """Drop ``secret_id`` (every stage and version) from the cache, or everything."""
         self.cache.forget(secret_id)

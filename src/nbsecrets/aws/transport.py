@@ -91,6 +91,42 @@ def _boto_config(attempts: int | None, connect_timeout_s: float, read_timeout_s:
     )
 
 
+# Endpoint settings that a user or the environment gave: where one is set, STS goes where it
+# says. Otherwise nbsecrets names STS's regional endpoint itself, because botocore before 1.40
+# sends STS of the older regions to the global https://sts.amazonaws.com, which a VPC's STS
+# interface endpoint does not serve.
+_ENDPOINT_SETTINGS = (
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_ENDPOINT_URL",
+    "AWS_USE_FIPS_ENDPOINT",
+    "AWS_USE_DUALSTACK_ENDPOINT",
+)
+
+
+def sts_endpoint(region: str) -> str | None:
+    """``https://sts.REGION.DNS_SUFFIX``: STS's regional endpoint, whatever the botocore
+    version; None where an endpoint setting decides (``AWS_ENDPOINT_URL*``, FIPS,
+    dual-stack) or ``AWS_STS_REGIONAL_ENDPOINTS=legacy`` asks for the global one."""
+    if any(os.environ.get(name) for name in _ENDPOINT_SETTINGS):
+        return None
+    if os.environ.get("AWS_STS_REGIONAL_ENDPOINTS", "").lower() == "legacy":
+        return None
+    suffix = "amazonaws.com"
+    try:
+        import re
+
+        from botocore.loaders import create_loader
+
+        for partition in create_loader().load_data("partitions")["partitions"]:
+            if re.match(partition["regionRegex"], region):
+                suffix = partition["outputs"]["dnsSuffix"]
+                break
+    except Exception:  # an old botocore without partitions data: the commercial suffix
+        if region.startswith("cn-"):
+            suffix = "amazonaws.com.cn"
+    return f"https://sts.{region}.{suffix}"
+
+
 def _starting_token(token: str) -> str:
     """A page token as a botocore paginator's ``StartingToken`` takes it."""
     from botocore.paginate import TokenEncoder
@@ -150,7 +186,10 @@ class Transport:
         region = self._resolve_region(base)
         # the one client built outside client(): the session it would use is being made
         sts = base.client(
-            "sts", region_name=region, config=_boto_config(None, CONNECT_TIMEOUT_S, READ_TIMEOUT_S)
+            "sts",
+            region_name=region,
+            config=_boto_config(None, CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+            **({"endpoint_url": url} if (url := sts_endpoint(region)) else {}),
         )
         try:
             with logs.quiet(self.config.redact):  # the response holds credentials
@@ -231,10 +270,12 @@ class Transport:
             key = (service, region, attempts, connect_timeout_s, read_timeout_s)
             found = self._clients.get(key)
             if found is None:
+                url = sts_endpoint(region) if service == "sts" else None
                 found = session.client(
                     service,
                     region_name=region,
                     config=_boto_config(attempts, connect_timeout_s, read_timeout_s),
+                    **({"endpoint_url": url} if url else {}),
                 )
                 self._clients[key] = found
         return found
@@ -273,10 +314,15 @@ class Transport:
         service: str,
         write: bool,
         client_options: dict[str, Any],
+        region: str | None = None,
     ) -> tuple[Any, str]:
-        """``send(client)`` in the first region that answers; see :meth:`call`."""
+        """``send(client)`` in the first region that answers (only ``region`` when given);
+        see :meth:`call`."""
         secrets = service == SECRETS  # the one service with replica regions
-        regions = self._read_order() if secrets and not write else (self.region,)
+        if region:
+            regions: tuple[str, ...] = (region,)
+        else:
+            regions = self._read_order() if secrets and not write else (self.region,)
         first: tuple[BaseException, str, Any] | None = None
         # botocore logs bodies (the key, a bundle's other fields) at DEBUG: withhold them
         quiet = self.config.redact
@@ -361,6 +407,7 @@ class Transport:
         client_options: dict[str, Any] | None = None,
         start: str | None = None,
         before: Callable[[], None] | None = None,
+        region: str | None = None,
         **kwargs: Any,
     ) -> Iterator[tuple[dict[str, Any], str]]:
         """Every page of ``op`` (and the region that answered), one request per page.
@@ -377,6 +424,8 @@ class Transport:
             The ``NextToken`` of the page to start at (to resume after an error).
         before : callable, optional
             Called before each request (the audit log paces its requests with it).
+        region : str, optional
+            Ask this region only (CloudTrail keeps each region's events in that region).
 
         Raises
         ------
@@ -399,6 +448,7 @@ class Transport:
             service=service,
             write=write,
             client_options=options,
+            region=region,
         )
         client = self.client(service, region=region, **options)
         while True:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
+from nbsecrets import fingerprint
 from nbsecrets.aws.cache import Cache
 from nbsecrets.aws.pending import holder, move_current, version_list
 from nbsecrets.aws.records import CURRENT, PREVIOUS, SecretVersion, VersionInfo
@@ -117,9 +119,15 @@ class Writer:
     def _create_or_put(self, provider: str, sid: str, value: str) -> tuple[Any, str]:
         """CreateSecret first: a policy granting "{prefix}{provider}-??????" cannot match a
         secret that does not exist yet, so PutSecretValue on it would be AccessDenied. On
-        ResourceExistsException, add a version."""
+        ResourceExistsException, add a version.
+
+        The version id is chosen here (``ClientRequestToken``), so the fingerprint tag
+        (:mod:`nbsecrets.fingerprint`) names it: in CreateSecret's own tags, or by a
+        TagResource after the put."""
         kms = self.config.kms_key_id
         extra: dict[str, Any] = {"KmsKeyId": kms} if kms else {}
+        token = str(uuid.uuid4())
+        entry = fingerprint.entry(value, token)
         try:
             return self.transport.call(
                 "create_secret",
@@ -128,24 +136,69 @@ class Writer:
                 write=True,
                 Name=sid,
                 SecretString=value,
+                ClientRequestToken=token,
                 Description=f"{provider} API key, managed by nbsecrets",
                 Tags=[
                     {"Key": "nbsecrets:provider", "Value": provider},
                     {"Key": "nbsecrets:managed", "Value": "true"},
+                    {"Key": fingerprint.TAG, "Value": fingerprint.tag_value(entry)},
                 ],
                 **extra,
             )
         except NbSecretsError as err:
             if err.code != "ResourceExistsException":
                 raise
-        return self.transport.call(
+        return self._put_and_tag(sid, value, token, entry)
+
+    def _put_and_tag(
+        self, sid: str, value: str, token: str, entry: fingerprint.Entry
+    ) -> tuple[Any, str]:
+        """PutSecretValue as version ``token``, then the fingerprint tag naming it."""
+        old = self.fingerprint_tag(sid)
+        out = self.transport.call(
             "put_secret_value",
             target=sid,
             action="secretsmanager:PutSecretValue",
             write=True,
             SecretId=sid,
             SecretString=value,
+            ClientRequestToken=token,
         )
+        self.tag_fingerprint(sid, fingerprint.tag_value(entry, old))
+        return out
+
+    def fingerprint_tag(self, sid: str) -> str | None:
+        """The secret's ``nbsecrets:fingerprint`` tag now (DescribeSecret), or None."""
+        try:
+            resp, _ = self.transport.call(
+                "describe_secret",
+                target=sid,
+                write=True,
+                action="secretsmanager:DescribeSecret",
+                SecretId=sid,
+            )
+        except NbSecretsError:
+            return None
+        tags = resp.get("Tags", [])
+        return next((t.get("Value") for t in tags if t.get("Key") == fingerprint.TAG), None)
+
+    def tag_fingerprint(self, sid: str, tag: str) -> None:
+        """Write the fingerprint tag; a failure is a notice (the value is stored already)."""
+        try:
+            self.transport.call(
+                "tag_resource",
+                target=sid,
+                write=True,
+                action="secretsmanager:TagResource",
+                SecretId=sid,
+                Tags=[{"Key": fingerprint.TAG, "Value": tag}],
+            )
+        except NbSecretsError as err:
+            self.transport.on_notice(
+                f"{sid}: the key is stored, but its {fingerprint.TAG} tag was not written "
+                f"({err.code or type(err).__name__}); `nbsecrets scan` will know this key by "
+                "its format only (the policy of `nbsecrets policy --allow-write` allows it)."
+            )
 
     def put(self, provider: str, value: str) -> SecretVersion:
         """Store ``value`` as the new current version of ``{prefix}{provider}``.
@@ -172,15 +225,9 @@ class Writer:
             )
         sid = f"{self.config.prefix}{provider}"
         if sid.startswith("arn:"):  # an ARN prefix: the keys are held in another account
+            token = str(uuid.uuid4())
             try:
-                resp, region = self.transport.call(
-                    "put_secret_value",
-                    target=sid,
-                    action="secretsmanager:PutSecretValue",
-                    write=True,
-                    SecretId=sid,
-                    SecretString=value,
-                )
+                resp, region = self._put_and_tag(sid, value, token, fingerprint.entry(value, token))
             except KeyNotFoundError as err:
                 raise err.reworded(
                     f"secret {sid} does not exist, and a secret cannot be created by ARN; an "

@@ -1,12 +1,11 @@
-"""The one interface of a provider's rotation module, and the settings they read.
+"""The one interface of a provider's rotation module, and what it is given.
 
-A provider (:class:`KeyProvider`) tests a key, may mint one through its admin API, revokes an
-old one and says which of a secret's fields hold a minted key's ids; everything else (the
-steps, the staging labels, the grace period) is :mod:`nbsecrets.rotation.steps`. Each step
-reads the secret once and hands it to the provider as a :class:`Context`.
-
-Settings come from the secret's tags first, then the environment (the Lambda's variables, or
-the shell of whoever runs ``nbsecrets rotate``), then a default.
+A provider (:class:`KeyProvider`) tests a key, may mint one through its admin API, finds the
+id of a key an admin typed, and revokes a key rotation recorded, after asking its admin API
+that the recorded id is still that key in the configured project; everything else (the
+steps, the staging labels, the ledger, the grace period) is :mod:`nbsecrets.rotation.steps`.
+Each step reads the secret once and hands it to the provider as a :class:`Context`, with the
+admin's :class:`~nbsecrets.rotation.settings.Settings` (never the secret's tags or payload).
 """
 
 from __future__ import annotations
@@ -15,50 +14,26 @@ import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, NamedTuple
 
 from nbsecrets.aws.pending import SecretState, Staging
 from nbsecrets.errors import ConfigError, KeyNotFoundError, SecretFormatError
 from nbsecrets.refs import json_object
+from nbsecrets.rotation.ledger import Minted
+from nbsecrets.rotation.settings import Settings
 
-__all__ = ["GRACE_TAG", "Context", "KeyProvider", "hint_matches"]
-
-GRACE_TAG = "nbsecrets:rotation-grace-days"
-GRACE_ENV = "NBSECRETS_ROTATION_GRACE_DAYS"
-DEFAULT_GRACE_DAYS = 1.0
+__all__ = ["Context", "KeyProvider", "Verdict", "hint_matches"]
 
 
 @dataclass
 class Context:
-    """One secret being rotated: its state (read once per step), the staging calls and the
-    settings."""
+    """One secret being rotated: its state (read once per step), the staging calls, the
+    admin's settings for it, and the environment (admin key secret names, base URLs)."""
 
     secret: SecretState
     staging: Staging
+    settings: Settings
     environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
-
-    def setting(self, tag: str, env: str, default: str | None = None) -> str | None:
-        """The tag ``tag`` on the secret, else the variable ``env``, else ``default``."""
-        return self.secret.tags.get(tag) or self.environ.get(env) or default
-
-    def grace_days(self) -> float:
-        """Days an old key stays valid after it stops being current.
-
-        Raises
-        ------
-        ConfigError
-            If the tag or variable is not a number of days >= 0.
-        """
-        text = self.setting(GRACE_TAG, GRACE_ENV, str(DEFAULT_GRACE_DAYS)) or ""
-        try:
-            days = float(text)
-        except ValueError:
-            days = -1.0
-        if not days >= 0:
-            raise ConfigError(
-                f"{GRACE_TAG} / {GRACE_ENV} is {text!r}; give a number of days (0 or more)."
-            )
-        return days
 
     def admin_secret(self, provider: str, default: str) -> dict[str, str]:
         """The provider's admin key secret as a dict with ``admin_key`` (and any other fields).
@@ -106,11 +81,20 @@ def hint_matches(hint: str, value: str) -> bool:
     return value.startswith(head) and value.endswith(tail)
 
 
+class Verdict(NamedTuple):
+    """The admin API's answer about a recorded key: revoke it, it is gone, or leave it (why)."""
+
+    revoke: bool
+    gone: bool
+    why: str = ""
+
+
 class KeyProvider(ABC):
     """A provider whose keys nbsecrets can test, and maybe mint and revoke.
 
     A subclass names itself, its admin key secret and its base URL setting; it implements
-    :meth:`test` and :meth:`revoke`, and :meth:`mint` when its admin API creates keys.
+    :meth:`test`, :meth:`project`, :meth:`identify`, :meth:`verify` and :meth:`revoke`, and
+    :meth:`intent` / :meth:`mint` when its admin API creates keys.
     """
 
     name: ClassVar[str] = ""
@@ -142,8 +126,19 @@ class KeyProvider(ABC):
             If the provider cannot be reached or answers oddly.
         """
 
-    def mint(self, ctx: Context, token: str) -> dict[str, str]:
-        """A new key as the fields of the new secret value (``api_key`` and ids).
+    @abstractmethod
+    def project(self, ctx: Context) -> str:
+        """The configured project (OpenAI) or workspace (Anthropic; "" for the default).
+
+        Raises
+        ------
+        ConfigError
+            If the provider needs one and no admin setting names it.
+        """
+
+    def intent(self, ctx: Context, token: str) -> Minted:
+        """The ledger entry written before a key is minted for version ``token``
+        (``state="minting"``, with what finds a crashed try's leftovers).
 
         Raises
         ------
@@ -154,6 +149,25 @@ class KeyProvider(ABC):
             f"{self.name} keys cannot be created through its API; rotate by "
             f"hand with `nbsecrets rotate {self.name}`."
         )
+
+    def mint(self, ctx: Context, entry: Minted) -> tuple[dict[str, str], Minted]:
+        """A new key: the fields of the new secret value (``api_key`` and ids), and ``entry``
+        with the ids filled in (``state="pending"``).
+
+        Raises
+        ------
+        ConfigError
+            If the provider's API cannot create keys (the default): rotate by hand.
+        """
+        raise ConfigError(
+            f"{self.name} keys cannot be created through its API; rotate by "
+            f"hand with `nbsecrets rotate {self.name}`."
+        )
+
+    def drop_orphans(self, ctx: Context, entry: Minted) -> None:
+        """Remove what a crashed try of minting ``entry`` (still ``minting``) left behind;
+        a provider that cannot mint has nothing to remove."""
+        return None
 
     def typed(self, value: str) -> dict[str, str]:
         """The fields of the new secret value for a key given by hand.
@@ -170,15 +184,23 @@ class KeyProvider(ABC):
             )
         return {"api_key": value}
 
-    def minted(self, fields: Mapping[str, str]) -> bool:
-        """Whether a secret version with these fields holds a key this provider minted (which
-        rotation may then revoke when it was never promoted)."""
-        return False
+    @abstractmethod
+    def identify(self, ctx: Context, value: str, entry: Minted) -> tuple[Minted, str]:
+        """For a key an admin typed: ``entry`` with the id the admin API gives for ``value``
+        in the configured project (none when it cannot tell), and why not, if so."""
 
     @abstractmethod
-    def revoke(self, ctx: Context, fields: Mapping[str, str], value: str) -> str:
-        """Revoke the key ``value`` (whose secret version held ``fields``).
+    def verify(self, ctx: Context, entry: Minted) -> Verdict:
+        """Ask the admin API whether ``entry``'s id is still the recorded key, in the
+        configured project.
 
-        Returns one line saying what was done (or what to do by hand). Revoking a key that is
-        already gone is a success, so a retried step does no harm.
+        Raises
+        ------
+        KeyRejectedError, ProviderError
+            If the admin API cannot answer (revocation then waits for the next run).
         """
+
+    @abstractmethod
+    def revoke(self, ctx: Context, entry: Minted) -> str:
+        """Revoke the key ``entry`` records; one line saying what was done. Revoking a key
+        that is already gone is a success, so a retried step does no harm."""

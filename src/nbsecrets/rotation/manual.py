@@ -50,7 +50,8 @@ def rotate(
     revoke_only : bool
         Make no new key: only revoke the AWSPREVIOUS key if its grace period has passed.
     grace_days : float, optional
-        Days the old key stays valid (default: the secret's tag, the environment, or 1).
+        Days the old key stays valid, 0 to 365 (default: the admin's settings record, the
+        environment, or 1).
 
     Raises
     ------
@@ -65,11 +66,12 @@ def rotate(
         raise ConfigError(
             f"{name}: rotation replaces a whole secret's key; name the secret without #{ref.field}."
         )
-    rot = Rotation(st.staging, environ=environ, grace_days=grace_days)
+    rot = Rotation(st.staging, environ=environ, grace_days=grace_days, provider=ref.provider.name)
     sid = ref.secret_id
     if revoke_only:
-        done = rot.revoke_previous(sid)
-        return Rotated(sid, None, (done or f"{sid}: no old key is due for revocation yet.",))
+        rot.revoke_previous(sid)
+        lines = tuple(rot.notes) or (f"{sid}: no old key is due for revocation yet.",)
+        return Rotated(sid, None, lines)
     ctx = rot.context(sid)
     provider = rot.provider(ctx)
     value = None

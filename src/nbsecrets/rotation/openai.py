@@ -1,28 +1,32 @@
 """OpenAI: keys minted by the organization Admin API, as project service accounts.
 
-Endpoints (https://platform.openai.com/docs/api-reference/administration):
-``POST /organization/projects/{project}/service_accounts`` creates a service account and
-returns its key (``api_key.value``, shown once); ``DELETE .../service_accounts/{id}`` removes
-it with its keys; ``GET .../api_keys`` lists the project's keys (``redacted_value``) and
-``DELETE .../api_keys/{id}`` deletes one. The test call is ``GET /models``. The base URL is
-``NBSECRETS_OPENAI_BASE_URL`` (default ``https://api.openai.com/v1``, the SDK's convention).
+Endpoints (https://platform.openai.com/docs/api-reference/administration), under
+``/organization/projects/{project}``: ``POST .../service_accounts`` creates a service account
+and returns its key (``api_key.value``, shown once); ``GET``/``DELETE
+.../service_accounts/{id}`` retrieve and remove one with its keys; ``GET .../api_keys`` lists
+the project's keys (``redacted_value``), ``GET``/``DELETE .../api_keys/{id}`` retrieve and
+delete one. The test call is ``GET /models``. The base URL is ``NBSECRETS_OPENAI_BASE_URL``
+(default ``https://api.openai.com/v1``, the SDK's convention).
+
+The project is the admin's setting (:mod:`nbsecrets.rotation.settings`, else the admin key
+secret's ``project_id``); what is revoked is the ledger's entry, never a payload's ids.
 """
 
 from __future__ import annotations
 
 import re
 import urllib.parse
-from collections.abc import Mapping
+from dataclasses import replace
 
 from nbsecrets.errors import ConfigError
-from nbsecrets.rotation.base import Context, KeyProvider, hint_matches
+from nbsecrets.rotation.base import Context, KeyProvider, Verdict, hint_matches
 from nbsecrets.rotation.http import ProviderError, listing, request
+from nbsecrets.rotation.ledger import Minted
+from nbsecrets.rotation.settings import PROJECT_ENV, PROJECT_ID, SETTINGS_PREFIX
 
-__all__ = ["ADMIN_SECRET", "PROJECT_TAG", "OpenAI"]
+__all__ = ["ADMIN_SECRET", "OpenAI"]
 
 ADMIN_SECRET = "nbsecrets-admin/openai"
-PROJECT_TAG = "nbsecrets:openai-project"
-PROJECT_ENV = "NBSECRETS_OPENAI_PROJECT_ID"
 
 
 class OpenAI(KeyProvider):
@@ -43,36 +47,50 @@ class OpenAI(KeyProvider):
             what="OpenAI GET /models with the new key",
         )
 
-    def minted(self, fields: Mapping[str, str]) -> bool:
-        """A minted key is a service account's: its id is in the secret."""
-        return bool(fields.get("openai_service_account_id"))
-
     # -- the Admin API ----------------------------------------------------------------------
 
-    def _admin(self, ctx: Context) -> tuple[dict[str, str], str]:
+    def _headers(self, ctx: Context) -> dict[str, str]:
         admin = ctx.admin_secret(self.name, self.admin_secret)
-        project = ctx.setting(PROJECT_TAG, PROJECT_ENV) or admin.get("project_id")
+        return {"Authorization": f"Bearer {admin['admin_key']}"}
+
+    def project(self, ctx: Context) -> str:
+        project = ctx.settings.openai_project_id
+        if project is None:
+            project = ctx.admin_secret(self.name, self.admin_secret).get("project_id") or None
+            if project is not None and not PROJECT_ID.fullmatch(project):
+                raise ConfigError(
+                    f"the project_id in {self.admin_secret} is {project[:40]!r}; "
+                    "give a project id such as proj_abc123."
+                )
         if not project:
             raise ConfigError(
-                f"no OpenAI project for {ctx.secret.name}: tag the secret {PROJECT_TAG}=proj_..., "
-                f"or set {PROJECT_ENV}, or add project_id to the admin secret."
+                f"no OpenAI project for {ctx.secret.name}: set {PROJECT_ENV} (the template's "
+                f"OpenAIProjectId), or openai_project_id in {SETTINGS_PREFIX}{ctx.secret.name}, "
+                f"or project_id in {self.admin_secret}."
             )
-        return {"Authorization": f"Bearer {admin['admin_key']}"}, project
+        return project
 
-    def _project_url(self, project: str, *rest: str) -> str:
+    def _url(self, project: str, *rest: str) -> str:
         parts = [urllib.parse.quote(p, safe="") for p in (project, *rest)]
         return f"{self.base}/organization/projects/" + "/".join(parts)
 
-    def mint(self, ctx: Context, token: str) -> dict[str, str]:
-        headers, project = self._admin(ctx)
+    def intent(self, ctx: Context, token: str) -> Minted:
         label = re.sub(r"[^A-Za-z0-9-]+", "-", ctx.secret.name).strip("-")
-        name = f"nbsecrets-{label}-{token[:8]}"
-        self._drop_orphans(headers, project, name)
+        return Minted(
+            provider=self.name,
+            project=self.project(ctx),
+            secret=ctx.secret.name,
+            version=token,
+            state="minting",
+            name=f"nbsecrets-{label}-{token[:8]}",
+        )
+
+    def mint(self, ctx: Context, entry: Minted) -> tuple[dict[str, str], Minted]:
         _, body = request(
             "POST",
-            self._project_url(project, "service_accounts"),
-            headers,
-            {"name": name},
+            self._url(entry.project, "service_accounts"),
+            self._headers(ctx),
+            {"name": entry.name},
             what="OpenAI POST /organization/projects/{project}/service_accounts",
         )
         key = (body or {}).get("api_key") or {}
@@ -81,65 +99,109 @@ class OpenAI(KeyProvider):
                 "OpenAI created a service account but returned no key; check "
                 "the project's key policy."
             )
-        return {
-            "api_key": key["value"],
-            "openai_key_id": str(key.get("id", "")),
-            "openai_service_account_id": str(body["id"]),
-            "openai_project_id": project,
+        value = str(key["value"])
+        done = replace(
+            entry,
+            state="pending",
+            service_account_id=str(body["id"]),
+            key_id=str(key.get("id", "")),
+            hint=f"{value[:8]}...{value[-4:]}",
+        )
+        fields = {
+            "api_key": value,
+            "openai_key_id": done.key_id,
+            "openai_service_account_id": done.service_account_id,
+            "openai_project_id": entry.project,
         }
+        return fields, done
 
-    def _drop_orphans(self, headers: dict[str, str], project: str, name: str) -> None:
-        """Delete service accounts a crashed earlier try of this step created (same name):
-        their keys were never stored, so nobody can use them."""
+    def drop_orphans(self, ctx: Context, entry: Minted) -> None:
+        """Delete the service accounts named as ``entry`` in its project: a crashed earlier
+        try of the step created them, and their keys were never stored."""
+        if not entry.name or entry.project != self.project(ctx):
+            return
+        headers = self._headers(ctx)
         for acct in listing(
-            self._project_url(project, "service_accounts"),
+            self._url(entry.project, "service_accounts"),
             headers,
             {"limit": "100"},
             cursor="after",
             what="OpenAI GET /organization/projects/{project}/service_accounts",
         ):
-            if acct.get("name") == name and acct.get("id"):
+            if acct.get("name") == entry.name and acct.get("id"):
                 request(
                     "DELETE",
-                    self._project_url(project, "service_accounts", str(acct["id"])),
+                    self._url(entry.project, "service_accounts", str(acct["id"])),
                     headers,
                     what=f"OpenAI DELETE service account {acct['id']}",
                 )
 
-    def revoke(self, ctx: Context, fields: Mapping[str, str], value: str) -> str:
-        headers, project = self._admin(ctx)
-        project = fields.get("openai_project_id") or project
-        account = fields.get("openai_service_account_id")
-        if account:
-            url = self._project_url(project, "service_accounts", account)
-            what, done = f"service account {account}", "deleted"
-        else:  # a key stored by hand: find it by its redacted form
-            key_id = self._find_key(headers, project, value)
-            if key_id is None:
-                return (
-                    f"no key of project {project} matches the old key; delete it in the "
-                    "OpenAI dashboard."
-                )
-            url = self._project_url(project, "api_keys", key_id)
-            what, done = f"key {key_id}", "deleted"
+    def identify(self, ctx: Context, value: str, entry: Minted) -> tuple[Minted, str]:
+        project = self.project(ctx)
+        entry = replace(entry, project=project)
         try:
-            request("DELETE", url, headers, what=f"OpenAI DELETE {what}")
+            matches = [
+                k
+                for k in listing(
+                    self._url(project, "api_keys"),
+                    self._headers(ctx),
+                    {"limit": "100"},
+                    cursor="after",
+                    what="OpenAI GET /organization/projects/{project}/api_keys",
+                )
+                if hint_matches(str(k.get("redacted_value", "")), value)
+            ]
+        except ProviderError as exc:
+            return entry, f"the new key could not be looked up in project {project} ({exc})"
+        if len(matches) != 1:
+            return entry, (
+                f"no single key of project {project} matches the new key, so "
+                "rotation will not revoke it"
+            )
+        return replace(
+            entry,
+            key_id=str(matches[0].get("id", "")),
+            hint=str(matches[0].get("redacted_value", "")),
+        ), ""
+
+    def verify(self, ctx: Context, entry: Minted) -> Verdict:
+        project = self.project(ctx)
+        if entry.project != project:
+            return Verdict(
+                False,
+                False,
+                f"it was recorded in project {entry.project}, and "
+                f"rotation is now configured for {project}",
+            )
+        if entry.service_account_id:
+            url = self._url(project, "service_accounts", entry.service_account_id)
+            what, field, want = "service account", "name", entry.name
+        elif entry.key_id:
+            url = self._url(project, "api_keys", entry.key_id)
+            what, field, want = "key", "redacted_value", entry.hint
+        else:
+            return Verdict(False, False, "the record holds no id of it")
+        try:
+            _, body = request("GET", url, self._headers(ctx), what=f"OpenAI GET {entry.label}")
+        except ProviderError as exc:
+            if exc.status == 404:
+                return Verdict(False, True, f"project {project} has no such {what}")
+            raise
+        if want and (body or {}).get(field) != want:
+            return Verdict(
+                False,
+                False,
+                f"the {what} of that id in project {project} is not the one rotation recorded",
+            )
+        return Verdict(True, False)
+
+    def revoke(self, ctx: Context, entry: Minted) -> str:
+        kind = "service_accounts" if entry.service_account_id else "api_keys"
+        url = self._url(entry.project, kind, entry.service_account_id or entry.key_id)
+        try:
+            request("DELETE", url, self._headers(ctx), what=f"OpenAI DELETE {entry.label}")
         except ProviderError as exc:
             if exc.status != 404:
                 raise
-            done = "already gone"
-        return f"old OpenAI {what} {done}."
-
-    def _find_key(self, headers: dict[str, str], project: str, value: str) -> str | None:
-        matches = [
-            str(k["id"])
-            for k in listing(
-                self._project_url(project, "api_keys"),
-                headers,
-                {"limit": "100"},
-                cursor="after",
-                what="OpenAI GET /organization/projects/{project}/api_keys",
-            )  # 100 pages of 100
-            if hint_matches(str(k.get("redacted_value", "")), value)
-        ]
-        return matches[0] if len(matches) == 1 else None
+            return f"old OpenAI {entry.label} already gone."
+        return f"old OpenAI {entry.label} deleted."
