@@ -32,6 +32,7 @@ from typing import Any
 
 SIZE = 10_000_000
 MB = SIZE / 1e6
+MARKED = 1_000_000  # the ANSI-coloured output and the HTML table
 
 
 def _key(rng: random.Random) -> str:
@@ -54,6 +55,60 @@ def dataframe_text(rng: random.Random, size: int = SIZE) -> str:
         total += len(row)
         i += 1
     return "".join(rows)[:size]
+
+
+def coloured_text(rng: random.Random, size: int = MARKED) -> str:
+    """A highlighter's terminal output: every word of a frame's text in an ANSI colour."""
+    words = dataframe_text(rng, size).split("\n")
+    out = []
+    total = 0
+    for i, line in enumerate(words):
+        row = (
+            " ".join(f"\x1b[{31 + (i + j) % 6}m{w}\x1b[39m" for j, w in enumerate(line.split()))
+            + "\n"
+        )
+        out.append(row)
+        total += len(row)
+        if total >= size:
+            break
+    return "".join(out)[:size]
+
+
+def html_table(rng: random.Random, size: int = MARKED) -> str:
+    """What ``DataFrame.to_html()`` gives for a large frame: one row per line of its text."""
+    out = [
+        '<table border="1" class="dataframe">\n  <thead>\n    <tr style="text-align: '
+        'right;">\n      <th></th>\n      <th>a</th>\n      <th>b</th>\n      <th>c</th>'
+        "\n      <th>id</th>\n    </tr>\n  </thead>\n  <tbody>\n"
+    ]
+    total = len(out[0])
+    for line in dataframe_text(rng, size).split("\n"):
+        cells = line.split()
+        if len(cells) < 5:
+            continue
+        row = (
+            "    <tr>\n      <th>"
+            + cells[0]
+            + "</th>\n"
+            + "".join(f"      <td>{c}</td>\n" for c in cells[1:])
+            + "    </tr>\n"
+        )
+        out.append(row)
+        total += len(row)
+        if total >= size:
+            break
+    return "".join(out) + "  </tbody>\n</table>"
+
+
+def _split(key: str, marked: str, html: bool) -> str:
+    """``marked`` with ten copies of ``key`` in it, each split into coloured pieces of 5."""
+    pieces = [key[i : i + 5] for i in range(0, len(key), 5)]
+    shown = "".join(
+        f'<span class="c{i % 3}">{p}</span>' if html else f"\x1b[3{i % 7}m{p}\x1b[0m"
+        for i, p in enumerate(pieces)
+    )
+    step = len(marked) // 10
+    return "".join(marked[i : i + step] + shown for i in range(0, len(marked), step))
 
 
 def _best(fn: Callable[[], Any], repeat: int = 3) -> float:
@@ -102,6 +157,13 @@ def in_process_rows() -> list[dict[str, Any]]:
         }
     }
     doc_mb = len(json.dumps(doc)) / 1e6
+    coloured = coloured_text(rng)
+    table = html_table(rng)
+    coloured_keys, table_keys = _split(key, coloured, html=False), _split(key, table, html=True)
+    assert key[:12] not in coloured_keys and key[:12] not in table_keys  # only seen rendered
+    assert "[REDACTED:openai]" in r.text(coloured_keys) and "[REDACTED:openai]" in r.text(
+        table_keys
+    )
 
     # design this module replaced: one regex alternation of the key's 12-character runs
     alternation = re.compile("|".join(re.escape(key[i : i + 12]) for i in range(len(key) - 11)))
@@ -130,6 +192,26 @@ def in_process_rows() -> list[dict[str, Any]]:
         ("base64 blob (image output)", len(blob) / 1e6, fresh(r, "text", blob)),
         ("non-ASCII text", len(accents.encode()) / 1e6, fresh(r, "text", accents)),
         ("nested JSON display data", doc_mb, fresh(r, "obj", doc)),
+        (
+            "ANSI-coloured output (1 MB, every word coloured), no key",
+            len(coloured) / 1e6,
+            fresh(r, "text", coloured),
+        ),
+        (
+            "ANSI-coloured output (1 MB), 10 keys split by colours",
+            len(coloured_keys) / 1e6,
+            fresh(r, "text", coloured_keys),
+        ),
+        (
+            "HTML table (1 MB, as DataFrame.to_html), no key",
+            len(table) / 1e6,
+            fresh(r, "text", table),
+        ),
+        (
+            "HTML table (1 MB), 10 keys split into spans",
+            len(table_keys) / 1e6,
+            fresh(r, "text", table_keys),
+        ),
         (
             "regex alternation of 12-char runs, 1 key (not used)",
             MB,

@@ -608,7 +608,9 @@ def render(r: dict) -> str:
             "",
             "From `benchmarks/bench_redact.py`: the cost of redacting a 10 MB output. The "
             "kernel rows print 10 MB in a real kernel; the others time the redactor "
-            "alone on 10 MB of each kind of output.",
+            "alone on 10 MB of each kind of output, and on 1 MB of marked-up output (a "
+            "highlighter's ANSI colours, an HTML table), which is also read as it renders: "
+            "with no key in it, and with ten keys split into pieces by the markup.",
             "",
             "Kernel rows: from the execute request to idle with all output received, "
             "best of 15 rounds with the three kernels taking turns (target: redaction on "

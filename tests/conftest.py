@@ -17,6 +17,7 @@ import boto3
 import pytest
 
 from nbsecrets.demo import DEMO_REGION, demo_environment, emulator
+from tests.keys import SHAPES
 from tests.proxy import Proxy
 
 REGION = DEMO_REGION
@@ -154,3 +155,9 @@ def sm_api(aws_env: dict[str, str], monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER", api.url)
     yield api
     api.close()
+
+
+@pytest.fixture(scope="module", params=sorted(SHAPES))
+def key_shape(request: pytest.FixtureRequest) -> str:
+    """Each shape of key (tests/keys.py): a test that seeds a key runs once per shape."""
+    return request.param

@@ -2,7 +2,8 @@
 
 Notebooks are executed with nbclient in a kernel started from this interpreter, against the
 moto server. The cells load a key with ``%aikey`` and then try to leak it every way a user
-might. Each notebook runs twice: with redaction on (the default), where no 12-character run of
+might. Each notebook runs once per key shape (the ``key_shape`` fixture, tests/keys.py), twice for
+each: with redaction on (the default), where no 12-character run of
 the value (nor of its base64 or URL-encoded forms) may appear in the saved ``.ipynb``, the
 kernel's history database, its ``%logstart`` file or its ``%notebook`` export; and with
 ``NBSECRETS_REDACT=0``, where every channel must show the value: proof each check can fail.
@@ -15,7 +16,6 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import sqlite3
 import sys
 import urllib.parse
@@ -30,6 +30,7 @@ from nbclient import NotebookClient
 from nbformat.v4 import new_code_cell, new_notebook
 
 from tests.conftest import REGION, emulator_env
+from tests.keys import make_key
 
 pytestmark = pytest.mark.kernel
 
@@ -141,11 +142,6 @@ class Run:
         raise KeyError(channel)
 
 
-def make_key() -> str:
-    # A realistic project key, with '+' and '/' so the URL-encoded form differs from the value.
-    return "sk-proj-" + secrets.token_urlsafe(30) + "+/" + secrets.token_urlsafe(9)
-
-
 def windows(key: str) -> set[str]:
     """Every 12-character run of the value and of the encodings the cells print."""
     raw = key.encode()
@@ -239,7 +235,7 @@ def _run(
     redact: bool,
 ) -> tuple[Run, str]:
     endpoint = request.getfixturevalue("moto_endpoint")
-    key = make_key()
+    key = make_key(request.getfixturevalue("key_shape"))
     tmp = tmp_path_factory.mktemp("on" if redact else "off")
     return execute(notebook(cells), endpoint, tmp, key, redact), key
 
@@ -268,29 +264,29 @@ def _pasted_cells(key: str) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def on(request, tmp_path_factory) -> tuple[Run, str]:
+def on(request, tmp_path_factory, key_shape) -> tuple[Run, str]:
     return _run(request, tmp_path_factory, _main_cells(), redact=True)
 
 
 @pytest.fixture(scope="module")
-def off(request, tmp_path_factory) -> tuple[Run, str]:
+def off(request, tmp_path_factory, key_shape) -> tuple[Run, str]:
     return _run(request, tmp_path_factory, _main_cells(), redact=False)
 
 
 def _pasted(request, tmp_path_factory, redact: bool) -> tuple[Run, str]:
     endpoint = request.getfixturevalue("moto_endpoint")
-    key = make_key()
+    key = make_key(request.getfixturevalue("key_shape"))
     tmp = tmp_path_factory.mktemp("pasted-on" if redact else "pasted-off")
     return execute(notebook(_pasted_cells(key)), endpoint, tmp, key, redact), key
 
 
 @pytest.fixture(scope="module")
-def pasted_on(request, tmp_path_factory) -> tuple[Run, str]:
+def pasted_on(request, tmp_path_factory, key_shape) -> tuple[Run, str]:
     return _pasted(request, tmp_path_factory, redact=True)
 
 
 @pytest.fixture(scope="module")
-def pasted_off(request, tmp_path_factory) -> tuple[Run, str]:
+def pasted_off(request, tmp_path_factory, key_shape) -> tuple[Run, str]:
     return _pasted(request, tmp_path_factory, redact=False)
 
 
@@ -418,11 +414,11 @@ def test_kernel_runs_this_interpreter(on):
 # --- every message to every client, not only what a notebook saves ---------------------------
 
 
-def _messages(endpoint: str, tmp: Path, redact: bool) -> tuple[dict[str, str], str]:
+def _messages(endpoint: str, tmp: Path, redact: bool, shape: str) -> tuple[dict[str, str], str]:
     """Talk to a kernel directly; return the text of each kind of message, and the key."""
     from jupyter_client.manager import start_new_kernel
 
-    key = make_key()
+    key = make_key(shape)
     env = kernel_env(endpoint, tmp, redact)
     seed_keys(endpoint, env, openai=key)
     km, kc = start_new_kernel(kernel_name="python3", env=env, cwd=str(tmp))
@@ -464,16 +460,19 @@ MESSAGES = ("execute_input", "execute_reply", "inspect_reply", "history_reply")
 
 
 @pytest.fixture(scope="module")
-def messages_on(request, tmp_path_factory):
+def messages_on(request, tmp_path_factory, key_shape):
     return _messages(
-        request.getfixturevalue("moto_endpoint"), tmp_path_factory.mktemp("msg-on"), redact=True
+        request.getfixturevalue("moto_endpoint"), tmp_path_factory.mktemp("msg-on"), True, key_shape
     )
 
 
 @pytest.fixture(scope="module")
-def messages_off(request, tmp_path_factory):
+def messages_off(request, tmp_path_factory, key_shape):
     return _messages(
-        request.getfixturevalue("moto_endpoint"), tmp_path_factory.mktemp("msg-off"), redact=False
+        request.getfixturevalue("moto_endpoint"),
+        tmp_path_factory.mktemp("msg-off"),
+        False,
+        key_shape,
     )
 
 

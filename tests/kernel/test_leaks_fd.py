@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.kernel.test_leaks import kernel_env, leaks, make_key, seed_keys
+from tests.kernel.test_leaks import kernel_env, leaks, seed_keys
+from tests.keys import make_key
 
 pytestmark = pytest.mark.kernel
 
@@ -69,11 +70,11 @@ def _lines(text: str, tag: str) -> str:
     return "\n".join(line for line in text.splitlines() if tag in line)
 
 
-def _run(endpoint: str, tmp: Path, redact: bool) -> tuple[str, dict[str, str], str]:
+def _run(endpoint: str, tmp: Path, redact: bool, shape: str) -> tuple[str, dict[str, str], str]:
     """Run the cells; return the server log (stdout + stderr files), stream text per channel."""
     from jupyter_client.manager import KernelManager
 
-    key = make_key()
+    key = make_key(shape)
     env = kernel_env(endpoint, tmp, redact)
     seed_keys(endpoint, env, openai=key)
     out_path, err_path = tmp / "kernel.out", tmp / "kernel.err"
@@ -115,10 +116,10 @@ def _run(endpoint: str, tmp: Path, redact: bool) -> tuple[str, dict[str, str], s
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["on", "off"])
-def fd_run(request, tmp_path_factory) -> tuple[bool, str, dict[str, str], str]:
+def fd_run(request, tmp_path_factory, key_shape) -> tuple[bool, str, dict[str, str], str]:
     redact = request.param
     tmp = tmp_path_factory.mktemp("fd-on" if redact else "fd-off")
-    log, streams, key = _run(request.getfixturevalue("moto_endpoint"), tmp, redact)
+    log, streams, key = _run(request.getfixturevalue("moto_endpoint"), tmp, redact, key_shape)
     return redact, log, streams, key
 
 

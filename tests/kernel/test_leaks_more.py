@@ -17,14 +17,8 @@ from typing import Any
 import nbformat
 import pytest
 
-from tests.kernel.test_leaks import (
-    kernel_env,
-    leaks,
-    make_key,
-    notebook,
-    run_cells,
-    seed_keys,
-)
+from tests.kernel.test_leaks import kernel_env, leaks, notebook, run_cells, seed_keys
+from tests.keys import make_key
 
 pytestmark = pytest.mark.kernel
 
@@ -99,8 +93,8 @@ class Run:
         return "\n".join(out)
 
 
-def _execute(endpoint: str, tmp: Path, redact: bool) -> Run:
-    keys = {"openai": make_key(), "old": make_key(), "mistral": make_key(), "db": make_key()}
+def _execute(endpoint: str, tmp: Path, redact: bool, shape: str) -> Run:
+    keys = {name: make_key(shape) for name in ("openai", "old", "mistral", "db")}
     env = kernel_env(endpoint, tmp, redact)
     seed_keys(
         endpoint,
@@ -119,10 +113,10 @@ def _execute(endpoint: str, tmp: Path, redact: bool) -> Run:
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["on", "off"])
-def run(request, tmp_path_factory) -> tuple[bool, Run]:
+def run(request, tmp_path_factory, key_shape) -> tuple[bool, Run]:
     redact = request.param
     tmp = tmp_path_factory.mktemp("more-on" if redact else "more-off")
-    return redact, _execute(request.getfixturevalue("moto_endpoint"), tmp, redact)
+    return redact, _execute(request.getfixturevalue("moto_endpoint"), tmp, redact, key_shape)
 
 
 def check(redact: bool, text: str, key: str, what: str) -> None:

@@ -1,13 +1,13 @@
 """The fd-level tee: nothing lost or reordered, keys replaced, a key split across reads caught.
 
 Each test puts a :class:`Tee` on a descriptor that writes into a pipe this test reads, as the
-kernel's stdout writes into the Jupyter server's log.
+kernel's stdout writes into the Jupyter server's log. The tests that look for the key run once
+per key shape (tests/keys.py); the ones about bytes in order need a key loaded, of any shape.
 """
 
 from __future__ import annotations
 
 import os
-import secrets
 import threading
 import time
 
@@ -15,13 +15,21 @@ import pytest
 
 from nbsecrets import redaction
 from nbsecrets.notebook.fdtee import IDLE, Tee
-
-KEY = "sk-proj-" + secrets.token_urlsafe(36)
+from tests.keys import make_key
 
 
 @pytest.fixture(autouse=True)
 def _key_loaded() -> None:
-    redaction.register("openai", KEY)
+    """Redaction active, as in a kernel with a key loaded."""
+    redaction.register("openai", make_key("plus-slash"))
+
+
+@pytest.fixture
+def key(key_shape: str) -> str:
+    """A loaded key of each shape."""
+    value = make_key(key_shape)
+    redaction.register("openai", value)
+    return value
 
 
 def _through_tee(writes: list[bytes], pause: float = 0.0) -> bytes:
@@ -48,8 +56,8 @@ def _through_tee(writes: list[bytes], pause: float = 0.0) -> bytes:
     return b"".join(got)
 
 
-def _runs(text: bytes) -> list[str]:
-    return [KEY[i : i + 12] for i in range(len(KEY) - 11) if KEY[i : i + 12].encode() in text]
+def _runs(text: bytes, key: str) -> list[str]:
+    return [key[i : i + 12] for i in range(len(key) - 11) if key[i : i + 12].encode() in text]
 
 
 def test_nothing_lost_or_reordered():
@@ -57,16 +65,16 @@ def test_nothing_lost_or_reordered():
     assert _through_tee(lines) == b"".join(lines)
 
 
-def test_key_replaced():
-    out = _through_tee([f"env: OPENAI_API_KEY={KEY}\n".encode()])
+def test_key_replaced(key):
+    out = _through_tee([f"env: OPENAI_API_KEY={key}\n".encode()])
     assert out == b"env: OPENAI_API_KEY=[REDACTED:openai]\n"
 
 
-def test_key_split_across_reads_after_an_idle_flush():
+def test_key_split_across_reads_after_an_idle_flush(key):
     # the first piece goes out alone (a partial line, after IDLE): the rest is checked with it
-    out = _through_tee([b"split: " + KEY[:10].encode(), KEY[10:].encode() + b"\n"], pause=IDLE * 4)
-    assert _runs(out) == []
-    assert out.startswith(b"split: " + KEY[:10].encode()) and b"[REDACTED:openai]" in out
+    out = _through_tee([b"split: " + key[:10].encode(), key[10:].encode() + b"\n"], pause=IDLE * 4)
+    assert _runs(out, key) == []
+    assert out.startswith(b"split: " + key[:10].encode()) and b"[REDACTED:openai]" in out
 
 
 def test_partial_line_is_not_held_back():

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-import secrets
+import pytest
 
 from nbsecrets import redaction
 from nbsecrets.notebook.send import StreamSeams, redact_buffers
+from tests.keys import make_key
 
 
-def _key() -> str:
-    key = "sk-proj-" + secrets.token_urlsafe(36)
-    redaction.register("openai", key)
-    return key
+@pytest.fixture
+def key(key_shape: str) -> str:
+    """A loaded key of each shape."""
+    value = make_key(key_shape)
+    redaction.register("openai", value)
+    return value
 
 
-def test_pieces_across_stream_messages_are_caught():
-    key = _key()
+def test_pieces_across_stream_messages_are_caught(key):
     seams = StreamSeams()
     shown = []
     for i in range(0, len(key), 7):
@@ -29,8 +31,7 @@ def test_pieces_across_stream_messages_are_caught():
     assert seams.content(other) is other
 
 
-def test_buffers_are_redacted_as_bytes():
-    key = _key()
+def test_buffers_are_redacted_as_bytes(key):
     buffers = [memoryview(b"\x89PNG" + key.encode()), b"plain bytes here"]
     out = redact_buffers(buffers)
     assert out[0] == b"\x89PNG[REDACTED:openai]" and out[1] is buffers[1]

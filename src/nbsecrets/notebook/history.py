@@ -32,6 +32,7 @@ __all__ = [
     "scrub_outputs",
     "scrubbing_notebook",
     "wrap_log_write",
+    "wrap_reads",
     "wrap_store_inputs",
 ]
 
@@ -50,6 +51,36 @@ def wrap_store_inputs(hm: Any) -> None:
         return original(line_num, source, source_raw)
 
     hm.store_inputs = store_inputs
+
+
+_READS = ("get_range", "get_range_by_str", "get_tail", "search")
+
+
+def wrap_reads(hm: Any) -> None:
+    """Redact each row the history manager ``hm`` gives back (its documented read methods).
+
+    What IPython writes from history goes through these: ``%history`` (and its ``-f FILE``),
+    ``%save`` and ``%load`` of input ranges, ``%recall``, ``%rerun``, ``%macro`` and the
+    kernel's ``history_request`` replies. Rows in the database from before a value was loaded
+    (earlier sessions) are redacted as they are read, so those files are too.
+    """
+    for name in _READS:
+        original = getattr(hm, name, None)
+        if callable(original):
+            setattr(hm, name, _redacting_rows(original))
+
+
+def _redacting_rows(original: Callable[..., Any]) -> Callable[..., Any]:
+    def read(*args: Any, **kwargs: Any) -> Any:
+        rows = original(*args, **kwargs)
+        if not active():
+            return rows
+        if isinstance(rows, list):  # get_tail gives a list; the others generators
+            return [redact(row) for row in rows]
+        return (redact(row) for row in rows)
+
+    read.__doc__ = original.__doc__
+    return read
 
 
 def wrap_log_write(logger: Any) -> None:

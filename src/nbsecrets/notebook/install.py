@@ -7,9 +7,11 @@ shell's own objects (never the classes).
   session(s), every message to the front end;
 - display (:mod:`nbsecrets.notebook.display`): ``display_pub.publish``, the display hook
   (``Out``, ``_``, ``_N``) and ``_showtraceback``;
-- history (:mod:`nbsecrets.notebook.history`): ``history_manager.store_inputs``,
-  ``logger.log_write`` (``%logstart``) and the after-cell scrub of IPython 9's per-cell
-  outputs;
+- history (:mod:`nbsecrets.notebook.history`): ``history_manager.store_inputs``, its read
+  methods (``%history -f``, ``%save`` of input ranges), ``logger.log_write`` (``%logstart``)
+  and the after-cell scrub of IPython 9's per-cell outputs;
+- writes (:mod:`nbsecrets.notebook.writes`): ``%store``, ``%save``, ``%load`` and
+  ``%pastebin`` refuse to write a loaded value unless the command is repeated;
 - in a kernel, the tee of the descriptors that reach its original stdout and stderr (the
   server's log): :mod:`nbsecrets.notebook.fdtee`.
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 from nbsecrets import redaction
-from nbsecrets.notebook import display, fdtee, history, send
+from nbsecrets.notebook import display, fdtee, history, send, writes
 
 __all__ = ["install", "on_register"]
 
@@ -77,6 +79,7 @@ def install(shell: Any) -> None:
     hm = getattr(shell, "history_manager", None)
     if _mark(hm):
         history.wrap_store_inputs(hm)
+        history.wrap_reads(hm)
     logger = getattr(shell, "logger", None)
     if _mark(logger) and hasattr(logger, "log_write"):
         history.wrap_log_write(logger)
@@ -105,5 +108,6 @@ def on_register(new_value: bool) -> None:
     # Only once a key exists: loading the %notebook magic's module is not free, and
     # %load_ext nbsecrets stays instant.
     _wrap_notebook_magic(shell)
+    writes.install(shell)
     if new_value and redaction.active():
         history.scrub_history(shell)

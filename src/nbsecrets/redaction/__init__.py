@@ -11,6 +11,8 @@ and the kernel hooks (``nbsecrets.notebook``) redact what a kernel sends and kee
 - :mod:`~nbsecrets.redaction.index`: the forms of a value (base64, URL, JSON, ...) and
   :class:`Index`, the one structure built from them that the search and the matcher read;
 - :mod:`~nbsecrets.redaction.search`: the byte search for an index's forms in large outputs.
+- :mod:`~nbsecrets.redaction.markup`: text as a reader sees it rendered (ANSI and HTML markup
+  taken out), mapped back to the raw string.
 """
 
 from __future__ import annotations

@@ -15,6 +15,12 @@ search is :mod:`nbsecrets.redaction.search`. What is replaced, by ``[REDACTED:pr
   it is matched whole, because runs of hex digits turn up by chance in outputs full of ids and
   hashes, and checking each one would cost more than the rare hex-printed key is worth.
 
+Text that holds markup (an ESC, ``<`` or ``&``) is also matched as a reader sees it rendered:
+ANSI escape sequences and HTML tags taken out, entities read
+(:mod:`nbsecrets.redaction.markup`), so a key a highlighter split into coloured pieces shorter
+than 12 characters is caught; its visible characters give way to the marker and the markup
+between them stays (:meth:`Redactor.visible`).
+
 Short values follow a simpler rule, because a short run would match ordinary text:
 
 - 8 to 11 characters: exact occurrences of the value and its forms only;
@@ -47,7 +53,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, overload
 
-from nbsecrets.redaction.index import RUN, Index
+from nbsecrets.redaction.index import RUN, Index, marker
+from nbsecrets.redaction.markup import View, marked, quick
 from nbsecrets.redaction.search import ranges, runs, splice
 
 __all__ = ["Redactor", "walk"]
@@ -107,7 +114,11 @@ class Redactor:
         return type(self)(index)
 
     def text(self, text: str) -> str:
-        """``text`` with the values replaced; the same object when nothing matched."""
+        """``text`` with the values replaced; the same object when nothing matched.
+
+        Matched in the raw text, and, when it holds markup (an ESC, ``<`` or ``&``), in the
+        text as a reader sees it rendered (:meth:`visible`).
+        """
         if len(text) < self.index.shortest // 4:
             return text
         big = len(text) >= _CACHE_MIN
@@ -117,14 +128,71 @@ class Redactor:
             known = self.recent.get(text)
             if known is not None:
                 return text if known is _CLEAN else known
+        out = self.raw_text(text)
+        if marked(out):
+            out = self.visible(out)
+        if big:
+            self._remember(text, _CLEAN if out is text else out)
+        return out
+
+    def raw_text(self, text: str) -> str:
+        """``text`` with the values replaced as they occur in it, markup or not."""
         b = text.encode("utf-8", "surrogatepass")
         if len(b) < self.index.shortest:
             return text
         found = ranges(b, self.index, text=True)
-        out = splice(b, found).decode("utf-8", "surrogatepass") if found else text
-        if big:
-            self._remember(text, _CLEAN if out is text else out)
-        return out
+        return splice(b, found).decode("utf-8", "surrogatepass") if found else text
+
+    def visible(self, text: str, start: int = 0) -> str:
+        """``text`` with the values replaced as a reader sees them once it is rendered.
+
+        ANSI escape sequences and HTML markup are taken out, entities read
+        (:class:`~nbsecrets.redaction.markup.View`); the visible characters of each match give
+        way to the marker, and the markup between them stays. With ``start``, ``text[:start]``
+        was shown already: only what follows is returned, a match that begins earlier replaced
+        from ``start``. The same object when nothing matched (and ``start`` is 0).
+        """
+        seen = quick(text)
+        if seen == text:
+            return text[start:] if start else text
+        enc = "surrogatepass"
+        if len(seen.encode("utf-8", enc)) < self.index.shortest or not ranges(
+            seen.encode("utf-8", enc), self.index, text=True
+        ):
+            return text[start:] if start else text
+        view = View(text)
+        vb = view.text.encode("utf-8", enc)
+        found = ranges(vb, self.index, text=True)
+        ascii_ = len(vb) == len(view.text)
+        cuts: list[tuple[int, int, str]] = []
+        for a, e, label in found:
+            if not ascii_:  # byte offsets to character offsets
+                a = len(vb[:a].decode("utf-8", enc))
+                e = len(vb[:e].decode("utf-8", enc))
+            ra, re_ = view.span(a, e)
+            if re_ <= start:
+                continue
+            if cuts and ra <= cuts[-1][1]:
+                cuts[-1] = (cuts[-1][0], max(re_, cuts[-1][1]), cuts[-1][2])
+            else:
+                cuts.append((ra, re_, marker(label)))
+        if not cuts:
+            return text[start:] if start else text
+        return view.replace(cuts, start)
+
+    def visible_after(self, before: str, text: str) -> str:
+        """``text`` (raw matches replaced already) as it reads rendered after ``before``.
+
+        The markup-aware half of :func:`~nbsecrets.redaction.registry.redact_after`: a value
+        whose visible characters start in ``before`` (shown already) and go on in ``text`` is
+        replaced from the start of ``text``. The same object when nothing matched.
+        """
+        if not (marked(text) or marked(before)):
+            return text
+        if not before:
+            return self.visible(text)
+        out = self.visible(before + text, len(before))
+        return text if out == text else out
 
     def _remember(self, text: str, result: str) -> None:
         recent = self.recent
@@ -182,8 +250,10 @@ class Redactor:
                 pass
             else:
                 b = dumped.encode("utf-8", "surrogatepass")
-                if not (self.index.forms and runs(b, self.index)) and not (
-                    any(f in b for f, _ in self.index.exact)
+                if (
+                    not (self.index.forms and runs(b, self.index))
+                    and not (any(f in b for f, _ in self.index.exact))
+                    and not (marked(dumped) or "\\u001b" in dumped)
                 ):
                     return obj
         return walk(obj, self, 0)

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
+from nbsecrets.redaction.markup import marked_bytes
 from nbsecrets.redaction.matcher import Redactor, walk
 
 __all__ = [
@@ -157,12 +158,20 @@ def redact_after(before: S, text: S) -> S:
         return text
     if isinstance(text, bytes):
         new = m.continued(bytes(before), text) if before else None
-        return m.binary(text) if new is None else new
+        out = m.binary(text) if new is None else new
+        if marked_bytes(out) or marked_bytes(before):  # a pipe's bytes, read as text
+            esc = "surrogateescape"
+            was = out.decode("utf-8", esc)
+            seen = m.visible_after(bytes(before).decode("utf-8", esc), was)
+            if seen is not was:
+                out = seen.encode("utf-8", esc)
+        return out
+    enc = "surrogatepass"
     if not before:
         return m.text(text)
-    enc = "surrogatepass"
     new = m.continued(before.encode("utf-8", enc), text.encode("utf-8", enc), text=True)
-    return m.text(text) if new is None else new.decode("utf-8", enc)
+    raw = m.raw_text(text) if new is None else new.decode("utf-8", enc)
+    return m.visible_after(before, raw)
 
 
 def redact(obj: T) -> T:
