@@ -29,6 +29,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from nbsecrets.aws.admin_records import ADMIN_KEY_SECRETS
 from nbsecrets.errors import ConfigError, KeyNotFoundError, NbSecretsError
 from nbsecrets.federation.settings import (
     DEFAULT_AUDIENCES,
@@ -42,8 +43,8 @@ from nbsecrets.refs import json_object
 __all__ = ["ADMIN_SECRETS", "DEFAULT_AUDIENCES", "MODE_TAG", "FederateOptions", "federate"]
 
 ADMIN_SECRETS = {
-    "openai": ("nbsecrets-admin/openai", "admin_key"),
-    "anthropic": ("nbsecrets-admin/anthropic", "org_admin_token"),
+    "openai": (ADMIN_KEY_SECRETS["openai"], "admin_key"),
+    "anthropic": (ADMIN_KEY_SECRETS["anthropic"], "org_admin_token"),
 }
 MODE_TAG = "nbsecrets:mode"
 AWS_CLAIMS = "https://sts.amazonaws.com/"
