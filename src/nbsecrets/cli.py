@@ -125,8 +125,6 @@ def _policy_options(args: argparse.Namespace, *, need_ids: bool = True) -> Polic
         defaults=Config.load(),
         need_ids=need_ids,
     )
-    if args.token_duration is not None and not opts.federated:
-        raise ConfigError("--token-duration goes with --federated PROVIDER; add one or drop it.")
     if opts.allow_write and not opts.providers:
         print(
             f"note: --allow-write with no --provider allows writing every key under the "
@@ -287,21 +285,9 @@ def _add_policy_options(p: argparse.ArgumentParser) -> None:
         "--allow-write", action="store_true", help="also allow storing new values and rollback"
     )
     p.add_argument("--no-list", action="store_true", help="do not allow ListSecrets")
-    p.add_argument(
-        "--federated",
-        action="append",
-        default=[],
-        metavar="PROVIDER[=AUDIENCE]",
-        help="a keyless provider (openai, anthropic; repeat): sts:GetWebIdentityToken for its "
-        "audience only (default: the provider's, as `nbsecrets federate` uses)",
-    )
-    p.add_argument(
-        "--token-duration",
-        type=int,
-        metavar="SECONDS",
-        help="with --federated: the longest JWT lifetime the role may ask (60-3600; default "
-        "300, the federation settings' duration_seconds)",
-    )
+    from nbsecrets.admin.deploy_cli import add_federation_arguments
+
+    add_federation_arguments(p)
     p.add_argument(
         "--secrets-account",
         metavar="ID",

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from nbsecrets import cli
-from nbsecrets.admin import doctor, evaluator
+from nbsecrets.admin import doctor, evaluator, token_grants
 from nbsecrets.admin.policy import PolicyOptions, policy_document, token_statement
 from nbsecrets.errors import ConfigError
 from nbsecrets.federation.settings import Federation
@@ -274,14 +274,14 @@ def test_doctor_flags_an_open_grant_with_no_federated_key(seed, iam):
     report = doctor.run(role=ROLE, providers=["openai"])
     [warn] = _levels(report, "warn")
     assert "audience https://x.example valid for 3600 s" in warn.text
-    assert doctor.token_audiences([("p", TOKENS)]) == [OPENAI]
+    assert token_grants.token_audiences([("p", TOKENS)]) == [OPENAI]
 
 
 def test_token_findings_table():
     fed = {"openai": Federation("openai", OPENAI, 600)}
     allowed = lambda c: evaluator.allows([GRANT], TOKEN, "*", c)  # noqa: E731
     # 600 s asked, 300 s granted: the token is refused, and nothing is open.
-    [(level, text, _)] = doctor.token_findings(allowed, fed)
+    [(level, text, _)] = token_grants.token_findings(allowed, fed)
     assert level == "error" and "a 600 s lifetime" in text
 
 

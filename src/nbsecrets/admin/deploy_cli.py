@@ -119,18 +119,28 @@ def add_lifecycle_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--no-list", action="store_true", help="with --template: do not allow ListSecrets"
     )
+    add_federation_arguments(
+        p,
+        "with --template (the defaults of the FederatedAudiences and "
+        "FederationTokenSeconds parameters): ",
+    )
+
+
+def add_federation_arguments(p: argparse.ArgumentParser, when: str = "") -> None:
+    """``--federated`` and ``--token-duration``, the keyless providers' STS grant."""
     p.add_argument(
         "--federated",
         action="append",
         default=[],
         metavar="PROVIDER[=AUDIENCE]",
-        help="with --template: a keyless provider; the default of the FederatedAudiences parameter",
+        help=f"{when}a keyless provider (openai, anthropic; repeat): sts:GetWebIdentityToken "
+        "for its audience only (default: the provider's, as `nbsecrets federate` uses)",
     )
     p.add_argument(
         "--token-duration",
         type=int,
         metavar="SECONDS",
-        help="with --template: the default of the FederationTokenSeconds parameter (300)",
+        help=f"{when}the longest JWT lifetime the role may ask of STS (60-3600; default 300)",
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from nbsecrets.admin import evaluator, secret_policy
 from nbsecrets.admin.policy import CLIENT_TAG_KEYS, partition_of
+from nbsecrets.admin.token_grants import TOKEN, context_entries, token_audiences, token_findings
 from nbsecrets.aws import errors as awserrors
 from nbsecrets.aws.admin_records import NAMESPACE
 from nbsecrets.aws.sagemaker import SAGEMAKER_METADATA, execution_role
@@ -39,16 +40,9 @@ __all__ = [
     "run",
     "simulate",
     "tag_grants",
-    "token_audiences",
-    "token_context",
-    "token_findings",
 ]
 
 READ = "secretsmanager:GetSecretValue"
-TOKEN = "sts:GetWebIdentityToken"
-# An audience no one configures: a role allowed a token for it is allowed any audience.
-PROBE_AUDIENCE = "https://nbsecrets-doctor-probe.invalid"
-LONGEST_S = 3600  # the longest token STS vends
 
 
 @dataclass(frozen=True)
@@ -246,92 +240,6 @@ ESCALATIONS: tuple[tuple[str, tuple[str, ...], str], ...] = (
 )
 
 
-def token_context(audiences: Sequence[str], seconds: int) -> dict[str, str | list[str]]:
-    """The condition keys of a GetWebIdentityToken request for ``audiences`` and ``seconds``."""
-    return {"sts:IdentityTokenAudience": list(audiences), "sts:DurationSeconds": str(seconds)}
-
-
-def token_audiences(policies: Sequence[tuple[str, dict[str, Any]]]) -> list[str]:
-    """The audiences that Allow statements covering GetWebIdentityToken name in a condition."""
-    found: list[str] = []
-    for st in (s for name, doc in policies for s in evaluator.statements(doc, name)):
-        if st.effect != "Allow" or not st.covers_action(TOKEN):
-            continue
-        for op, entries in st.condition.items():
-            if op.rpartition(":")[2].startswith(("Null", "StringNot")):
-                continue  # presence tests and exclusions name no audience to check
-            for key, values in (entries or {}).items():
-                if key.lower() == "sts:identitytokenaudience":
-                    found += [v for v in (values if isinstance(values, list) else [values])]
-    return [a for a in dict.fromkeys(found) if isinstance(a, str) and "*" not in a]
-
-
-def token_findings(
-    may: Callable[[dict[str, str | list[str]]], bool],
-    federated: dict[str, Federation],
-    named: Sequence[str] = (),
-    role: str = "ROLE",
-) -> list[tuple[str, str, str]]:
-    """``(level, text, fix)`` about sts:GetWebIdentityToken: for each federated provider,
-    whether ``may`` (the role's answer for a request's condition keys) allows its audience and
-    lifetime; and a warning when a token for any audience (a probe audience, alone or beside a
-    configured one) or a longer lifetime than the settings ask is allowed."""
-    out: list[tuple[str, str, str]] = []
-    for label, fed in federated.items():
-        if may(token_context([fed.audience], fed.duration_s)):
-            out.append(
-                (
-                    "ok",
-                    f"Role may get an STS token for {label} (audience {fed.audience}, "
-                    f"{fed.duration_s} s).",
-                    "",
-                )
-            )
-        else:
-            out.append(
-                (
-                    "error",
-                    f"Role may not call sts:GetWebIdentityToken for {label}'s audience "
-                    f"{fed.audience} with a {fed.duration_s} s lifetime, so `%aikey {label}` "
-                    "fails.",
-                    f"`nbsecrets provision --role {role} --provider {label} --federated "
-                    f"{label}={fed.audience} --token-duration {fed.duration_s}`.",
-                )
-            )
-    known = list(dict.fromkeys([*(f.audience for f in federated.values()), *named]))
-    fix = (
-        f"grant it only as `nbsecrets provision --role {role} --federated PROVIDER` does "
-        "(ForAllValues:StringEquals sts:IdentityTokenAudience, NumericLessThanEquals "
-        "sts:DurationSeconds), and remove the wider grant."
-    )
-    if may(token_context([PROBE_AUDIENCE], 300)) or any(
-        may(token_context([a, PROBE_AUDIENCE], 300)) for a in known
-    ):
-        out.append(
-            (
-                "warn",
-                "The role may get STS web identity tokens for any audience "
-                f"(allowed for {PROBE_AUDIENCE}): each is a credential for every service "
-                "that trusts this account's issuer.",
-                fix,
-            )
-        )
-    longest = max((f.duration_s for f in federated.values()), default=300)
-    if longest < LONGEST_S:
-        for audience in known:
-            if may(token_context([audience], LONGEST_S)):
-                out.append(
-                    (
-                        "warn",
-                        f"The role may get STS tokens for audience {audience} valid for "
-                        f"{LONGEST_S} s, longer than the {longest} s the federation settings "
-                        "ask: the lifetime is left open.",
-                        fix,
-                    )
-                )
-    return out
-
-
 def escalation_probes(
     role_arn: str, region: str, secret_arns: Sequence[str], key_arn: str | None = None
 ) -> dict[str, list[str]]:
@@ -438,18 +346,7 @@ def simulate(
     """
     extra: dict[str, Any] = {"ResourceArns": list(arns)} if arns else {}
     if context:
-        extra["ContextEntries"] = [
-            {
-                "ContextKeyName": key,
-                "ContextKeyValues": list(value) if isinstance(value, list) else [value],
-                "ContextKeyType": "stringList"
-                if isinstance(value, list)
-                else "numeric"
-                if value.isdigit()
-                else "string",
-            }
-            for key, value in context.items()
-        ]
+        extra["ContextEntries"] = context_entries(context)
     resp = iam.simulate_principal_policy(
         PolicySourceArn=role_arn, ActionNames=list(actions), **extra
     )

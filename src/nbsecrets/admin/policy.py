@@ -247,6 +247,8 @@ class PolicyOptions:
         """
         from nbsecrets.config import arn_prefix
 
+        federated = tuple(federated)
+
         if prefix is None:
             prefix = defaults.prefix if defaults is not None else DEFAULT_PREFIX
         if fallback_regions is None:
@@ -256,6 +258,10 @@ class PolicyOptions:
                 region or parts[0],
                 secrets_account or parts[1],
                 parts[2],
+            )
+        if token_duration_s is not None and not federated:
+            raise ConfigError(
+                "--token-duration goes with --federated PROVIDER; add one or drop it."
             )
         if need_ids and not (region and account):
             region, account = _resolve_ids(region, account, defaults)
@@ -270,7 +276,7 @@ class PolicyOptions:
             secrets_account=secrets_account,
             install_artifact=install_artifact,
             fallback_regions=tuple(fallback_regions),
-            federated=tuple(federated),
+            federated=federated,
             token_duration_s=DEFAULT_DURATION_S if token_duration_s is None else token_duration_s,
         )
 
