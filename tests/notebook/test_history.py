@@ -55,3 +55,26 @@ def test_notebook_export_scrubs_output_kept_after_the_cell(ip, tmp_path, key):
     assert "late: [REDACTED:openai]" in text
     assert not [key[i : i + 12] for i in range(2, len(key) - 11) if key[i : i + 12] in text]
     nbformat.validate(nbformat.reads(text, as_version=4))
+
+
+def test_database_rows_are_scrubbed_by_what_they_hold(ip, key_shape):
+    """A row of this session whose line is not its position in the input lists (IPython's
+    lists append, the count can advance without them) is scrubbed all the same."""
+    from nbsecrets.notebook.history import scrub_history
+
+    value = make_key(key_shape)
+    hm = ip.history_manager
+    hm.writeout_cache()
+    line = ip.execution_count + 1000
+    with hm.db:
+        hm.db.execute(
+            "INSERT INTO history VALUES (?, ?, ?, ?)",
+            (hm.session_number, line, f"x = {value!r}", f"x = {value!r}"),
+        )
+    redaction.register("openai", value)
+    scrub_history(ip)
+    row = hm.db.execute(
+        "SELECT source, source_raw FROM history WHERE session=? AND line=?",
+        (hm.session_number, line),
+    ).fetchone()
+    assert row == ("x = '[REDACTED:openai]'", "x = '[REDACTED:openai]'")

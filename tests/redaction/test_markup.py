@@ -170,6 +170,19 @@ def test_rich_terminal_and_html(r, key):
         assert readable_runs(read(r.text(shown)), key) == []
 
 
+def test_a_coloured_key_wrapped_across_lines(r, key):
+    """A pretty-printer colours the digit group and wraps the line (rich at its width): the
+    pieces after the raw pass are short, but they read as one text across the line break."""
+    d = next((i for i in range(12, len(key) - 5) if key[i : i + 4].isdigit()), len(key) // 2)
+    for w in range(d + 5, len(key)):
+        shown = (
+            f"\x1b[32m{key[:d]}\x1b[1;36m{key[d : d + 4]}\x1b[0m{key[d + 4 : w]}\n"
+            f"    {key[w:]}\x1b[0m\n"
+        )
+        assert readable_runs(ansi_text(shown), key)
+        assert readable_runs(ansi_text(r.text(shown)), key) == [], w
+
+
 def test_view_maps_visible_characters_back():
     view = View("a\x1b[31mbc&amp;d<b>e</b>")
     assert view.text == "abc&de"

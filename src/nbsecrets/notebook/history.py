@@ -198,7 +198,8 @@ def scrub_history(shell: Any) -> None:
     hm = getattr(shell, "history_manager", None)
     ns = getattr(shell, "user_ns", None)
     if hm is not None:
-        lines = set(_scrub_list(hm.input_hist_parsed)) | set(_scrub_list(hm.input_hist_raw))
+        _scrub_list(hm.input_hist_parsed)
+        _scrub_list(hm.input_hist_raw)
         for name in ("_i", "_ii", "_iii", "_i00"):
             value = getattr(hm, name, None)
             if isinstance(value, str):
@@ -217,8 +218,7 @@ def scrub_history(shell: Any) -> None:
             if redact(out[k]) is not out[k] and isinstance(out[k], (str, bytes)):
                 out[k] = redact(out[k])
         scrub_outputs(hm)
-        if lines:
-            scrub_input_rows(hm, sorted(lines))
+        scrub_input_rows(hm)
         scrub_output_rows(hm)
     scrub_logfile(shell)
     if isinstance(ns, dict):
@@ -231,23 +231,29 @@ def scrub_history(shell: Any) -> None:
                     ns[name] = safe
 
 
-def scrub_input_rows(hm: Any, lines: list[int]) -> None:
-    """Write the (redacted) inputs ``lines`` of this session over their database rows."""
+def scrub_input_rows(hm: Any) -> None:
+    """Redact this session's input rows in the history database, row by row.
+
+    The rows are read from the database rather than taken from ``input_hist_parsed`` by index:
+    that list's positions need not be the rows' line numbers (a cell IPython does not store
+    still advances the count), and a row written under another index would keep the value.
+    """
     db = getattr(hm, "db", None)
     if db is None or not hasattr(db, "execute"):
         return
     try:
         with db:
-            for line in lines:
-                if 0 < line < len(hm.input_hist_parsed):
+            rows = db.execute(
+                "SELECT line, source, source_raw FROM history WHERE session=?",
+                (hm.session_number,),
+            ).fetchall()
+            for line, source, source_raw in rows:
+                safe = redact_text(source) if source else source
+                safe_raw = redact_text(source_raw) if source_raw else source_raw
+                if safe != source or safe_raw != source_raw:
                     db.execute(
                         "UPDATE history SET source=?, source_raw=? WHERE session=? AND line=?",
-                        (
-                            hm.input_hist_parsed[line],
-                            hm.input_hist_raw[line],
-                            hm.session_number,
-                            line,
-                        ),
+                        (safe, safe_raw, hm.session_number, line),
                     )
     except Exception:  # noqa: S110 - a busy or read-only history file must not break loading
         pass

@@ -43,12 +43,16 @@ _ANSI = (
 # comments, tags (stopping at the next '<' keeps the search linear), <!DOCTYPE>, <?xml?>
 _TAG = r"<(?:!--.*?(?:-->|\Z)|/?[A-Za-z][^<>]*>|[!?][^<>]*>)"
 _BETWEEN = r"(?<=>)\s+(?=<[A-Za-z/!])"  # whitespace alone between two tags
+# a line break and the indentation after it: a pretty-printer's wrap of a long value (rich wraps
+# at the console width) reads as one text, so marked-up text is matched across its lines
+_WRAP = r"\n[ \t]*"
 _ENTITY = r"&(?:#[0-9]{1,8};?|#[xX][0-9A-Fa-f]{1,7};?|[A-Za-z][A-Za-z0-9]{0,31};?)"
 _ANSI_RE = re.compile(_ANSI)
 _TAG_RE = re.compile(f"{_TAG}|{_BETWEEN}", re.DOTALL)
 _ENTITY_RE = re.compile(_ENTITY)
+_WRAP_RE = re.compile(_WRAP)
 # each alternative opens with a literal, so the search skips plain text at C speed
-_SPLIT = re.compile(f"({_ANSI}|{_TAG}|{_ENTITY}|{_BETWEEN})", re.DOTALL)
+_SPLIT = re.compile(f"({_ANSI}|{_TAG}|{_ENTITY}|{_BETWEEN}|{_WRAP})", re.DOTALL)
 
 
 def marked(text: str) -> bool:
@@ -74,6 +78,7 @@ def quick(text: str) -> str:
     """The visible text of ``text``, without the map back (what :class:`View` reads)."""
     out = _ANSI_RE.sub("", text) if "\x1b" in text else text
     out = _TAG_RE.sub("", out) if "<" in out else out
+    out = _WRAP_RE.sub("", out) if "\n" in out else out
     return _ENTITY_RE.sub(_entity, out) if "&" in out else out
 
 
