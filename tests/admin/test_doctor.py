@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from nbsecrets import cli
-from nbsecrets.admin import doctor
+from nbsecrets.admin import doctor, escalation
 from nbsecrets.admin.policy import PolicyOptions, policy_document
 from tests.conftest import SAGEMAKER_TRUST
 from tests.iam_api import IamApi
@@ -264,7 +264,7 @@ def test_doctor_uses_simulation_when_iam_answers(seed, iam, iam_api):
     # Then one simulation per kind of escalation, each answered "implicitDeny": no warning;
     # and one of GetWebIdentityToken for a probe audience (no federated key: nothing else).
     assert set(iam_api.actions()[2:]) == {"SimulatePrincipalPolicy"}
-    assert len(iam_api.actions()[2:]) == len(doctor.ESCALATIONS) + 1
+    assert len(iam_api.actions()[2:]) == len(escalation.ESCALATIONS) + 1
 
 
 def test_doctor_trusts_the_simulation_over_the_policies(notebook, seed, iam_api):

@@ -8,7 +8,7 @@ import itertools
 
 import pytest
 
-from nbsecrets.admin import doctor
+from nbsecrets.admin import doctor, escalation
 from nbsecrets.admin.policy import PolicyOptions, policy_document
 from tests.admin.test_doctor import ACCOUNT, KEY, LEAST, ROLE, iam_api, make_role  # noqa: F401
 
@@ -125,15 +125,15 @@ def test_no_generated_policy_can_widen_itself(write, kms, fallback):
     policies = [("inline policy nbsecrets", policy_document(opts))]
     from nbsecrets.admin import evaluator
 
-    probes = doctor.escalation_probes(
+    probes = escalation.escalation_probes(
         ROLE,
         "us-east-1",
         [f"arn:aws:secretsmanager:us-east-1:{ACCOUNT}:secret:nbsecrets/a-AbCdEf"],
         key,
     )
-    probes = doctor.named_probes(policies, probes)
-    assert doctor.escalations(lambda a, r: evaluator.allows(policies, a, r), probes) == []
+    probes = escalation.named_probes(policies, probes)
+    assert escalation.escalations(lambda a, r: evaluator.allows(policies, a, r), probes) == []
     # The same probes do find an administrator's policy.
     admin = [("p", {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})]
-    found = doctor.escalations(lambda a, r: evaluator.allows(admin, a, r), probes)
-    assert len(found) == len(doctor.ESCALATIONS)
+    found = escalation.escalations(lambda a, r: evaluator.allows(admin, a, r), probes)
+    assert len(found) == len(escalation.ESCALATIONS)
