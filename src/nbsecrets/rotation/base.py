@@ -145,7 +145,10 @@ class KeyProvider(ABC):
         ConfigError
             If the provider's API cannot create keys (the default): rotate by hand.
         """
-        raise ConfigError(
+        raise self._cannot_mint()
+
+    def _cannot_mint(self) -> ConfigError:
+        return ConfigError(
             f"{self.name} keys cannot be created through its API; rotate by "
             f"hand with `nbsecrets rotate {self.name}`."
         )
@@ -159,10 +162,7 @@ class KeyProvider(ABC):
         ConfigError
             If the provider's API cannot create keys (the default): rotate by hand.
         """
-        raise ConfigError(
-            f"{self.name} keys cannot be created through its API; rotate by "
-            f"hand with `nbsecrets rotate {self.name}`."
-        )
+        raise self._cannot_mint()
 
     def drop_orphans(self, ctx: Context, entry: Minted) -> None:
         """Remove what a crashed try of minting ``entry`` (still ``minting``) left behind;
