@@ -3,6 +3,11 @@
     python benchmarks/run.py [--reps 7] [--out docs/benchmarks.md]
     python benchmarks/run.py --only warm    # the warm-get comparison alone, spliced in
     python benchmarks/run.py --only keyless # the federated load (bench_keyless.py), spliced in
+    python benchmarks/run.py --only scan    # nbsecrets scan beside detect-secrets, spliced in
+
+The leak-scan section needs the jupyter/nbconvert and jupyterlab/jupyterlab git mirrors
+(benchmarks/bench_scan.py); where they are missing, a full run keeps that section from the
+file it replaces, saying so, instead of dropping it.
 
 One moto server on 127.0.0.1, started here, serves every measurement. Each measurement runs
 in a process of its own (benchmarks/measure.py), so the server and the client never share a
@@ -24,11 +29,13 @@ import json
 import logging
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 
 import boto3
@@ -629,6 +636,55 @@ def render(r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+SCAN_TITLE = "## Leak scan: `nbsecrets scan` beside detect-secrets"
+KEPT = "(Kept from the previous run:"
+
+
+def scan_lines(copies: int = 3, reps: int = 1) -> list[str] | None:
+    """benchmarks/bench_scan.py's section; None when its git mirrors are not on this machine."""
+    spec = importlib.util.spec_from_file_location("bench_scan", HERE / "bench_scan.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not all((module.MIRRORS / name).exists() for name in module.SOURCES):
+        return None
+    tmp = Path(tempfile.mkdtemp(prefix="nbsecrets-bench-scan-"))
+    try:
+        notebooks = module.mirror_notebooks(tmp, copies)
+        body = module.markdown(module.run(tmp, reps), notebooks, copies)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    note = f"Measured {when} with `bench_scan.py --copies {copies} --reps {reps}`."
+    return [*body.splitlines(), "", note]
+
+
+def splice_section(text: str, title: str, lines: list[str]) -> str:
+    """``text`` with the section ``title`` replaced by ``lines``, or ``lines`` appended."""
+    old = text.splitlines()
+    if title in old:
+        start = old.index(title)
+        end = next((i for i in range(start + 1, len(old)) if old[i].startswith("## ")), len(old))
+    else:
+        while old and not old[-1]:
+            old.pop()
+        old.append("")
+        start = end = len(old)
+    old[start:end] = [*lines, ""]
+    return "\n".join(old).rstrip("\n") + "\n"
+
+
+def section(text: str, title: str) -> list[str] | None:
+    """The lines of section ``title`` in ``text`` (title included), or None."""
+    lines = text.splitlines()
+    if title not in lines:
+        return None
+    start = lines.index(title)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    while end > start and not lines[end - 1]:
+        end -= 1
+    return lines[start:end]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=7, help="runs per median (default 7)")
@@ -636,11 +692,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, default=None, help="also save the raw results")
     parser.add_argument(
         "--only",
-        choices=["warm", "keyless"],
+        choices=["warm", "keyless", "scan"],
         default=None,
         help="measure one section and splice it into --out (which must exist)",
     )
     args = parser.parse_args(argv)
+    if args.only == "scan":
+        scan = scan_lines()
+        if scan is None:
+            print("The leak-scan benchmark needs the git mirrors bench_scan.py names.")
+            return 1
+        args.out.write_text(
+            splice_section(args.out.read_text(encoding="utf-8"), SCAN_TITLE, scan),
+            encoding="utf-8",
+        )
+        print("\n".join(scan))
+        print(f"Spliced into {args.out}")
+        return 0
     if args.only == "keyless":
         keyless = keyless_section(args.reps)
         assert keyless is not None
@@ -668,9 +736,19 @@ def main(argv: list[str] | None = None) -> int:
     results = measure(args.reps)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
+    text = render(results)
+    scan = scan_lines()
+    if scan is None:  # no mirrors here: keep the last measurement rather than drop it
+        previous = args.out.read_text(encoding="utf-8") if args.out.is_file() else ""
+        kept = section(previous, SCAN_TITLE)
+        if kept is not None:
+            kept = [line for line in kept if not line.startswith(KEPT)]
+            scan = [*kept, "", f"{KEPT} the git mirrors bench_scan.py reads were not found.)"]
+    if scan is not None:
+        text = splice_section(text, SCAN_TITLE, scan)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(render(results), encoding="utf-8")
-    print(render(results))
+    args.out.write_text(text, encoding="utf-8")
+    print(text)
     print(f"Wrote {args.out}")
     return 0
 
