@@ -623,7 +623,10 @@ def render(r: dict) -> str:
             "best of 15 rounds with the three kernels taking turns (target: redaction on "
             "within 1.2x of no key). A large print goes out in 256 KB pieces, each "
             "redacted as the one before is delivered, so the front end's work overlaps "
-            "the redaction; the redactor's CPU cost is the in-process rows. fd-level "
+            "the redaction; with no key loaded ipykernel sends the 10 MB as one message, "
+            "which the client takes longer to receive and parse than the pieces, so "
+            "redaction on can read below 1.00x. The redactor's CPU cost is the in-process "
+            "rows (large texts are scanned with numpy where it is installed, as here). fd-level "
             "rows: 10 MB written with `os.write` to a file, directly and through the tee "
             "that redacts the kernel's own stdout/stderr (the server's log); their ratio "
             "is to the direct write.",
