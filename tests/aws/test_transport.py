@@ -4,6 +4,8 @@ exceptions) imports boto3 or botocore and builds clients; everything else asks t
 from __future__ import annotations
 
 import ast
+import json
+import os
 from pathlib import Path
 
 import pytest
@@ -90,3 +92,55 @@ def test_the_check_lets_the_facade_and_the_guard_be():
     assert violations("from botocore.client import BaseClient", "jobs/guard.py") == []
     assert violations("import boto3", "jobs/guard.py")
     assert violations("import boto3\nboto3.client('sts')", "aws/transport.py") == []
+
+
+COLD_GET = """
+import json, sys
+from botocore import loaders
+loaded = []
+original = loaders.Loader.load_service_model
+
+def recording(self, service_name, type_name, api_version=None):
+    loaded.append([service_name, type_name])
+    return original(self, service_name, type_name, api_version)
+
+loaders.Loader.load_service_model = recording
+import nbsecrets
+value = nbsecrets.get("openai")
+print(json.dumps({"ok": value == "sk-cold-get-0123456789abcdef", "loaded": loaded}))
+"""
+
+
+def test_a_cold_get_loads_no_paginator_model(seed, aws_env):
+    """The batch read asks botocore for no paginator: its paginator file stays unread."""
+    import subprocess
+    import sys
+
+    seed("nbsecrets/openai", "sk-cold-get-0123456789abcdef")
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_GET],
+        env={**os.environ, **aws_env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    out = json.loads(done.stdout.splitlines()[-1])
+    assert out["ok"]
+    assert ["secretsmanager", "service-2"] in out["loaded"]  # the recorder sees loads
+    assert [t for _s, t in out["loaded"] if t == "paginators-1"] == []
+
+
+def test_the_operations_paged_by_hand_have_no_botocore_paginator():
+    """What lets pages() skip can_paginate for them: botocore has no paginator to use."""
+    import boto3
+
+    from nbsecrets.aws.transport import _UNPAGINATED
+
+    client = boto3.client(
+        "secretsmanager", region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b"
+    )
+    for op in sorted(_UNPAGINATED):
+        assert hasattr(client, op)
+        assert not client.can_paginate(op), op
