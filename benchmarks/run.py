@@ -387,10 +387,13 @@ def warm_target(w: dict) -> tuple[str, str, float, float, str, str]:
 
 def target_row(row: tuple[str, str, float, float, str, str]) -> list[str]:
     what, target, ratio, limit, detail, why = row
+    shown = f"{ratio:.2f}"
+    if (float(shown) <= limit) != (ratio <= limit):  # the verdict sits inside the rounding
+        shown = f"{ratio:.3f}"
     return [
         what,
         target,
-        f"**{ratio:.2f}x** ({detail})",
+        f"**{shown}x** ({detail})",
         "met" if ratio <= limit else f"**missed**: {why}",
     ]
 
