@@ -18,7 +18,6 @@ off; it is read when a loaded value is found, so it can be changed at any time.
 from __future__ import annotations
 
 import functools
-import re
 import sys
 import threading
 from collections.abc import Iterator
@@ -69,7 +68,6 @@ GUARDED = frozenset(
     }
 )
 SERVICE = "sagemaker"
-_MARKER = re.compile(r"\[REDACTED:([A-Za-z0-9_.-]+)\]")
 _lock = threading.Lock()
 
 
@@ -119,7 +117,7 @@ def _find(params: Any) -> tuple[str, str] | None:
             clean = redaction.redact_text(text)
             found = clean if clean is not text else None
         if found is not None:
-            match = _MARKER.search(found)
+            match = redaction.MARKER.search(found)
             return where or "the request", match.group(1) if match else ""
     return None
 

@@ -25,15 +25,13 @@ from __future__ import annotations
 
 import os
 import pickle
-import re
 from collections.abc import Callable
 from typing import Any
 
-from nbsecrets.redaction import active, redact, redact_bytes, redact_text
+from nbsecrets.redaction import MARKER, active, redact, redact_bytes, redact_text
 
 __all__ = ["Confirmations", "guard", "held_labels", "install"]
 
-_LABEL = re.compile(r"\[REDACTED:([A-Za-z0-9_.-]+)\]")
 _FLAG = "_nbsecrets_writes"
 
 
@@ -70,7 +68,7 @@ def held_labels(obj: Any) -> list[str]:
             if not shown:  # a pickle holds str as UTF-8; walk containers for other forms
                 walked = redact(obj)
                 shown = redact_text(repr(walked)) if walked is not obj else ""
-    return sorted(set(_LABEL.findall(shown)))
+    return sorted(set(MARKER.findall(shown)))
 
 
 class Confirmations:

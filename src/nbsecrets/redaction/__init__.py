@@ -18,11 +18,20 @@ and the kernel hooks (``nbsecrets.notebook``) redact what a kernel sends and kee
 from __future__ import annotations
 
 from nbsecrets.redaction import registry
-from nbsecrets.redaction.index import MAX_RUN_VALUE, MIN_EXACT, RUN, Index, forms, marker
+from nbsecrets.redaction.index import (
+    MARKER,
+    MAX_RUN_VALUE,
+    MIN_EXACT,
+    RUN,
+    Index,
+    forms,
+    marker,
+)
 from nbsecrets.redaction.matcher import Redactor
 from nbsecrets.redaction.registry import *  # noqa: F403 - its functions are the package's
 
 __all__ = [
+    "MARKER",
     "MAX_RUN_VALUE",
     "MIN_EXACT",
     "RUN",

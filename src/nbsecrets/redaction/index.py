@@ -15,7 +15,16 @@ import re
 import urllib.parse
 from dataclasses import dataclass
 
-__all__ = ["ANCHOR", "MAX_RUN_VALUE", "MIN_EXACT", "RUN", "Index", "forms", "marker"]
+__all__ = [
+    "ANCHOR",
+    "MARKER",
+    "MAX_RUN_VALUE",
+    "MIN_EXACT",
+    "RUN",
+    "Index",
+    "forms",
+    "marker",
+]
 
 RUN = 12  # a run of this many bytes of a loaded value (or of an encoded form) is redacted
 ANCHOR = 4  # bytes of the anchors the search looks up (4-grams of the run-matched forms)
@@ -31,6 +40,9 @@ def marker(label: str) -> str:
     """The text that stands in for a value of ``label``: ``[REDACTED:label]``."""
     safe = re.sub(r"[^A-Za-z0-9_.-]", "_", label) or "key"
     return f"[REDACTED:{safe}]"
+
+
+MARKER = re.compile(r"\[REDACTED:([A-Za-z0-9_.-]+)\]")  # a marker; group 1 is its label
 
 
 def _b64_cores(raw: bytes) -> list[str]:
