@@ -157,9 +157,8 @@ class Redactor:
         if seen == text:
             return text[start:] if start else text
         enc = "surrogatepass"
-        if len(seen.encode("utf-8", enc)) < self.index.shortest or not ranges(
-            seen.encode("utf-8", enc), self.index, text=True
-        ):
+        sb = seen.encode("utf-8", enc)
+        if len(sb) < self.index.shortest or not ranges(sb, self.index, text=True):
             return text[start:] if start else text
         view = View(text)
         vb = view.text.encode("utf-8", enc)

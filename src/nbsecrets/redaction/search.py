@@ -114,10 +114,7 @@ def _vector_hits(np: Any, b: bytes, ix: Index) -> list[tuple[int, int]]:
 
 def _anchor_hits(b: bytes, ix: Index) -> list[tuple[int, int]]:
     """(position, anchor) of each anchor of ``b`` that is a 4-gram of some form, in order."""
-    n = len(b)
-    if n < RUN:
-        return []
-    if n >= VECTOR_MIN:
+    if len(b) >= VECTOR_MIN:
         np = _np()
         if np is not None:
             return _vector_hits(np, b, ix)
