@@ -19,15 +19,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import boto3
 import nbformat
 import pytest
 from nbclient import NotebookClient
 from nbformat.v4 import new_notebook
 
 from nbsecrets.redaction.markup import quick
-from tests.conftest import REGION
-from tests.kernel.test_leaks import kernel_env, leaks, notebook
+from tests.kernel.test_leaks import kernel_env, leaks, notebook, seed_keys
 from tests.keys import make_key
 from tests.render import html_text, notebook_text, readable_runs
 
@@ -122,14 +120,7 @@ class Run:
 
 def _execute(endpoint: str, tmp: Path, key: str, redact: bool) -> Run:
     env = kernel_env(endpoint, tmp, redact)
-    sm = boto3.client(
-        "secretsmanager",
-        region_name=REGION,
-        endpoint_url=endpoint,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    sm.create_secret(Name=env["NBSECRETS_PREFIX"] + "openai", SecretString=key)
+    seed_keys(endpoint, env, openai=key)
     nb = notebook({**SETUP, **CELLS})
     client = NotebookClient(
         nb,

@@ -24,14 +24,6 @@ def _key_loaded() -> None:
     redaction.register("openai", make_key("plus-slash"))
 
 
-@pytest.fixture
-def key(key_shape: str) -> str:
-    """A loaded key of each shape."""
-    value = make_key(key_shape)
-    redaction.register("openai", value)
-    return value
-
-
 def _through_tee(writes: list[bytes], pause: float = 0.0) -> bytes:
     read_end, write_end = os.pipe()
     got: list[bytes] = []

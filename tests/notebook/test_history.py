@@ -12,14 +12,6 @@ from nbsecrets.notebook.history import scrub_logfile
 from tests.keys import make_key
 
 
-@pytest.fixture
-def key(key_shape: str) -> str:
-    """A loaded key of each shape."""
-    value = make_key(key_shape)
-    redaction.register("openai", value)
-    return value
-
-
 def test_logstart_file_rewritten_and_still_appended(tmp_path, key):
     path = tmp_path / "session.log"
     handle = open(path, "w", encoding="utf-8")  # %logstart -o over ('w' mode)

@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from nbsecrets import redaction
 from nbsecrets.notebook.send import StreamSeams, redact_buffers
-from tests.keys import make_key
-
-
-@pytest.fixture
-def key(key_shape: str) -> str:
-    """A loaded key of each shape."""
-    value = make_key(key_shape)
-    redaction.register("openai", value)
-    return value
 
 
 def test_pieces_across_stream_messages_are_caught(key):
