@@ -326,18 +326,23 @@ def keyless_lines(k: dict) -> list[str]:
     ]
 
 
+def _bounds(lines: list[str], title: str) -> tuple[int, int] | None:
+    """Where section ``title`` is in ``lines``: its title up to the next ``## ``; None if absent."""
+    if title not in lines:
+        return None
+    start = lines.index(title)
+    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    return start, end
+
+
 def splice_keyless(text: str, k: dict) -> str:
     """``text`` with its keyless section replaced, or put before the redaction section."""
     lines = text.splitlines()
-    if KEYLESS_TITLE in lines:
-        start = lines.index(KEYLESS_TITLE)
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines)
-        )
-    else:
-        start = end = next(
-            (i for i, line in enumerate(lines) if line == "## Redaction"), len(lines)
-        )
+    bounds = _bounds(lines, KEYLESS_TITLE)
+    if bounds is None:
+        at = next((i for i, line in enumerate(lines) if line == "## Redaction"), len(lines))
+        bounds = (at, at)
+    start, end = bounds
     lines[start:end] = [*keyless_lines(k), ""]
     return "\n".join(lines) + "\n"
 
@@ -438,8 +443,10 @@ def warm_lines(w: dict) -> list[str]:
 def splice_warm(text: str, w: dict) -> str:
     """``text`` (docs/benchmarks.md) with its warm-get section and target row replaced."""
     lines = text.splitlines()
-    start = lines.index(WARM_TITLE)
-    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
+    bounds = _bounds(lines, WARM_TITLE)
+    if bounds is None:
+        raise ValueError(f"no {WARM_TITLE!r} section to replace")
+    start, end = bounds
     lines[start:end] = [*warm_lines(w), ""]
     row = md_table(["measure", "target", "measured", "result"], [target_row(warm_target(w))])
     at = next(i for i, line in enumerate(lines) if line.startswith("| warm cached get |"))
@@ -667,14 +674,13 @@ def scan_lines(copies: int = 3, reps: int = 1) -> list[str] | None:
 def splice_section(text: str, title: str, lines: list[str]) -> str:
     """``text`` with the section ``title`` replaced by ``lines``, or ``lines`` appended."""
     old = text.splitlines()
-    if title in old:
-        start = old.index(title)
-        end = next((i for i in range(start + 1, len(old)) if old[i].startswith("## ")), len(old))
-    else:
+    bounds = _bounds(old, title)
+    if bounds is None:
         while old and not old[-1]:
             old.pop()
         old.append("")
-        start = end = len(old)
+        bounds = (len(old), len(old))
+    start, end = bounds
     old[start:end] = [*lines, ""]
     return "\n".join(old).rstrip("\n") + "\n"
 
@@ -682,10 +688,10 @@ def splice_section(text: str, title: str, lines: list[str]) -> str:
 def section(text: str, title: str) -> list[str] | None:
     """The lines of section ``title`` in ``text`` (title included), or None."""
     lines = text.splitlines()
-    if title not in lines:
+    bounds = _bounds(lines, title)
+    if bounds is None:
         return None
-    start = lines.index(title)
-    end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+    start, end = bounds
     while end > start and not lines[end - 1]:
         end -= 1
     return lines[start:end]
